@@ -1,0 +1,25 @@
+from django.contrib import admin
+
+from .models import AuditEvent
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only: the log is evidence, so the admin can look but never touch."""
+
+    list_display = ("sequence", "created_at", "event_type", "actor_type", "actor_label",
+                    "subject_type", "subject_id")
+    list_filter = ("event_type", "actor_type", "subject_type")
+    search_fields = ("subject_id", "actor_label", "event_type", "hash")
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    readonly_fields = [f.name for f in AuditEvent._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

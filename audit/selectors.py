@@ -1,0 +1,68 @@
+"""Reads over the audit log, including the chain verification."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from .hashing import GENESIS_HASH, hash_of
+from .models import AuditChainHead, AuditEvent
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    sequence: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"event #{self.sequence}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    checked: int
+    last_hash: str
+    broken: ChainBreak | None
+
+    @property
+    def ok(self) -> bool:
+        return self.broken is None
+
+
+def audit_chain_verify(*, chunk_size: int = 2000) -> ChainReport:
+    """Walks the whole chain in sequence order and returns the first broken link.
+
+    Detects an edited event (its hash no longer matches its fields), a deleted or
+    inserted one (a gap in the sequence or a wrong ``prev_hash``), reordering, and a
+    removed tail (the chain head, written with every append, is ahead of the last event).
+    """
+    expected_prev = GENESIS_HASH
+    expected_sequence = 1
+    checked = 0
+    events: Iterator[AuditEvent] = AuditEvent.objects.order_by("sequence").iterator(
+        chunk_size=chunk_size
+    )
+    for event in events:
+        if event.sequence != expected_sequence:
+            return ChainReport(checked, expected_prev, ChainBreak(
+                expected_sequence,
+                f"sequence jumps from {expected_sequence - 1} to {event.sequence} "
+                "(events deleted or inserted)"))
+        if event.prev_hash != expected_prev:
+            return ChainReport(checked, expected_prev, ChainBreak(
+                event.sequence, "prev_hash does not match the previous event's hash "
+                "(events reordered, removed or inserted)"))
+        if hash_of(event) != event.hash:
+            return ChainReport(checked, expected_prev, ChainBreak(
+                event.sequence, "content does not match its hash (event edited)"))
+        expected_prev = event.hash
+        expected_sequence += 1
+        checked += 1
+    head = AuditChainHead.objects.filter(pk=1).first()
+    if head is not None and (head.sequence, head.hash) != (checked, expected_prev):
+        return ChainReport(checked, expected_prev, ChainBreak(
+            checked + 1, f"chain head records {head.sequence} events but {checked} remain "
+            "(events truncated from the end)"))
+    return ChainReport(checked, expected_prev, None)
+
+
+def audit_events_for_subject(*, subject_type: str, subject_id: str):
+    return AuditEvent.objects.filter(subject_type=subject_type, subject_id=subject_id)

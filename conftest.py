@@ -1,0 +1,70 @@
+"""Shared fixtures: API clients per integration, users per role, the database lanes."""
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from refunds.tests.factories import IntegrationFactory
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``postgres`` need real row locks and concurrent connections; on the
+    SQLite lane they are skipped with a reason (they run in the PostgreSQL CI lane)."""
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (run `make test-postgres`)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def on_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def integration(db):
+    return IntegrationFactory()
+
+
+@pytest.fixture
+def api_key_for(db):
+    """Returns a function that creates an API key for an integration and gives the plain key."""
+    from audit.services import Actor
+    from refunds.services import integration_api_key_create
+
+    def make(integration):
+        _, plain = integration_api_key_create(integration=integration, name="test",
+                                              actor=Actor.system("tests"))
+        return plain
+
+    return make
+
+
+@pytest.fixture
+def api_client(integration, api_key_for):
+    """An API client authenticated as ``integration``."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {api_key_for(integration)}")
+    return client
+
+
+@pytest.fixture
+def role_user(db):
+    """``role_user("reviewer")`` makes a staff user in that role's group."""
+    from hitl_site import roles
+    from refunds.tests.factories import UserFactory
+
+    groups = None
+
+    def make(role: str, **kwargs):
+        nonlocal groups
+        groups = groups or roles.roles_ensure()
+        user = UserFactory(is_staff=True, **kwargs)
+        user.groups.add(groups[role])
+        return user
+
+    return make

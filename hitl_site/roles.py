@@ -1,0 +1,41 @@
+"""The roles of the back-office as Django groups, with their model-level permissions.
+
+Object-level permissions (which queue a reviewer may work) are granted per object with
+django-guardian by the review services; these groups carry only what a role may do anywhere.
+"""
+
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+
+REVIEWER = "reviewer"
+SENIOR_REVIEWER = "senior_reviewer"
+POLICY_ADMIN = "policy_admin"
+AUDITOR = "auditor"
+INTEGRATION = "integration"
+
+_VIEW_DOMAIN = [
+    "refunds.view_refundrequest", "refunds.view_customer", "refunds.view_order",
+]
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    REVIEWER: _VIEW_DOMAIN,
+    SENIOR_REVIEWER: _VIEW_DOMAIN,
+    POLICY_ADMIN: [*_VIEW_DOMAIN, "refunds.view_integration"],
+    AUDITOR: [*_VIEW_DOMAIN, "refunds.view_integration", "audit.view_auditevent"],
+    INTEGRATION: [],
+}
+
+
+def _permission(dotted: str) -> Permission:
+    app_label, codename = dotted.split(".", 1)
+    return Permission.objects.get(content_type__app_label=app_label, codename=codename)
+
+
+@transaction.atomic
+def roles_ensure() -> dict[str, Group]:
+    """Creates or updates every role group to hold exactly its listed permissions."""
+    groups = {}
+    for name, dotted in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        group.permissions.set([_permission(d) for d in dotted])
+        groups[name] = group
+    return groups

@@ -1,0 +1,121 @@
+"""The intake schema (validated input) and the status representation (output)."""
+
+from django.conf import settings
+from django.urls import reverse
+from rest_framework import serializers
+
+from ..models import Customer, Order, RefundRequest
+from ..money import COUNTRY_CODES, CURRENCY_CODES, DECIMAL_PLACES, MAX_DIGITS
+
+
+def money_field(**kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES,
+                                    min_value=0, **kwargs)
+
+
+class UpperChoiceField(serializers.ChoiceField):
+    """ISO codes arrive in any case; they are stored upper-case."""
+
+    def to_internal_value(self, data):
+        return super().to_internal_value(data.upper() if isinstance(data, str) else data)
+
+
+class OrderItemSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=100)
+    name = serializers.CharField(max_length=200)
+    quantity = serializers.IntegerField(min_value=1, max_value=100_000)
+    unit_price = money_field()
+
+
+class CustomerSnapshotSerializer(serializers.Serializer):
+    external_id = serializers.CharField(max_length=100)
+    name = serializers.CharField(max_length=200)
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    address = serializers.CharField(max_length=1000, required=False, allow_blank=True,
+                                    default="")
+    tier = serializers.ChoiceField(choices=Customer.Tier.choices,
+                                   default=Customer.Tier.STANDARD)
+    country = UpperChoiceField(choices=sorted(COUNTRY_CODES))
+    customer_since = serializers.DateField(required=False, allow_null=True, default=None)
+
+
+class OrderSnapshotSerializer(serializers.Serializer):
+    external_id = serializers.CharField(max_length=100)
+    amount = money_field()
+    currency = UpperChoiceField(choices=sorted(CURRENCY_CODES))
+    items = OrderItemSerializer(many=True, required=False, default=list, max_length=200)
+    ordered_at = serializers.DateTimeField()
+    delivered_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    status = serializers.ChoiceField(choices=Order.Status.choices, default=Order.Status.PLACED)
+
+    def validate(self, attrs):
+        delivered_at = attrs.get("delivered_at")
+        if delivered_at and delivered_at < attrs["ordered_at"]:
+            raise serializers.ValidationError(
+                {"delivered_at": "Delivery cannot precede the order."})
+        return attrs
+
+
+class RefundRequestCreateSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=RefundRequest.Channel.choices)
+    external_reference = serializers.CharField(max_length=200, required=False,
+                                               allow_blank=True, default="")
+    conversation_id = serializers.CharField(max_length=200, required=False, allow_blank=True,
+                                            default="")
+    customer = CustomerSnapshotSerializer()
+    order = OrderSnapshotSerializer()
+    message = serializers.CharField(max_length=settings.API_MAX_MESSAGE_CHARS,
+                                    trim_whitespace=True)
+    requested_amount = money_field(required=False, allow_null=True, default=None)
+    priority = serializers.ChoiceField(choices=RefundRequest.Priority.choices,
+                                       default=RefundRequest.Priority.NORMAL)
+
+    def validate(self, attrs):
+        amount = attrs.get("requested_amount")
+        if amount is not None:
+            if amount <= 0:
+                raise serializers.ValidationError(
+                    {"requested_amount": "Must be greater than zero (omit it to let the "
+                     "agent propose an amount)."})
+            if amount > attrs["order"]["amount"]:
+                raise serializers.ValidationError(
+                    {"requested_amount": "Cannot exceed the order amount "
+                     f"({attrs['order']['amount']} {attrs['order']['currency']})."})
+        return attrs
+
+
+class RefundRequestSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    status_url = serializers.SerializerMethodField()
+    customer = serializers.CharField(source="customer.external_id", read_only=True)
+    order = serializers.SerializerMethodField()
+    proposal = serializers.SerializerMethodField()
+    decision = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RefundRequest
+        fields = ["id", "status", "status_url", "channel", "external_reference",
+                  "conversation_id", "customer", "order", "requested_amount", "currency",
+                  "priority", "proposal", "decision", "created_at", "updated_at",
+                  "status_changed_at"]
+        read_only_fields = fields
+
+    def get_status_url(self, obj) -> str:
+        path = reverse("api:refund-request-detail", kwargs={"public_id": obj.public_id})
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+    def get_order(self, obj) -> dict:
+        return {"external_id": obj.order.external_id, "amount": str(obj.order.amount),
+                "currency": obj.order.currency}
+
+    def get_proposal(self, obj) -> dict | None:
+        """Summary of the agent's draft; filled in by the pipeline (see refunds.agent)."""
+        summary = getattr(obj, "proposal_summary", None)
+        return summary() if callable(summary) else None
+
+    def get_decision(self, obj) -> dict | None:
+        """The final decision once a human or the gate made it."""
+        summary = getattr(obj, "decision_summary", None)
+        return summary() if callable(summary) else None

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("refund-requests/", views.RefundRequestListCreateView.as_view(),
+         name="refund-request-list"),
+    path("refund-requests/<uuid:public_id>/", views.RefundRequestDetailView.as_view(),
+         name="refund-request-detail"),
+]

@@ -1,0 +1,91 @@
+"""Demo data for a fresh machine: users for each role, one integration, customers, orders."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from audit.services import Actor
+from hitl_site import roles
+
+from .models import Customer, Integration, IntegrationAPIKey, Order
+from .services import integration_api_key_create
+
+DEMO_INTEGRATION = "demo-web-form"
+DEMO_USERS = [
+    # username, role group, is_staff, is_superuser
+    ("admin", None, True, True),
+    ("reviewer", roles.REVIEWER, True, False),
+    ("senior", roles.SENIOR_REVIEWER, True, False),
+    ("policy_admin", roles.POLICY_ADMIN, True, False),
+    ("auditor", roles.AUDITOR, True, False),
+]
+DEMO_CUSTOMERS = [
+    ("cust-1001", "Ada Lovelace", "ada@example.com", Customer.Tier.PREMIUM, "GB"),
+    ("cust-1002", "Grace Hopper", "grace@example.com", Customer.Tier.STANDARD, "US"),
+    ("cust-1003", "Alan Turing", "alan@example.com", Customer.Tier.ENTERPRISE, "GB"),
+]
+DEMO_ORDERS = [
+    ("ord-5001", "cust-1001", Decimal("19.99"), "GBP", "Phone case"),
+    ("ord-5002", "cust-1002", Decimal("249.00"), "USD", "Headphones"),
+    ("ord-5003", "cust-1003", Decimal("12.50"), "GBP", "USB cable"),
+]
+
+
+def demo_password(username: str) -> str:
+    return f"{username}-demo-pass"
+
+
+@transaction.atomic
+def demo_seed() -> dict:
+    """Idempotent: running it again changes nothing and prints the same credentials."""
+    groups = roles.roles_ensure()
+    user_model = get_user_model()
+    users = []
+    for username, role, is_staff, is_superuser in DEMO_USERS:
+        user, created = user_model.objects.get_or_create(
+            username=username, defaults={"is_staff": is_staff, "is_superuser": is_superuser,
+                                         "email": f"{username}@example.com"})
+        if created:
+            user.set_password(demo_password(username))
+            user.save(update_fields=["password"])
+        if role:
+            user.groups.add(groups[role])
+        users.append((username, role or "superuser", demo_password(username)))
+
+    integration, _ = Integration.objects.get_or_create(
+        name=DEMO_INTEGRATION, defaults={"kind": Integration.Kind.WEB_FORM})
+    now = timezone.now()
+    customers = {}
+    for external_id, name, email, tier, country in DEMO_CUSTOMERS:
+        customers[external_id], _ = Customer.objects.get_or_create(
+            integration=integration, external_id=external_id,
+            defaults={"name": name, "email": email, "tier": tier, "country": country,
+                      "customer_since": date(2021, 3, 1)})
+    for external_id, customer_id, amount, currency, item in DEMO_ORDERS:
+        Order.objects.get_or_create(
+            integration=integration, external_id=external_id,
+            defaults={"customer": customers[customer_id], "amount": amount,
+                      "currency": currency, "status": Order.Status.DELIVERED,
+                      "ordered_at": now - timedelta(days=12),
+                      "delivered_at": now - timedelta(days=8),
+                      "items": [{"sku": external_id.upper(), "name": item, "quantity": 1,
+                                 "unit_price": str(amount)}]})
+    return {"users": users, "integration": integration, "api_key": _demo_api_key(integration)}
+
+
+def _demo_api_key(integration: Integration) -> str:
+    """The plain key is kept in var/ (development only) so re-seeding can print it again."""
+    path = settings.VAR_DIR / "demo_api_key"
+    if path.exists():
+        plain = path.read_text().strip()
+        if IntegrationAPIKey.objects.is_valid(plain):
+            return plain
+    _, plain = integration_api_key_create(integration=integration, name="demo",
+                                          actor=Actor.system("seed_demo"))
+    path.write_text(plain)
+    path.chmod(0o600)
+    return plain

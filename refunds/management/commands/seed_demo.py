@@ -1,0 +1,18 @@
+from django.core.management.base import BaseCommand
+
+from refunds.demo import demo_seed
+
+
+class Command(BaseCommand):
+    help = "Creates demo users for every role, an integration with an API key, and demo data. "
+    "Idempotent."
+
+    def handle(self, *args, **options):
+        result = demo_seed()
+        out = self.stdout
+        out.write(self.style.SUCCESS("Demo data ready."))
+        out.write("Users (username / password / role):")
+        for username, role, password in result["users"]:
+            out.write(f"  {username:<14} {password:<24} {role}")
+        out.write(f"Integration: {result['integration'].name}")
+        out.write(f"API key:     {result['api_key']}")

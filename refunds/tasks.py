@@ -1,0 +1,20 @@
+"""django-q2 entry points: each takes an id, loads, and calls a service."""
+
+import logging
+
+from django_q.tasks import async_task
+
+logger = logging.getLogger(__name__)
+
+
+def enqueue_refund_request_processing(request_id: int) -> None:
+    """Called on commit of the intake transaction, so the worker always finds the row."""
+    async_task("refunds.tasks.refund_request_process", request_id,
+               task_name=f"process-refund-request-{request_id}", group="refund-pipeline")
+
+
+def refund_request_process(request_id: int) -> None:
+    """Drafts and gates one request (see ``refunds.pipeline``). Safe to run twice."""
+    from .pipeline import refund_request_run_pipeline
+
+    refund_request_run_pipeline(request_id=request_id)

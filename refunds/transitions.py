@@ -1,0 +1,63 @@
+"""The one function through which a refund request changes status."""
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from audit.services import Actor, record_event
+from hitl_site.errors import ApplicationError
+
+from .models import RefundRequest
+from .states import can_transition
+
+
+class IllegalTransition(ApplicationError):
+    def __init__(self, *, request: RefundRequest, from_status: str, to_status: str):
+        super().__init__(
+            f"Refund request {request.public_id} cannot move from '{from_status}' to "
+            f"'{to_status}'.",
+            code="illegal_transition",
+            extra={"from_status": from_status, "to_status": to_status},
+        )
+        self.from_status = from_status
+        self.to_status = to_status
+
+
+@transaction.atomic
+def refund_request_transition(*, request: RefundRequest, to_status: str, actor: Actor,
+                              reason: str = "", payload: dict[str, Any] | None = None,
+                              expected_from: str | None = None) -> RefundRequest:
+    """Moves ``request`` to ``to_status`` and records ``refund_request.transitioned``.
+
+    Locks the row (``SELECT ... FOR UPDATE`` where the database has it) and re-reads the
+    current status from it, so a stale in-memory object can never make an illegal move;
+    ``expected_from`` additionally refuses the move unless the row is still in that status
+    (a compare-and-set for callers that decided on an earlier read). The update is also
+    guarded by the old status, which keeps it correct on SQLite, which has no row locks.
+
+    Raises ``IllegalTransition`` (an ``ApplicationError``) for a move the table forbids.
+    Returns the request with its new status.
+    """
+    locked = RefundRequest.objects.select_for_update().get(pk=request.pk)
+    from_status = locked.status
+    if (expected_from is not None and from_status != expected_from) or not can_transition(
+        from_status, to_status
+    ):
+        raise IllegalTransition(request=locked, from_status=from_status, to_status=to_status)
+    now = timezone.now()
+    updated = RefundRequest.objects.filter(pk=locked.pk, status=from_status).update(
+        status=to_status, status_changed_at=now, updated_at=now
+    )
+    if updated != 1:  # pragma: no cover - only reachable without row locks
+        raise IllegalTransition(request=locked, from_status=from_status, to_status=to_status)
+    record_event(
+        event_type="refund_request.transitioned",
+        actor=actor,
+        subject=locked,
+        payload={"from": from_status, "to": to_status, "reason": reason, **(payload or {})},
+    )
+    request.status = to_status
+    request.status_changed_at = now
+    request.updated_at = now
+    return request

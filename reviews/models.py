@@ -1,0 +1,1 @@
+"""Review tasks and decisions live here (see the review issue)."""
