@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
 from audit.services import Actor
+from hitl_site.errors import ApplicationError
 
 from .models import Customer, Integration, IntegrationAPIKey, Order, RefundRequest
 from .services import integration_api_key_create, integration_api_key_revoke
@@ -31,10 +32,10 @@ class IntegrationAdmin(admin.ModelAdmin):
     def create_api_key(self, request, queryset):
         for integration in queryset:
             try:
-                api_key, plain = integration_api_key_create(
+                _, plain = integration_api_key_create(
                     integration=integration, name=f"admin:{request.user.get_username()}",
                     actor=Actor.user(request.user))
-            except Exception as exc:  # ApplicationError: show, continue with the others
+            except ApplicationError as exc:  # show it, go on with the others
                 self.message_user(request, f"{integration}: {exc}", messages.ERROR)
                 continue
             self.message_user(

@@ -1,11 +1,63 @@
 """Reads with rules in them: who may see which requests, and what is loaded with them."""
 
-from django.db.models import QuerySet
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
 
-from .models import Integration, RefundRequest
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
+
+from .models import Customer, Integration, Order, RefundRequest
+from .states import RefundStatus
+
+# Statuses in which a refund has been granted (or is being paid out): they count against
+# the order's refundable remainder and towards the customer's refund history.
+GRANTED_STATUSES = (RefundStatus.AUTO_APPROVED, RefundStatus.APPROVED, RefundStatus.EXECUTING,
+                    RefundStatus.EXECUTED)
 
 
 def refund_requests_for_integration(*, integration: Integration) -> QuerySet[RefundRequest]:
     """An integration sees only its own requests; anything else is a 404 to it."""
     return RefundRequest.objects.filter(integration=integration).select_related(
         "customer", "order")
+
+
+def _granted_refunds() -> QuerySet[RefundRequest]:
+    return RefundRequest.objects.filter(status__in=GRANTED_STATUSES,
+                                        final_action="approve_refund")
+
+
+def order_refundable_remaining(*, order: Order,
+                               exclude_request: RefundRequest | None = None) -> Decimal:
+    """The order amount minus refunds already granted on it (never below zero)."""
+    granted = _granted_refunds().filter(order=order)
+    if exclude_request is not None:
+        granted = granted.exclude(pk=exclude_request.pk)
+    total = granted.aggregate(total=Sum("final_amount"))["total"] or Decimal("0")
+    return max(order.amount - total, Decimal("0"))
+
+
+@dataclass(frozen=True)
+class RefundHistory:
+    count_90d: int
+    total_90d: Decimal
+    count_365d: int
+    total_365d: Decimal
+
+
+def customer_refund_history(*, customer: Customer, now: datetime | None = None,
+                            exclude_request: RefundRequest | None = None) -> RefundHistory:
+    """Refunds granted to this customer in our own records, over 90 and 365 days, in one
+    query. Totals mix currencies only if the customer's orders do; callers show both."""
+    now = now or timezone.now()
+    since_90, since_365 = now - timedelta(days=90), now - timedelta(days=365)
+    granted = _granted_refunds().filter(customer=customer, decided_at__gte=since_365)
+    if exclude_request is not None:
+        granted = granted.exclude(pk=exclude_request.pk)
+    in_90 = Q(decided_at__gte=since_90)
+    row = granted.aggregate(
+        count_365d=Count("id"), total_365d=Sum("final_amount"),
+        count_90d=Count("id", filter=in_90), total_90d=Sum("final_amount", filter=in_90))
+    return RefundHistory(count_90d=row["count_90d"], total_90d=row["total_90d"] or Decimal("0"),
+                         count_365d=row["count_365d"],
+                         total_365d=row["total_365d"] or Decimal("0"))

@@ -4,10 +4,10 @@ import os
 
 os.environ.setdefault("DATABASE_URL", "sqlite://:memory:")
 
-from .base import *  # noqa: E402, F403
-from .base import DATABASES, Q_CLUSTER, REST_FRAMEWORK  # noqa: E402
+from .base import *  # noqa: F403
+from .base import DATABASES, Q_CLUSTER, REST_FRAMEWORK
 
-SECRET_KEY = "test-only-not-secret"  # noqa: S105
+SECRET_KEY = "test-only-not-secret"
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

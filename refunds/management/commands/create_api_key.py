@@ -18,7 +18,7 @@ class Command(BaseCommand):
             target = Integration.objects.get(name=integration)
         except Integration.DoesNotExist:
             names = ", ".join(Integration.objects.values_list("name", flat=True)) or "none"
-            raise CommandError(f"No integration named {integration!r} (known: {names}).")
+            raise CommandError(f"No integration named {integration!r} (known: {names}).") from None
         try:
             _, plain = integration_api_key_create(integration=target, name=name,
                                                   actor=Actor.system("create_api_key"))

@@ -6,8 +6,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from rest_framework_api_key.models import AbstractAPIKey
 
-from .money import DECIMAL_PLACES, MAX_DIGITS, validate_country, validate_currency
-from .states import RefundStatus
+from ..money import DECIMAL_PLACES, MAX_DIGITS, validate_country, validate_currency
+from ..states import RefundStatus
 
 
 class Integration(models.Model):
@@ -137,6 +137,14 @@ class RefundRequest(models.Model):
                                                 default=Priority.NORMAL)
     status = models.CharField(max_length=24, choices=RefundStatus.choices,
                               default=RefundStatus.RECEIVED, editable=False)
+    # The decision that will be (or was) executed, once final: set by the gate on
+    # auto-approval or by the review service on a human approval. Separate from the AI's
+    # proposal, which is kept with its provenance.
+    final_action = models.CharField(max_length=32, blank=True)
+    final_amount = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES,
+                                       null=True, blank=True,
+                                       validators=[MinValueValidator(0)])
+    decided_at = models.DateTimeField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=255, null=True, blank=True, editable=False)
     idempotency_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -149,6 +157,9 @@ class RefundRequest(models.Model):
             models.UniqueConstraint(fields=["integration", "idempotency_key"],
                                     condition=models.Q(idempotency_key__isnull=False),
                                     name="refund_request_unique_idempotency_key"),
+            models.CheckConstraint(
+                condition=models.Q(final_amount__isnull=True) | models.Q(final_amount__gte=0),
+                name="refund_request_final_amount_not_negative"),
             models.CheckConstraint(
                 condition=models.Q(requested_amount__isnull=True)
                 | models.Q(requested_amount__gte=0),
