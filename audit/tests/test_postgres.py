@@ -1,0 +1,59 @@
+"""Needs PostgreSQL: real concurrent connections and the append-only trigger."""
+
+import threading
+
+import pytest
+from django.db import DatabaseError, connection, connections, transaction
+
+from audit.models import AuditEvent
+from audit.selectors import audit_chain_verify
+from audit.services import Actor, record_event
+
+pytestmark = [pytest.mark.postgres]
+
+WRITERS = 8
+EVENTS_EACH = 15
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_appends_form_one_unbroken_chain():
+    barrier = threading.Barrier(WRITERS)
+    errors = []
+
+    def writer(n: int) -> None:
+        try:
+            barrier.wait()
+            for i in range(EVENTS_EACH):
+                with transaction.atomic():
+                    record_event(event_type="test.concurrent", actor=Actor.system(f"w{n}"),
+                                 payload={"writer": n, "i": i})
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(WRITERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    report = audit_chain_verify()
+    assert report.ok, report.broken
+    assert report.checked == WRITERS * EVENTS_EACH
+    assert list(AuditEvent.objects.values_list("sequence", flat=True)) == list(
+        range(1, WRITERS * EVENTS_EACH + 1))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("statement", [
+    "UPDATE audit_auditevent SET event_type = 'forged'",
+    "DELETE FROM audit_auditevent",
+])
+def test_database_refuses_update_and_delete_of_audit_events(chain, statement):
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), \
+            connection.cursor() as cursor:
+        cursor.execute(statement)
+
+    assert AuditEvent.objects.count() == 5
