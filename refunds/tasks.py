@@ -18,3 +18,14 @@ def refund_request_process(request_id: int) -> None:
     from .pipeline import refund_request_run_pipeline
 
     refund_request_run_pipeline(request_id=request_id)
+
+
+def enqueue_refund_request_execution(request_id: int) -> None:
+    """Called on commit of a final decision (see ``refunds.decisions``)."""
+    async_task("refunds.tasks.refund_request_execute", request_id,
+               task_name=f"execute-refund-request-{request_id}", group="refund-execution")
+
+
+def refund_request_execute(request_id: int) -> None:
+    """Runs the action of a final decision, exactly once (see ``refunds.execution``)."""
+    logger.info("execution requested", extra={"request_id": request_id})

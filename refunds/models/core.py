@@ -145,6 +145,9 @@ class RefundRequest(models.Model):
                                        null=True, blank=True,
                                        validators=[MinValueValidator(0)])
     decided_at = models.DateTimeField(null=True, blank=True)
+    # sha256 of the canonical final payload (refunds.decisions); the executor refuses to
+    # run a decision whose fields no longer hash to this.
+    final_payload_hash = models.CharField(max_length=64, blank=True, editable=False)
     idempotency_key = models.CharField(max_length=255, null=True, blank=True, editable=False)
     idempotency_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
