@@ -26,7 +26,13 @@ class StrictJSONParser(JSONParser):
         try:
             return json.loads(raw.decode(encoding), parse_float=Decimal,
                               parse_constant=_refuse_constant)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except RecursionError as exc:
+            raise exceptions.ParseError("Malformed JSON: nested too deeply.",
+                                        code="malformed_json") from exc
+        except ArithmeticError as exc:  # decimal.InvalidOperation, e.g. 1e9999999999999999999
+            raise exceptions.ParseError("Malformed JSON: a number is out of range.",
+                                        code="malformed_json") from exc
+        except ValueError as exc:  # includes UnicodeDecodeError
             raise exceptions.ParseError(f"Malformed JSON: {exc}", code="malformed_json") from exc
 
 
