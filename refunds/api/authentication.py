@@ -21,9 +21,12 @@ class IntegrationKeyAuthentication(authentication.BaseAuthentication):
                    .filter(prefix=prefix).first())
         if api_key is None or not api_key.is_valid(key):
             raise exceptions.AuthenticationFailed("Invalid API key.", code="invalid_api_key")
-        if api_key.revoked or api_key.has_expired:
+        if api_key.revoked:
             raise exceptions.PermissionDenied("This API key has been revoked.",
                                               code="api_key_revoked")
+        if api_key.has_expired:
+            raise exceptions.PermissionDenied("This API key has expired.",
+                                              code="api_key_expired")
         if not api_key.integration.is_active:
             raise exceptions.PermissionDenied("This integration is disabled.",
                                               code="integration_inactive")
