@@ -251,3 +251,15 @@ def test_integration_without_its_own_rate_uses_the_default(integration, api_clie
     statuses = {api_client.get(LIST_URL).status_code for _ in range(5)}
 
     assert statuses == {200}
+
+
+@pytest.mark.parametrize("rate", ["2/fortnight", "two/min", "2/", "2", "/min"])
+def test_unparseable_integration_rate_falls_back_to_the_default(
+        integration, api_client, caplog, rate):
+    integration.throttle_rate = rate
+    integration.save(update_fields=["throttle_rate"])
+
+    statuses = {api_client.get(LIST_URL).status_code for _ in range(3)}
+
+    assert statuses == {200}
+    assert "invalid throttle rate" in caplog.text
