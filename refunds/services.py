@@ -28,6 +28,7 @@ def request_fingerprint(data: dict[str, Any]) -> str:
 
 
 def _customer_upsert(*, integration: Integration, snapshot: dict[str, Any]) -> Customer:
+    """Fields the snapshot leaves out keep their stored values."""
     fields = {k: v for k, v in snapshot.items() if k != "external_id"}
     customer, _ = Customer.objects.update_or_create(
         integration=integration, external_id=snapshot["external_id"], defaults=fields
@@ -40,9 +41,10 @@ def _order_upsert(*, integration: Integration, customer: Customer,
     """Updates the order's facts but never moves an existing order to another customer:
     a mismatch is evidence the gate must see, not something intake should paper over."""
     fields = {k: v for k, v in snapshot.items() if k != "external_id"}
-    # A JSONField cannot hold Decimal: unit prices are stored as exact strings ("9.95").
-    fields["items"] = [{**item, "unit_price": str(item["unit_price"])}
-                       for item in fields.get("items", [])]
+    if "items" in fields:
+        # A JSONField cannot hold Decimal: unit prices are stored as exact strings ("9.95").
+        fields["items"] = [{**item, "unit_price": str(item["unit_price"])}
+                           for item in fields["items"]]
     order, _ = Order.objects.update_or_create(
         integration=integration, external_id=snapshot["external_id"], defaults=fields,
         create_defaults={**fields, "customer": customer},

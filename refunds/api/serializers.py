@@ -28,26 +28,27 @@ class OrderItemSerializer(serializers.Serializer):
 
 
 class CustomerSnapshotSerializer(serializers.Serializer):
+    """Optional fields left out of a snapshot keep their stored value (or the model
+    default for a new customer): a partial snapshot never downgrades a tier."""
+
     external_id = serializers.CharField(max_length=100)
     name = serializers.CharField(max_length=200)
-    email = serializers.EmailField(required=False, allow_blank=True, default="")
-    phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
-    address = serializers.CharField(max_length=1000, required=False, allow_blank=True,
-                                    default="")
-    tier = serializers.ChoiceField(choices=Customer.Tier.choices,
-                                   default=Customer.Tier.STANDARD)
+    email = serializers.EmailField(required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    address = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+    tier = serializers.ChoiceField(choices=Customer.Tier.choices, required=False)
     country = UpperChoiceField(choices=sorted(COUNTRY_CODES))
-    customer_since = serializers.DateField(required=False, allow_null=True, default=None)
+    customer_since = serializers.DateField(required=False, allow_null=True)
 
 
 class OrderSnapshotSerializer(serializers.Serializer):
     external_id = serializers.CharField(max_length=100)
     amount = money_field()
     currency = UpperChoiceField(choices=sorted(CURRENCY_CODES))
-    items = OrderItemSerializer(many=True, required=False, default=list, max_length=200)
+    items = OrderItemSerializer(many=True, required=False, max_length=200)
     ordered_at = serializers.DateTimeField()
-    delivered_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    status = serializers.ChoiceField(choices=Order.Status.choices, default=Order.Status.PLACED)
+    delivered_at = serializers.DateTimeField(required=False, allow_null=True)
+    status = serializers.ChoiceField(choices=Order.Status.choices, required=False)
 
     def validate(self, attrs):
         delivered_at = attrs.get("delivered_at")

@@ -2,12 +2,21 @@
 
 import uuid
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from rest_framework_api_key.models import AbstractAPIKey
 
 from ..money import DECIMAL_PLACES, MAX_DIGITS, validate_country, validate_currency
 from ..states import RefundStatus
+
+
+def validate_throttle_rate(value: str) -> None:
+    """'<count>/<sec|min|hour|day>' as DRF's throttles read it."""
+    count, _, period = value.partition("/")
+    if not (count.isdigit() and period[:1] in {"s", "m", "h", "d"}):
+        raise ValidationError(f"{value!r} is not a rate like '120/min' or '5/sec'.",
+                              code="throttle_rate")
 
 
 class Integration(models.Model):
@@ -23,7 +32,7 @@ class Integration(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     is_active = models.BooleanField(default=True)
     throttle_rate = models.CharField(
-        max_length=20, blank=True,
+        max_length=20, blank=True, validators=[validate_throttle_rate],
         help_text="Overrides the default API rate for this integration, e.g. '120/min'.")
     webhook_url = models.URLField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

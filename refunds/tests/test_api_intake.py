@@ -257,3 +257,17 @@ def test_public_ids_are_uuids_and_unique(api_client):
 
     assert len(ids) == 3
     assert all(uuid.UUID(i).version == 4 for i in ids)
+
+
+def test_snapshot_without_optional_fields_keeps_the_stored_tier_and_items(api_client):
+    first = intake_payload(customer={"tier": "premium"})
+    assert api_client.post(LIST_URL, first, format="json").status_code == 201
+    later = intake_payload(external_reference="ticket-2")
+    del later["customer"]["tier"]
+    del later["order"]["items"]
+
+    assert api_client.post(LIST_URL, later, format="json").status_code == 201
+
+    customer = Customer.objects.get(external_id="c-1")
+    assert customer.tier == Customer.Tier.PREMIUM
+    assert Order.objects.get(external_id="o-1").items[0]["sku"] == "S1"

@@ -352,3 +352,10 @@ def test_list_for_an_integration_with_no_requests_is_empty(api_client, other_int
 
     assert body["results"] == []
     assert body["next"] is None
+
+
+def test_detail_with_a_non_uuid_id_is_a_json_404(api_client):
+    response = api_client.get("/api/v1/refund-requests/not-a-uuid/")
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
