@@ -117,6 +117,8 @@ class RefundRequestSerializer(serializers.ModelSerializer):
         return summary() if callable(summary) else None
 
     def get_decision(self, obj) -> dict | None:
-        """The final decision once a human or the gate made it."""
-        summary = getattr(obj, "decision_summary", None)
-        return summary() if callable(summary) else None
+        """The final decision (by the gate or a human), once there is one."""
+        if obj.decided_at is None:
+            return None
+        return {"action": obj.final_action, "amount": str(obj.final_amount),
+                "currency": obj.currency, "decided_at": obj.decided_at}

@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import datetime, timedelta
+from decimal import Decimal
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -359,3 +360,20 @@ def test_detail_with_a_non_uuid_id_is_a_json_404(api_client):
 
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
+
+
+def test_detail_shows_the_final_decision_once_made(api_client, integration):
+    from audit.services import Actor
+    from refunds.decisions import refund_request_finalize
+
+    request = RefundRequestFactory(integration=integration, order__integration=integration,
+                                   order__customer__integration=integration)
+    RefundRequest.objects.filter(pk=request.pk).update(status=RefundStatus.IN_REVIEW)
+    refund_request_finalize(request=request, action="approve_refund", amount=Decimal("7.5"),
+                            actor=Actor.system("tests"), source="review")
+
+    body = api_client.get(f"/api/v1/refund-requests/{request.public_id}/").json()
+
+    assert body["status"] == "approved"
+    assert body["decision"]["action"] == "approve_refund"
+    assert body["decision"]["amount"] == "7.50"
