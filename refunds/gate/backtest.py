@@ -23,9 +23,9 @@ from .engine import (
     GatePolicySnapshot,
     GateResult,
     evaluate_gate,
-    gate_context_from_json,
 )
 from .selectors import gate_evaluations_latest_since
+from .snapshots import gate_context_from_json
 
 REJECTED_STATUSES = frozenset({RefundStatus.REJECTED})
 # Statuses a request reaches only after a human (or the gate) decided it.

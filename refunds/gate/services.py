@@ -15,9 +15,10 @@ from refunds.models import GateEvaluation, GatePolicyVersion, RefundRequest
 from refunds.states import RefundStatus
 from refunds.transitions import refund_request_transition
 
-from .engine import ROUTE_AUTO, evaluate_gate, gate_context_to_json, gate_reasons_to_json
+from .engine import ROUTE_AUTO, evaluate_gate
 from .policy import POLICY_FIELD_NAMES, gate_policy_diff, policy_changes_to_json
 from .selectors import gate_context_for_request, gate_policy_active
+from .snapshots import gate_context_to_json, gate_reasons_to_json
 from .text import normalize_terms
 
 GATE_ACTOR = Actor.system("gate")

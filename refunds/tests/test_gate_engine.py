@@ -6,6 +6,7 @@ import pytest
 
 from refunds.gate import engine
 from refunds.gate.engine import ROUTE_AUTO, ROUTE_REVIEW, evaluate_gate
+from refunds.gate.snapshots import gate_context_from_json, gate_context_to_json
 from refunds.gate.text import matched_terms, normalize_terms
 from refunds.tests.factories import (
     GateContextFactory,
@@ -274,7 +275,7 @@ def test_normalize_terms_lowercases_strips_and_removes_duplicates():
 def test_gate_context_survives_a_json_round_trip():
     context = GateContextFactory(requested_amount=Decimal("12.50"))
 
-    assert engine.gate_context_from_json(engine.gate_context_to_json(context)) == context
+    assert gate_context_from_json(gate_context_to_json(context)) == context
 
 
 def test_gate_result_is_frozen():
