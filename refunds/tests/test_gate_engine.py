@@ -263,6 +263,10 @@ def test_matched_terms_finds_a_term_followed_by_a_combining_mark():
     assert matched_terms("legal\u0301 threat", ("legal",)) == ("legal",)
 
 
+def test_matched_terms_finds_an_accented_spelling_of_a_term():
+    assert matched_terms("a l\u00e9gal matter", ("legal",)) == ("legal",)
+
+
 def test_matched_terms_ignores_text_without_the_term():
     assert matched_terms("the parcel was late", engine.DEFAULT_RISK_TERMS) == ()
 
