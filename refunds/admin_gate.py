@@ -211,6 +211,15 @@ class GatePolicyVersionAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         pass  # already saved by save_form
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # The form validates everything the service checks, but a concurrent edit can still
+        # make the service refuse: show its message instead of an error page.
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ApplicationError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
     def save_related(self, request, form, formsets, change):
         pass  # no relations edited here
 

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from audit.models import AuditEvent
+from hitl_site.errors import ApplicationError
 from refunds.gate.engine import DEFAULT_QUEUE_ROUTES
 from refunds.models import GatePolicyVersion
 from refunds.tests.factories import GateEvaluationFactory, GatePolicyVersionFactory
@@ -129,6 +130,21 @@ def test_policy_admin_save_without_changes_is_refused(policy_admin_client, activ
     response = policy_admin_client.post(change_url(active_version), form_data())
 
     assert "Nothing differs from version 1" in str(response.context["adminform"].form.errors)
+    assert GatePolicyVersion.objects.count() == 1
+
+
+def test_policy_admin_sees_the_service_refusal_as_a_message(policy_admin_client, monkeypatch):
+    from refunds import admin_gate
+
+    def refuse(**kwargs):
+        raise ApplicationError("Someone else saved first.", code="conflict")
+
+    monkeypatch.setattr(admin_gate, "gate_policy_version_create", refuse)
+
+    response = policy_admin_client.post(ADD_URL, form_data(auto_approve_ceiling="30.00"),
+                                        follow=True)
+
+    assert "Someone else saved first." in [str(m) for m in response.context["messages"]]
     assert GatePolicyVersion.objects.count() == 1
 
 
