@@ -15,12 +15,19 @@ INTEGRATION = "integration"
 
 _VIEW_DOMAIN = [
     "refunds.view_refundrequest", "refunds.view_customer", "refunds.view_order",
+    "refunds.view_gateevaluation",
+]
+_GATE_POLICY_ADMIN = [
+    "refunds.add_gatepolicyversion", "refunds.change_gatepolicyversion",
+    "refunds.view_gatepolicyversion", "refunds.activate_gatepolicyversion",
+    "refunds.backtest_gatepolicyversion",
 ]
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     REVIEWER: _VIEW_DOMAIN,
     SENIOR_REVIEWER: _VIEW_DOMAIN,
-    POLICY_ADMIN: [*_VIEW_DOMAIN, "refunds.view_integration"],
-    AUDITOR: [*_VIEW_DOMAIN, "refunds.view_integration", "audit.view_auditevent"],
+    POLICY_ADMIN: [*_VIEW_DOMAIN, "refunds.view_integration", *_GATE_POLICY_ADMIN],
+    AUDITOR: [*_VIEW_DOMAIN, "refunds.view_integration", "audit.view_auditevent",
+              "refunds.view_gatepolicyversion"],
     INTEGRATION: [],
 }
 

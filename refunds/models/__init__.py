@@ -1,5 +1,7 @@
 """Refund domain models, one module per area so each stays readable."""
 
 from .core import Customer, Integration, IntegrationAPIKey, Order, RefundRequest
+from .gate import GateEvaluation, GatePolicyVersion
 
-__all__ = ["Customer", "Integration", "IntegrationAPIKey", "Order", "RefundRequest"]
+__all__ = ["Customer", "GateEvaluation", "GatePolicyVersion", "Integration", "IntegrationAPIKey",
+           "Order", "RefundRequest"]

@@ -93,3 +93,94 @@ def intake_payload(**overrides) -> dict:
         else:
             body[key] = value
     return body
+
+
+# --- Gate -------------------------------------------------------------------------------------
+# (Imported here so this section stays an append-only addition to the file.)
+from refunds.agent.schemas import Action, PolicyMatch, RefundDecision, Sentiment  # noqa: E402
+from refunds.gate.engine import GateContext, GatePolicySnapshot  # noqa: E402
+from refunds.gate.snapshots import gate_context_to_json  # noqa: E402
+from refunds.models import GateEvaluation, GatePolicyVersion  # noqa: E402
+
+
+class RefundDecisionFactory(factory.Factory):
+    """A proposal the default gate policy auto-approves (change one field to trip a rule)."""
+
+    class Meta:
+        model = RefundDecision
+
+    action = Action.APPROVE_REFUND
+    amount = Decimal("20.00")
+    currency = "GBP"
+    rationale = "The item arrived broken; section 2.1 covers damaged goods."
+    cited_sections = factory.LazyFunction(lambda: ["2.1"])
+    policy_match = PolicyMatch.STRONG
+    needs_human_review = False
+    customer_sentiment = Sentiment.CALM
+    risk_flags = factory.LazyFunction(list)
+
+
+class GateContextFactory(factory.Factory):
+    """The context of an ordinary case: a 40.00 GBP order, nothing refunded yet."""
+
+    class Meta:
+        model = GateContext
+
+    order_amount = Decimal("40.00")
+    order_currency = "GBP"
+    refundable_remaining = Decimal("40.00")
+    order_customer_matches = True
+    order_integration_matches = True
+    customer_tier = "standard"
+    customer_country = "GB"
+    prior_refunds_90d = 0
+    customer_message = "The item arrived broken, I would like a refund."
+    requested_amount = None
+    request_priority = 1
+    request_age_hours = 0
+
+
+class GatePolicySnapshotFactory(factory.Factory):
+    """The default policy's values (the design brief)."""
+
+    class Meta:
+        model = GatePolicySnapshot
+
+    version = 1
+
+
+def _next_policy_version() -> int:
+    top = GatePolicyVersion.objects.order_by("-version").values_list("version", flat=True)
+    return (top.first() or 0) + 1
+
+
+class GatePolicyVersionFactory(factory.django.DjangoModelFactory):
+    """An inactive draft with the default values."""
+
+    class Meta:
+        model = GatePolicyVersion
+
+    version = factory.LazyFunction(_next_policy_version)
+    change_note = "Test draft."
+
+
+class GateEvaluationFactory(factory.django.DjangoModelFactory):
+    """A stored review-route evaluation of a request (by default of the default proposal
+    under the active policy, for backtests)."""
+
+    class Meta:
+        model = GateEvaluation
+
+    class Params:
+        proposal = factory.SubFactory(RefundDecisionFactory)
+        gate_context = factory.SubFactory(GateContextFactory)
+
+    request = factory.SubFactory(RefundRequestFactory)
+    policy_version = factory.LazyFunction(lambda: GatePolicyVersion.objects.get(is_active=True))
+    route = "review"
+    reasons = factory.LazyFunction(list)
+    queue = "standard"
+    priority = 1
+    decision = factory.LazyAttribute(lambda o: o.proposal.model_dump(mode="json"))
+    failure_code = ""
+    context = factory.LazyAttribute(lambda o: gate_context_to_json(o.gate_context))
