@@ -11,6 +11,7 @@ from django.utils import timezone
 from audit.services import Actor, record_event
 from hitl_site.errors import ApplicationError
 from refunds.agent.schemas import RefundDecision
+from refunds.decisions import refund_request_finalize
 from refunds.models import GateEvaluation, GatePolicyVersion, RefundRequest
 from refunds.states import RefundStatus
 from refunds.transitions import refund_request_transition
@@ -35,7 +36,8 @@ def refund_request_gate(*, request: RefundRequest, decision: RefundDecision | No
 
     Side effects, in one transaction: stores a ``GateEvaluation`` (route, reasons, queue,
     priority, the decision and context judged); audits ``gate.evaluated``; on ``auto`` sets
-    the final action/amount/decided_at and moves ``gated -> auto_approved``; on ``review``
+    the final decision through ``refund_request_finalize`` (``gated -> auto_approved``,
+    execution queued on commit); on ``review``
     sets the gate's priority on the request and moves ``gated -> in_review``.
     """
     locked = (RefundRequest.objects.select_for_update().select_related("order", "customer")
@@ -61,17 +63,11 @@ def refund_request_gate(*, request: RefundRequest, decision: RefundDecision | No
     payload = {"gate_evaluation": evaluation.pk, "policy_version": policy.version,
                "reasons": list(result.reason_codes), "queue": result.queue,
                "priority": result.priority}
-    if result.route == ROUTE_AUTO:
-        assert decision is not None  # the engine never auto-approves without a proposal
-        now = timezone.now()
-        RefundRequest.objects.filter(pk=locked.pk, status=RefundStatus.GATED).update(
-            final_action=decision.action.value, final_amount=decision.amount, decided_at=now,
-            updated_at=now)
-        request.final_action, request.final_amount = decision.action.value, decision.amount
-        request.decided_at = now
-        refund_request_transition(request=request, to_status=RefundStatus.AUTO_APPROVED,
-                                  actor=GATE_ACTOR, reason="auto-approved by the gate",
-                                  payload=payload, expected_from=RefundStatus.GATED)
+    if result.route == ROUTE_AUTO and decision is not None:
+        # The engine never auto-approves without a proposal; the check keeps it explicit.
+        refund_request_finalize(request=request, action=decision.action.value,
+                                amount=decision.amount, actor=GATE_ACTOR, source="gate",
+                                extra=payload)
     else:
         RefundRequest.objects.filter(pk=locked.pk).update(priority=result.priority)
         request.priority = result.priority

@@ -49,6 +49,22 @@ def test_refund_request_gate_auto_approves_a_clean_proposal(gated_request):
     assert gated_request.status == RefundStatus.AUTO_APPROVED
 
 
+def test_auto_approval_is_finalized_with_a_payload_hash_and_queues_execution(
+        gated_request, django_capture_on_commit_callbacks):
+    from unittest import mock
+
+    from refunds.decisions import final_payload_matches
+
+    with mock.patch("refunds.tasks.async_task") as async_task, \
+            django_capture_on_commit_callbacks(execute=True):
+        refund_request_gate(request=gated_request, decision=RefundDecisionFactory())
+
+    gated_request.refresh_from_db()
+    assert final_payload_matches(gated_request)
+    async_task.assert_called_once_with("refunds.tasks.refund_request_execute", gated_request.pk,
+                                       task_name=mock.ANY, group="refund-execution")
+
+
 def test_refund_request_gate_sets_the_final_decision_on_auto_approval(gated_request):
     refund_request_gate(request=gated_request,
                         decision=RefundDecisionFactory(amount=Decimal("12.34")))
@@ -181,6 +197,7 @@ def test_refund_request_gate_rolls_back_everything_when_the_transition_fails(gat
         raise ApplicationError("nope")
 
     monkeypatch.setattr(services, "refund_request_transition", boom)
+    monkeypatch.setattr(services, "refund_request_finalize", boom)
 
     with pytest.raises(ApplicationError):
         refund_request_gate(request=gated_request, decision=RefundDecisionFactory())
