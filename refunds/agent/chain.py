@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import openai
+from langchain_core.exceptions import ModelRefusalError
 from langchain_core.messages import AIMessage
 from langchain_core.runnables import Runnable
 
@@ -77,12 +78,18 @@ def _usage(raw: Any) -> dict[str, int]:
 def _attempt(chain: Runnable, inputs: dict[str, str]) -> tuple[RefundDecision, dict, dict]:
     try:
         result = chain.invoke(inputs)
+    except ModelRefusalError as exc:
+        raise _AttemptFailed(MODEL_REFUSED, str(exc)[:2000]) from exc
     except UNAVAILABLE_ERRORS as exc:
         raise _AttemptFailed(MODEL_UNAVAILABLE, f"{type(exc).__name__}: {exc}") from exc
     except INVALID_RESPONSE_ERRORS as exc:
         raise _AttemptFailed(MODEL_OUTPUT_INVALID, f"{type(exc).__name__}: {exc}") from exc
     raw, parsed, error = result["raw"], result["parsed"], result["parsing_error"]
     raw_json, usage = _raw_to_json(raw), _usage(raw)
+    if isinstance(error, ModelRefusalError):
+        raise _AttemptFailed(MODEL_REFUSED, str(error)[:2000], raw_json)
+    if error is None and parsed is None and getattr(raw, "invalid_tool_calls", None):
+        error = ValueError(f"unparseable tool call: {raw.invalid_tool_calls[0].get('error')}")
     if error is not None:
         raise _AttemptFailed(MODEL_OUTPUT_INVALID, f"{type(error).__name__}: {error}"[:2000],
                              raw_json)

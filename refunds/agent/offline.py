@@ -17,7 +17,8 @@ structured-output parsing). Its heuristics, in order:
    is still refundable; nothing refundable left → deny_refund.
 5. policy_match: strong if a retrieved section mentions the case's key word (e.g.
    "damaged"), medium if any section was retrieved, weak if none; it cites those sections.
-6. Sentiment: angry for abuse words, several "!" or shouting; frustrated for words of
+6. needs_human_review: any risk flag, a match weaker than strong, or an unclear case.
+7. Sentiment: angry for abuse words, several "!" or shouting; frustrated for words of
    waiting and disappointment; else calm.
 """
 
@@ -125,7 +126,8 @@ def draft_from_prompt(prompt: str) -> dict[str, Any]:
                      f"because {why}; sections consulted: {', '.join(cited) or 'none'}.",
         "cited_sections": cited,
         "policy_match": policy_match,
-        "needs_human_review": bool(flags) or policy_match == "weak",
+        "needs_human_review": bool(flags) or policy_match != "strong"
+        or action == "request_more_info",
         "customer_sentiment": sentiment,
         "risk_flags": flags,
     }

@@ -59,7 +59,9 @@ def prompt_inputs(context: DraftContext) -> dict[str, str]:
         f'<section id="{s.section_id}" title="{s.title}">\n{s.body}\n</section>'
         for s in context.sections) or "(no policy text is configured)"
     return {
-        "case_facts": json.dumps(context.case_facts(), indent=2, sort_keys=True),
+        # Item names and the like come from integrations too: no tag may be closed early.
+        "case_facts": neutralise_tags(json.dumps(context.case_facts(), indent=2,
+                                                 sort_keys=True)),
         "policy_version": context.policy_version or "none",
         "policy_sections": sections,
         "customer_message": neutralise_tags(context.message),
