@@ -242,10 +242,24 @@ def _run(execution: Execution, backends: Backends | None) -> ExecutionOutcome:
             _mark_called(execution, _backend_name(execution, backends))
             result = _call(execution, backends, lookup=False)
     except ProviderRefused as exc:
-        return _fail(execution, str(exc))
+        return _refused(execution, backends, str(exc))
     except ProviderAmbiguous as exc:
         return _note_ambiguous(execution, str(exc))
     return _record(execution, result)
+
+
+def _refused(execution: Execution, backends: Backends, error: str) -> ExecutionOutcome:
+    """A refusal proves nothing was done only if no earlier call could have succeeded: a
+    resend after an ambiguous attempt may be refused (e.g. 409 while the first is still
+    processing) although the first went through, so ask the provider before failing."""
+    if execution.attempts > 1:
+        try:
+            result = _call(execution, backends, lookup=True)
+        except (ProviderAmbiguous, ProviderRefused) as exc:
+            return _note_ambiguous(execution, f"{error}; lookup failed: {exc}")
+        if result is not None:
+            return _record(execution, result)
+    return _fail(execution, error)
 
 
 def _record(execution: Execution, result: ProviderResult) -> ExecutionOutcome:

@@ -103,17 +103,35 @@ def test_changed_amount_under_the_same_key_is_refused(server):
     assert server.refund_count == 1
 
 
-def test_provider_refusal_ends_in_execution_failed(server):
+def test_key_already_used_for_another_amount_is_refused_and_fails(server):
+    from refunds.execution.executor import idempotency_key_for
+    from refunds.tests.payment_server import FakeRefund
+
     request = final_decision(amount="5")
-    execution_run(request_id=request.pk)  # someone used "our" key for another amount:
-    Execution.objects.update(phase=Execution.Phase.STARTED, provider_reference=None)
-    server.state.refunds[Execution.objects.get().idempotency_key].amount = "4.00"
-    RefundRequest.objects.filter(pk=request.pk).update(status=S.EXECUTING)
+    key = idempotency_key_for(request)
+    server.state.refunds[key] = FakeRefund("re_other", key, "4.00", "GBP", "x")
 
     outcome = execution_run(request_id=request.pk)
 
     assert outcome.status == "failed" and "idempotency_key_mismatch" in outcome.detail
     assert status_of(request) == S.EXECUTION_FAILED
+
+
+def test_refused_resend_after_a_lost_answer_is_looked_up_not_failed(server):
+    request = final_decision(amount="5")
+    server.inject("drop_after_success")
+    execution_run(request_id=request.pk)
+    # The provider now refuses the resend (say, 409 "still processing"): ask, don't fail.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(HttpPaymentBackend, "refund", _refuse)
+        outcome = execution_run(request_id=request.pk)
+
+    assert outcome.status == S.EXECUTED
+    assert server.refund_count == 1
+
+
+def _refuse(self, **kwargs):
+    raise ProviderRefused("HTTP 409 request_in_progress")
 
 
 def test_bad_signature_is_refused(server, settings):
