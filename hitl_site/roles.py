@@ -16,11 +16,17 @@ INTEGRATION = "integration"
 _VIEW_DOMAIN = [
     "refunds.view_refundrequest", "refunds.view_customer", "refunds.view_order",
 ]
+_VIEW_EXECUTION = [
+    "refunds.view_execution", "refunds.view_ledgerrefund", "refunds.view_replacementorder",
+    "refunds.view_outboundmessage", "refunds.view_customerreply",
+    "refunds.view_webhookdelivery",
+]
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     REVIEWER: _VIEW_DOMAIN,
-    SENIOR_REVIEWER: _VIEW_DOMAIN,
+    SENIOR_REVIEWER: [*_VIEW_DOMAIN, *_VIEW_EXECUTION, "refunds.retry_execution"],
     POLICY_ADMIN: [*_VIEW_DOMAIN, "refunds.view_integration"],
-    AUDITOR: [*_VIEW_DOMAIN, "refunds.view_integration", "audit.view_auditevent"],
+    AUDITOR: [*_VIEW_DOMAIN, "refunds.view_integration", "audit.view_auditevent",
+              *_VIEW_EXECUTION],
     INTEGRATION: [],
 }
 

@@ -101,3 +101,6 @@ class RefundRequestAdmin(admin.ModelAdmin):
     readonly_fields = ("public_id", "status", "status_changed_at", "created_at", "updated_at",
                        "idempotency_key")
     show_full_result_count = False
+
+
+from . import admin_execution  # noqa: E402, F401  (registers the executor's admin pages)
