@@ -1,6 +1,7 @@
 """Test settings: SQLite in memory unless DATABASE_URL points at PostgreSQL (the CI lane)."""
 
 import os
+import tempfile
 
 os.environ.setdefault("DATABASE_URL", "sqlite://:memory:")
 
@@ -20,3 +21,6 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Never read or append to a developer's real anchor file from the tests.
+HITL_AUDIT_ANCHOR_PATH = os.path.join(tempfile.mkdtemp(prefix="hitl-test-anchors-"),
+                                      "audit-anchors.jsonl")
