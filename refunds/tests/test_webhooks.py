@@ -220,3 +220,24 @@ def test_send_task_delivers(hooked):
 
     delivery.refresh_from_db()
     assert delivery.status == WebhookDelivery.Status.DELIVERED
+
+
+def test_intake_sends_a_received_webhook(django_capture_on_commit_callbacks, api_key_for):
+    from rest_framework.test import APIClient
+
+    from refunds.tests.factories import intake_payload
+
+    hook = IntegrationWebhookFactory()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {api_key_for(hook.integration)}")
+    with mock.patch("refunds.tasks.async_task"), \
+            mock.patch("refunds.webhooks.enqueue_webhook_delivery") as enqueue, \
+            django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/api/v1/refund-requests/",
+                               intake_payload(order={"items": []}), format="json")
+
+    assert response.status_code == 201
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.event == "refund_request.received"
+    assert delivery.payload["refund_request"]["id"] == response.json()["id"]
+    enqueue.assert_called_once_with(delivery.pk)
