@@ -95,6 +95,18 @@ def webhooks_schedule_for_transition(*, request_id: int, from_status: str,
                                                           "to": to_status})
 
 
+def webhooks_schedule_for_intake(*, request_id: int) -> WebhookDelivery | None:
+    """Called on commit of intake (a new request is ``received`` without a transition).
+    Never raises: a webhook problem must not turn an accepted request into an error."""
+    try:
+        return webhooks_schedule_for_transition(request_id=request_id, from_status="",
+                                                to_status=S.RECEIVED)
+    except Exception:
+        logger.exception("could not schedule the 'received' webhook",
+                         extra={"request_id": request_id})
+        return None
+
+
 def enqueue_webhook_delivery(delivery_id: int) -> None:
     from django_q.tasks import async_task
 

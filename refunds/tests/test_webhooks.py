@@ -241,3 +241,11 @@ def test_intake_sends_a_received_webhook(django_capture_on_commit_callbacks, api
     assert delivery.event == "refund_request.received"
     assert delivery.payload["refund_request"]["id"] == response.json()["id"]
     enqueue.assert_called_once_with(delivery.pk)
+
+
+def test_intake_webhook_problem_is_logged_not_raised():
+    from refunds.webhooks import webhooks_schedule_for_intake
+
+    with mock.patch("refunds.webhooks.webhooks_schedule_for_transition",
+                    side_effect=RuntimeError("boom")):
+        assert webhooks_schedule_for_intake(request_id=1) is None
