@@ -22,12 +22,17 @@ _GATE_POLICY_ADMIN = [
     "refunds.view_gatepolicyversion", "refunds.activate_gatepolicyversion",
     "refunds.backtest_gatepolicyversion",
 ]
+_VIEW_EXECUTION = [
+    "refunds.view_execution", "refunds.view_ledgerrefund", "refunds.view_replacementorder",
+    "refunds.view_outboundmessage", "refunds.view_customerreply",
+    "refunds.view_webhookdelivery",
+]
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     REVIEWER: _VIEW_DOMAIN,
-    SENIOR_REVIEWER: _VIEW_DOMAIN,
+    SENIOR_REVIEWER: [*_VIEW_DOMAIN, *_VIEW_EXECUTION, "refunds.retry_execution"],
     POLICY_ADMIN: [*_VIEW_DOMAIN, "refunds.view_integration", *_GATE_POLICY_ADMIN],
     AUDITOR: [*_VIEW_DOMAIN, "refunds.view_integration", "audit.view_auditevent",
-              "refunds.view_gatepolicyversion"],
+              "refunds.view_gatepolicyversion", *_VIEW_EXECUTION],
     INTEGRATION: [],
 }
 

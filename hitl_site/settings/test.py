@@ -1,6 +1,7 @@
-"""Test settings: SQLite in memory unless DATABASE_URL points at PostgreSQL (the CI lane)."""
+"""Test settings: SQLite (a file in var/) unless DATABASE_URL points at PostgreSQL (CI lane 2)."""
 
 import os
+import tempfile
 
 os.environ.setdefault("DATABASE_URL", "sqlite://:memory:")
 # Tests that start a real qcluster share the broker with it: one queue name per test run,
@@ -8,7 +9,7 @@ os.environ.setdefault("DATABASE_URL", "sqlite://:memory:")
 os.environ.setdefault("Q_CLUSTER_NAME", f"hitl-test-{os.getpid()}")
 
 from .base import *  # noqa: F403
-from .base import DATABASES, Q_CLUSTER, REST_FRAMEWORK
+from .base import DATABASES, Q_CLUSTER, REST_FRAMEWORK, VAR_DIR
 
 SECRET_KEY = "test-only-not-secret"
 DEBUG = False
@@ -27,3 +28,6 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Never read or append to a developer's real anchor file from the tests.
+HITL_AUDIT_ANCHOR_PATH = os.path.join(tempfile.mkdtemp(prefix="hitl-test-anchors-"),
+                                      "audit-anchors.jsonl")
