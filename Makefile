@@ -31,7 +31,7 @@ test: $(STAMP)
 
 ## The same suite against PostgreSQL + Redis, including the tests marked `postgres`.
 test-postgres: $(STAMP)
-	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS) $(BIN)/pytest --create-db $(PYTEST_ARGS)
+	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS) $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -15,7 +15,7 @@ WRITERS = 8
 EVENTS_EACH = 15
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_appends_form_one_unbroken_chain():
     barrier = threading.Barrier(WRITERS)
     errors = []

@@ -21,7 +21,8 @@ from refunds.models import Customer, Order, RefundRequest
 from refunds.services import refund_request_create
 from refunds.tests.factories import intake_payload
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres,
+              pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 LIST_URL = reverse("api:refund-request-list")
 BARRIER_TIMEOUT = 10

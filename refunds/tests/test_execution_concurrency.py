@@ -20,7 +20,8 @@ from refunds.states import RefundStatus
 from refunds.tests.factories import OrderFactory, final_decision
 from refunds.tests.payment_server import FakePaymentServer
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres,
+              pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 WORKERS = 6
 
 

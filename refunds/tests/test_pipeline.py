@@ -229,3 +229,13 @@ def test_amount_stays_a_decimal_in_the_recorded_decision():
     refund_request_process(request.pk)
 
     assert Decimal(Proposal.objects.get(request=request).decision["amount"]) == Decimal("20.00")
+
+
+def test_reconciler_with_zero_staleness_re_drives_immediately(django_capture_on_commit_callbacks):
+    request = RefundRequestFactory(message="It arrived broken")
+    _claimed(request)
+
+    with mock.patch("refunds.tasks.enqueue_refund_request_processing"):
+        result = pipeline_reconcile(stale_after=timedelta(0))
+
+    assert result["reset"] == 1
