@@ -22,10 +22,15 @@ _GATE_POLICY_ADMIN = [
     "refunds.view_gatepolicyversion", "refunds.activate_gatepolicyversion",
     "refunds.backtest_gatepolicyversion",
 ]
+# Which queues a reviewer works is an object permission (reviews.services.queue_access_grant).
+_REVIEW = ["reviews.view_reviewtask", "reviews.view_reviewdecision", "reviews.view_queue"]
+_SENIOR_REVIEW = [*_REVIEW, "reviews.reassign_reviewtask", "reviews.view_queue_stats",
+                  "reviews.view_pii"]
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    REVIEWER: _VIEW_DOMAIN,
-    SENIOR_REVIEWER: _VIEW_DOMAIN,
-    POLICY_ADMIN: [*_VIEW_DOMAIN, "refunds.view_integration", *_GATE_POLICY_ADMIN],
+    REVIEWER: [*_VIEW_DOMAIN, *_REVIEW],
+    SENIOR_REVIEWER: [*_VIEW_DOMAIN, *_SENIOR_REVIEW],
+    POLICY_ADMIN: [*_VIEW_DOMAIN, "refunds.view_integration", *_GATE_POLICY_ADMIN,
+                   "reviews.add_queue", "reviews.change_queue", "reviews.view_queue"],
     AUDITOR: [*_VIEW_DOMAIN, "refunds.view_integration", "audit.view_auditevent",
               "refunds.view_gatepolicyversion"],
     INTEGRATION: [],

@@ -192,3 +192,9 @@ LOGGING = {
 
 # --- Product settings ----------------------------------------------------------------------
 HITL_DRAFTER_PROVIDER = env.str("HITL_DRAFTER_PROVIDER", default="offline")
+
+# --- Human review (reviews app; see docs/review.md) ----------------------------------------
+# An approval above this amount (in the request's currency) needs a second, different approver.
+REVIEW_FOUR_EYES_AMOUNT = env.str("REVIEW_FOUR_EYES_AMOUNT", default="250.00")
+# How long a claim keeps a task locked to one reviewer.
+REVIEW_CLAIM_MINUTES = env.int("REVIEW_CLAIM_MINUTES", default=30)
