@@ -95,6 +95,14 @@ def _closed_error(task: ReviewTask) -> ApplicationError:
         extra={"decided_by": who, "decided_at": when.isoformat(), "outcome": outcome})
 
 
+def _queue_named(slug: str) -> Queue:
+    queue = Queue.objects.filter(slug=slug).first()
+    if queue is None:
+        raise ApplicationError(f"The '{slug}' review queue is missing; recreate it in the "
+                               "admin.", code="queue_missing")
+    return queue
+
+
 def _require_worker(task: ReviewTask, user) -> None:
     if not perms.user_is_human_staff(user):
         raise _forbidden("Inactive and machine accounts cannot work review tasks.")
@@ -169,7 +177,7 @@ def review_task_open(*, request: RefundRequest, queue_slug: str, priority: int,
     fallback = queue is None
     if fallback:
         logger.warning("unknown review queue, using standard", extra={"queue": queue_slug})
-        queue = Queue.objects.get(slug=STANDARD_QUEUE)
+        queue = _queue_named(STANDARD_QUEUE)
     now = timezone.now()
     task = ReviewTask(
         request=locked, queue=queue, priority=min(max(int(priority), 0), MAX_PRIORITY),
@@ -467,7 +475,7 @@ def _reject(task, user, fields, reason_code) -> ReviewDecision:
 
 
 def _move_to_senior(task: ReviewTask, now: datetime, note: str) -> Queue:
-    senior = Queue.objects.get(slug=SENIOR_QUEUE)
+    senior = _queue_named(SENIOR_QUEUE)
     task.queue = senior
     task.priority = min(task.priority + 1, MAX_PRIORITY)
     task.escalated_at = now

@@ -11,8 +11,16 @@ from reviews.models import Queue, ReviewTask
 
 
 def queue(slug: str = "standard") -> Queue:
-    """The queues come from the data migration."""
-    return Queue.objects.get(slug=slug)
+    """The queues come from the data migration (re-made after a transactional test's
+    flush, which empties every table)."""
+    found, _ = Queue.objects.get_or_create(slug=slug, defaults={"name": slug.title()})
+    return found
+
+
+def active_gate_policy() -> GatePolicyVersion:
+    policy = GatePolicyVersion.objects.filter(is_active=True).first()
+    return policy or GatePolicyVersion.objects.create(version=1, is_active=True,
+                                                      change_note="tests")
 
 
 def proposal_json(*, action: str = "approve_refund", amount: str = "20.00",
@@ -26,7 +34,7 @@ def proposal_json(*, action: str = "approve_refund", amount: str = "20.00",
 def gate_evaluation(request, *, decision: dict | None = None, queue_slug: str = "standard",
                     reasons: list[dict] | None = None) -> GateEvaluation:
     return GateEvaluation.objects.create(
-        request=request, policy_version=GatePolicyVersion.objects.get(is_active=True),
+        request=request, policy_version=active_gate_policy(),
         route="review", reasons=reasons or [], queue=queue_slug, priority=request.priority,
         decision=decision, context={})
 
