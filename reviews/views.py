@@ -61,6 +61,7 @@ def queue_view(request):
     return render(request, "reviews/queue.html", _context(
         request, title="My review queue", form=form, page=page, query=query, queues=queues,
         more=count > selectors.COUNT_CAP,
+        task_base=reverse("reviews:task", args=[0])[:-2],  # one reverse, not one per row
         stats=selectors.review_queue_stats(user=request.user)))
 
 
