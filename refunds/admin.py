@@ -103,4 +103,5 @@ class RefundRequestAdmin(admin.ModelAdmin):
     show_full_result_count = False
 
 
-from . import admin_gate  # noqa: E402, F401  (registers the gate's admin pages)
+# The gate's pages, policy documents and proposals register themselves on import.
+from . import admin_agent, admin_gate  # noqa: E402, F401

@@ -11,7 +11,8 @@ from django.utils import timezone
 from audit.services import Actor
 from hitl_site import roles
 
-from .models import Customer, Integration, IntegrationAPIKey, Order
+from .models import Customer, Integration, IntegrationAPIKey, Order, RefundPolicy
+from .policies import refund_policy_version_create
 from .services import integration_api_key_create
 
 DEMO_INTEGRATION = "demo-web-form"
@@ -33,6 +34,37 @@ DEMO_ORDERS = [
     ("ord-5002", "cust-1002", Decimal("249.00"), "USD", "Headphones"),
     ("ord-5003", "cust-1003", Decimal("12.50"), "GBP", "USB cable"),
 ]
+
+
+DEMO_POLICY_TEXT = """\
+Our refund policy applies to every order placed through our shop.
+
+## Return window
+Customers may return delivered items within 30 days of delivery for a full refund of the
+item price. After 30 days, refunds are not available except for defective items under
+warranty.
+
+## Damaged or defective items
+If an item arrives damaged, broken or defective, the customer is entitled to a full refund
+or a replacement, at their choice, when they report it within 30 days of delivery. A photo
+may be requested for items over 100.00.
+
+## Items that never arrived
+If a shipped order has not arrived within 14 days of shipping, we refund it in full or send
+a replacement. Orders marked delivered by the carrier need an investigation first.
+
+## Replacements and exchanges
+A replacement or an exchange for another size or colour is offered instead of a refund when
+the customer asks for it and the item is in stock.
+
+## Cancelled and returned orders
+Cancelled orders are refunded automatically; a refund request for a cancelled or already
+returned order is declined.
+
+## Chargebacks, fraud and legal matters
+Requests that mention a chargeback, a dispute with the bank, fraud, legal action or an
+injury are always handled by a specialist and never decided automatically.
+"""
 
 
 def demo_password(username: str) -> str:
@@ -74,6 +106,11 @@ def demo_seed() -> dict:
                       "delivered_at": now - timedelta(days=8),
                       "items": [{"sku": external_id.upper(), "name": item, "quantity": 1,
                                  "unit_price": str(amount)}]})
+    policy, _ = RefundPolicy.objects.get_or_create(
+        slug="refund-policy", defaults={"title": "Refund policy"})
+    if not policy.versions.exists():
+        refund_policy_version_create(policy=policy, text=DEMO_POLICY_TEXT,
+                                     actor=Actor.system("seed_demo"), change_note="demo policy")
     return {"users": users, "integration": integration, "api_key": _demo_api_key(integration)}
 
 

@@ -1,19 +1,167 @@
-"""From a received request to a gated one: draft with the agent, then route with the gate.
+"""From a received request to a gated one: claim, retrieve, draft, record, hand to the gate.
 
-The agent issue fills in the drafting; until then a received request waits in 'received'.
+Throughput: one task claims a batch of received requests (its own plus others waiting)
+and drafts them with up to ``HITL_DRAFT_CONCURRENCY`` model calls in flight on threads;
+the database writes stay on the task's own thread. Duplicate deliveries are harmless: a
+request is claimed by the compare-and-set ``received → drafting``, and a draft is recorded
+only if the claim is still the current one (a fencing check on ``status_changed_at``).
 """
 
 import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from .models import RefundRequest
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from audit.services import Actor, record_event
+
+from .agent.chain import DraftOutcome, draft_decisions
+from .agent.context import DraftContext
+from .agent.prompts import PROMPT_NAME, PROMPT_VERSION
+from .agent.providers import Provider, build_provider
+from .agent.retrieval import build_draft_context
+from .models import Proposal, RefundPolicyVersion, RefundRequest
+from .states import RefundStatus
+from .transitions import IllegalTransition, refund_request_transition
 
 logger = logging.getLogger(__name__)
+PIPELINE = Actor.system("pipeline")
 
 
-def refund_request_run_pipeline(*, request_id: int) -> None:
-    request = RefundRequest.objects.filter(pk=request_id).first()
+@dataclass(frozen=True)
+class Claim:
+    request: RefundRequest
+    token: datetime  # status_changed_at when claimed: the fencing token
+
+
+def _claim(request_id: int) -> Claim | None:
+    request = RefundRequest.objects.select_related("order", "customer", "integration").filter(
+        pk=request_id).first()
     if request is None:
-        logger.warning("refund request vanished before processing", extra={"id": request_id})
-        return
-    logger.info("refund request queued for drafting",
-                extra={"public_id": str(request.public_id), "status": request.status})
+        return None
+    try:
+        refund_request_transition(request=request, to_status=RefundStatus.DRAFTING,
+                                  actor=PIPELINE, reason="drafting started",
+                                  expected_from=RefundStatus.RECEIVED)
+    except IllegalTransition:
+        return None  # someone else has it, or it has moved on: a duplicate delivery
+    return Claim(request, request.status_changed_at)
+
+
+def _waiting_ids(*, exclude: int, limit: int) -> list[int]:
+    if limit <= 0:
+        return []
+    return list(RefundRequest.objects.filter(status=RefundStatus.RECEIVED).exclude(pk=exclude)
+                .order_by("created_at", "id").values_list("pk", flat=True)[:limit])
+
+
+def refund_request_run_pipeline(*, request_id: int, batch_size: int | None = None,
+                                provider: Provider | None = None) -> int:
+    """Drafts and gates ``request_id`` plus up to ``batch_size - 1`` other waiting requests.
+
+    Returns how many requests this call drafted. Safe to run twice for the same id.
+    """
+    batch_size = batch_size or settings.HITL_DRAFT_BATCH_SIZE
+    claims = [c for c in [_claim(request_id)] if c is not None]
+    claims += [c for c in map(_claim, _waiting_ids(exclude=request_id,
+                                                   limit=batch_size - len(claims) - 1))
+               if c is not None] if claims or batch_size > 1 else []
+    if not claims:
+        return 0
+    provider = provider or build_provider()
+    contexts = [build_draft_context(request=c.request) for c in claims]
+    outcomes = draft_decisions(contexts=contexts, provider=provider,
+                               max_concurrency=settings.HITL_DRAFT_CONCURRENCY,
+                               max_attempts=settings.HITL_DRAFT_MAX_ATTEMPTS,
+                               backoff_seconds=settings.HITL_DRAFT_BACKOFF_SECONDS)
+    finished = 0
+    for claim, context, outcome in zip(claims, contexts, outcomes, strict=True):
+        try:
+            finished += proposal_record_and_gate(claim=claim, context=context, outcome=outcome,
+                                                 provider=provider)
+        except Exception:  # one bad case must not lose the others; the reconciler retries
+            logger.exception("recording a draft failed",
+                             extra={"request": str(claim.request.public_id)})
+    return finished
+
+
+@transaction.atomic
+def proposal_record_and_gate(*, claim: Claim, context: DraftContext, outcome: DraftOutcome,
+                             provider: Provider) -> bool:
+    """Stores the proposal and routes the request through the gate, in one transaction.
+
+    Returns False (and writes nothing) if the claim is stale: the request was re-driven by
+    the reconciler while this draft was running, so another draft owns it now.
+    """
+    from .gate.services import refund_request_gate
+
+    locked = RefundRequest.objects.select_for_update().get(pk=claim.request.pk)
+    if locked.status != RefundStatus.DRAFTING or locked.status_changed_at != claim.token:
+        logger.warning("stale draft discarded", extra={"request": str(locked.public_id)})
+        return False
+    version = _policy_version(context)
+    proposal = Proposal.objects.create(
+        request=locked, policy_version=version, provider=provider.name,
+        model_name=provider.model_name, prompt_name=PROMPT_NAME,
+        prompt_version=PROMPT_VERSION, prompt_messages=outcome.prompt_messages,
+        sections=context.sections_with_scores(), context=context.case_facts(),
+        raw_output=outcome.raw_output,
+        decision=outcome.decision.model_dump(mode="json") if outcome.decision else None,
+        token_usage=outcome.token_usage, latency_ms=outcome.latency_ms,
+        attempts=outcome.attempts, error_code=outcome.error_code,
+        error_message=outcome.error_message)
+    record_event(event_type="context.retrieved", actor=PIPELINE, subject=locked, payload={
+        "policy_version": context.policy_version, "sections": context.sections_with_scores(),
+        "refundable_remaining": context.refundable_remaining})
+    record_event(event_type="proposal.created", actor=Actor.model(provider.label),
+                 subject=locked, payload={
+                     "proposal": proposal.pk, "provider": provider.name,
+                     "model": provider.model_name, "prompt_version": proposal.prompt_version,
+                     "decision": proposal.decision, "error_code": outcome.error_code,
+                     "attempts": outcome.attempts})
+    refund_request_transition(request=locked, to_status=RefundStatus.GATED, actor=PIPELINE,
+                              reason="drafted", payload={"proposal": proposal.pk})
+    refund_request_gate(request=locked, decision=outcome.decision,
+                        failure_code=outcome.error_code or None)
+    return True
+
+
+def _policy_version(context: DraftContext) -> RefundPolicyVersion | None:
+    if not context.policy_version:
+        return None
+    slug, _, version = context.policy_version.rpartition(" v")
+    return RefundPolicyVersion.objects.filter(policy__slug=slug, version=version).first()
+
+
+def pipeline_reconcile(*, stale_after: timedelta | None = None,
+                       now: datetime | None = None) -> dict[str, int]:
+    """Re-drives requests a lost or crashed task left behind: ``received`` ones waiting too
+    long are re-enqueued; ``drafting`` ones stuck too long go back to ``received`` first.
+    A draft still running elsewhere then finds its claim stale and records nothing, so a
+    request ends with one proposal per drafting round."""
+    from .tasks import enqueue_refund_request_processing
+
+    stale_after = stale_after or timedelta(seconds=settings.HITL_DRAFT_STALE_SECONDS)
+    cutoff = (now or timezone.now()) - stale_after
+    requeued = reset = 0
+    for request in RefundRequest.objects.filter(status=RefundStatus.DRAFTING,
+                                                status_changed_at__lt=cutoff):
+        try:
+            with transaction.atomic():
+                refund_request_transition(
+                    request=request, to_status=RefundStatus.RECEIVED,
+                    actor=Actor.system("reconciler"), reason="drafting timed out; re-driven",
+                    expected_from=RefundStatus.DRAFTING)
+                transaction.on_commit(
+                    lambda pk=request.pk: enqueue_refund_request_processing(pk))
+            reset += 1
+        except IllegalTransition:
+            continue
+    for pk in RefundRequest.objects.filter(status=RefundStatus.RECEIVED,
+                                           status_changed_at__lt=cutoff).values_list("pk",
+                                                                                     flat=True):
+        enqueue_refund_request_processing(pk)
+        requeued += 1
+    return {"reset": reset, "requeued": requeued}

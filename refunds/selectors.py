@@ -4,10 +4,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
-from .models import Customer, Integration, Order, RefundRequest
+from .models import Customer, Integration, Order, Proposal, RefundRequest
 from .states import RefundStatus
 
 # Statuses in which a refund has been granted (or is being paid out): they count against
@@ -18,8 +18,11 @@ GRANTED_STATUSES = (RefundStatus.AUTO_APPROVED, RefundStatus.APPROVED, RefundSta
 
 def refund_requests_for_integration(*, integration: Integration) -> QuerySet[RefundRequest]:
     """An integration sees only its own requests; anything else is a 404 to it."""
-    return RefundRequest.objects.filter(integration=integration).select_related(
-        "customer", "order")
+    latest_first = Proposal.objects.order_by("-created_at", "-id")
+    return (RefundRequest.objects.filter(integration=integration)
+            .select_related("customer", "order")
+            .prefetch_related(Prefetch("proposals", queryset=latest_first,
+                                       to_attr="latest_proposals")))
 
 
 def _granted_refunds() -> QuerySet[RefundRequest]:

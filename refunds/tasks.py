@@ -14,7 +14,8 @@ def enqueue_refund_request_processing(request_id: int) -> None:
 
 
 def refund_request_process(request_id: int) -> None:
-    """Drafts and gates one request (see ``refunds.pipeline``). Safe to run twice."""
+    """Drafts and gates this request and others waiting (see ``refunds.pipeline``).
+    Safe to run twice."""
     from .pipeline import refund_request_run_pipeline
 
     refund_request_run_pipeline(request_id=request_id)
@@ -29,3 +30,10 @@ def enqueue_refund_request_execution(request_id: int) -> None:
 def refund_request_execute(request_id: int) -> None:
     """Runs the action of a final decision, exactly once (see ``refunds.execution``)."""
     logger.info("execution requested", extra={"request_id": request_id})
+
+
+def pipeline_reconcile_task() -> dict:
+    """Scheduled every minute (see the schedules migration)."""
+    from .pipeline import pipeline_reconcile
+
+    return pipeline_reconcile()

@@ -191,7 +191,22 @@ LOGGING = {
 }
 
 # --- Product settings ----------------------------------------------------------------------
-HITL_DRAFTER_PROVIDER = env.str("HITL_DRAFTER_PROVIDER", default="offline")
+HITL_DRAFTER_PROVIDER = env.str("HITL_DRAFTER_PROVIDER", default="offline")  # or "openai"
+HITL_OPENAI_MODEL = env.str("HITL_OPENAI_MODEL", default="gpt-4o-mini")
+HITL_OPENAI_BASE_URL = env.str("HITL_OPENAI_BASE_URL", default="") or None
+HITL_OPENAI_API_KEY = env.str("HITL_OPENAI_API_KEY", default="") or env.str(
+    "OPENAI_API_KEY", default="")
+HITL_OPENAI_TIMEOUT = env.float("HITL_OPENAI_TIMEOUT", default=30.0)
+HITL_OPENAI_MAX_RETRIES = env.int("HITL_OPENAI_MAX_RETRIES", default=2)
+# "function_calling" works on OpenAI, vLLM, Ollama and llama.cpp; "json_schema" is stricter
+# where the server supports OpenAI structured outputs.
+HITL_OPENAI_STRUCTURED_METHOD = env.str("HITL_OPENAI_STRUCTURED_METHOD",
+                                        default="function_calling")
+HITL_DRAFT_MAX_ATTEMPTS = env.int("HITL_DRAFT_MAX_ATTEMPTS", default=3)
+HITL_DRAFT_BACKOFF_SECONDS = env.float("HITL_DRAFT_BACKOFF_SECONDS", default=1.0)
+HITL_DRAFT_CONCURRENCY = env.int("HITL_DRAFT_CONCURRENCY", default=16)
+HITL_DRAFT_BATCH_SIZE = env.int("HITL_DRAFT_BATCH_SIZE", default=32)
+HITL_DRAFT_STALE_SECONDS = env.int("HITL_DRAFT_STALE_SECONDS", default=600)
 
 # --- Human review (reviews app; see docs/review.md) ----------------------------------------
 # An approval above this amount (in the request's currency) needs a second, different approver.

@@ -112,9 +112,17 @@ class RefundRequestSerializer(serializers.ModelSerializer):
                 "currency": obj.order.currency}
 
     def get_proposal(self, obj) -> dict | None:
-        """Summary of the agent's draft; filled in by the pipeline (see refunds.agent)."""
-        summary = getattr(obj, "proposal_summary", None)
-        return summary() if callable(summary) else None
+        """Summary of the agent's latest draft (who drafted it, what it proposed)."""
+        proposals = getattr(obj, "latest_proposals", None)
+        proposal = proposals[0] if proposals else None
+        if proposal is None:
+            return None
+        decision = proposal.decision or {}
+        return {"drafted_by": _drafted_by(proposal), "model": proposal.model_name,
+                "action": decision.get("action"), "amount": decision.get("amount"),
+                "policy_match": decision.get("policy_match"),
+                "needs_human_review": decision.get("needs_human_review"),
+                "error_code": proposal.error_code or None, "created_at": proposal.created_at}
 
     def get_decision(self, obj) -> dict | None:
         """The final decision (by the gate or a human), once there is one."""
@@ -122,3 +130,9 @@ class RefundRequestSerializer(serializers.ModelSerializer):
             return None
         return {"action": obj.final_action, "amount": str(obj.final_amount),
                 "currency": obj.currency, "decided_at": obj.decided_at}
+
+
+def _drafted_by(proposal) -> str:
+    from ..agent.offline import DRAFTER_NAME
+
+    return DRAFTER_NAME if proposal.provider == "offline" else proposal.provider

@@ -184,3 +184,60 @@ class GateEvaluationFactory(factory.django.DjangoModelFactory):
     decision = factory.LazyAttribute(lambda o: o.proposal.model_dump(mode="json"))
     failure_code = ""
     context = factory.LazyAttribute(lambda o: gate_context_to_json(o.gate_context))
+
+
+# --- Agent --------------------------------------------------------------------------------
+
+def draft_context(**overrides):
+    """A ``DraftContext`` for a delivered 40.00 GBP order (no database needed)."""
+    from refunds.agent.context import DraftContext, PolicySection
+
+    values = dict(
+        request_public_id="00000000-0000-0000-0000-000000000001", channel="chat",
+        message="My widget arrived damaged.", currency="GBP", requested_amount=None,
+        order={"external_id": "o-1", "amount": Decimal("40.00"), "currency": "GBP",
+               "status": "delivered", "items": [{"sku": "W", "name": "Widget", "quantity": 1,
+                                                 "unit_price": "40.00"}],
+               "ordered_at": "2026-11-01T00:00:00+00:00",
+               "delivered_at": "2026-11-03T00:00:00+00:00", "days_since_order": 10,
+               "days_since_delivery": 8},
+        customer={"tier": "standard", "country": "GB", "account_age_days": 400},
+        refund_history={"count_90d": 0, "total_90d": Decimal("0"), "count_365d": 0,
+                        "total_365d": Decimal("0")},
+        refundable_remaining=Decimal("40.00"), policy_version="refund-policy v1",
+        sections=(PolicySection("damaged-or-defective-items", "Damaged or defective items",
+                                "Items that arrive damaged or defective are refunded in full.",
+                                2.5),),
+    )
+    values.update(overrides)
+    return DraftContext(**values)
+
+
+class RefundPolicyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "refunds.RefundPolicy"
+        django_get_or_create = ("slug",)
+
+    slug = "refund-policy"
+    title = "Refund policy"
+
+
+POLICY_TEXT = """Intro text.
+
+## Return window
+Items may be returned within 30 days of delivery.
+
+## Damaged or defective items
+Items that arrive damaged, broken or defective are refunded in full.
+
+## Chargebacks and legal matters
+Chargebacks, fraud and legal threats always go to a specialist.
+"""
+
+
+def policy_version(text: str = POLICY_TEXT):
+    from audit.services import Actor
+    from refunds.policies import refund_policy_version_create
+
+    return refund_policy_version_create(policy=RefundPolicyFactory(), text=text,
+                                        actor=Actor.system("tests"))

@@ -1,0 +1,50 @@
+"""The case as the drafting model sees it: plain frozen data, no ORM objects."""
+
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any
+
+
+@dataclass(frozen=True)
+class PolicySection:
+    section_id: str
+    title: str
+    body: str
+    score: float = 0.0
+
+
+@dataclass(frozen=True)
+class DraftContext:
+    request_public_id: str
+    channel: str
+    message: str
+    currency: str
+    requested_amount: Decimal | None
+    order: dict[str, Any]
+    customer: dict[str, Any]
+    refund_history: dict[str, Any]
+    refundable_remaining: Decimal
+    earlier_requests: list[dict[str, Any]] = field(default_factory=list)
+    policy_version: str = ""
+    sections: tuple[PolicySection, ...] = ()
+
+    def case_facts(self) -> dict[str, Any]:
+        """Everything but the customer's own words and the policy text, JSON-ready."""
+        facts = asdict(self)
+        for key in ("message", "sections", "policy_version"):
+            facts.pop(key)
+        return _json_ready(facts)
+
+    def sections_with_scores(self) -> list[dict[str, Any]]:
+        return [{"id": s.section_id, "title": s.title, "score": round(s.score, 4)}
+                for s in self.sections]
+
+
+def _json_ready(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    return value

@@ -1,0 +1,168 @@
+"""The offline heuristic drafter: a deterministic LangChain chat model, no network, no key.
+
+It is not an AI and says so in every rationale. It exists so a fresh machine runs the
+whole loop, and it goes through exactly the chain the real model does (prompt, tool call,
+structured-output parsing). Its heuristics, in order:
+
+1. It reads only the <case_facts> JSON, the ids and text of the <policy_sections>, and
+   keywords in the <customer_message>; it never follows instructions in the message.
+2. Risk terms in the message (fraud, chargeback, lawyer, legal, lawsuit, injury, injured,
+   police) become risk flags and ask for human review; instruction-like text ("ignore
+   previous instructions", "system:") adds the prompt_injection flag.
+3. Action: order cancelled or returned, or delivered more than 30 days ago → deny_refund;
+   words for damage (broken, damaged, defective, cracked, faulty, not working) or
+   non-arrival of a shipped order → approve_refund; words asking for an exchange →
+   offer_replacement; anything else → request_more_info.
+4. Amount for approve_refund: the requested amount, else the order amount, capped at what
+   is still refundable; nothing refundable left → deny_refund.
+5. policy_match: strong if a retrieved section mentions the case's key word (e.g.
+   "damaged"), medium if any section was retrieved, weak if none; it cites those sections.
+6. needs_human_review: any risk flag, a match weaker than strong, or an unclear case.
+7. Sentiment: angry for abuse words, several "!" or shouting; frustrated for words of
+   waiting and disappointment; else calm.
+"""
+
+import json
+import re
+from decimal import Decimal
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.utils.function_calling import convert_to_openai_tool
+
+DRAFTER_NAME = "offline heuristic drafter"
+DRAFTER_MODEL = "offline-heuristic-drafter-1"
+
+RISK_WORDS = {"fraud": "fraud", "chargeback": "chargeback", "lawyer": "legal",
+              "legal": "legal", "lawsuit": "legal", "sue ": "legal", "injur": "injury",
+              "police": "fraud"}
+INJECTION = re.compile(r"ignore (all |any )?(previous|prior|above) instructions|^\s*system\s*:"
+                       r"|you are now|new instructions", re.IGNORECASE | re.MULTILINE)
+DAMAGE = ("broken", "damaged", "defective", "cracked", "faulty", "not working", "doesn't work",
+          "does not work", "shattered")
+NOT_ARRIVED = ("never arrived", "not arrived", "didn't arrive", "did not arrive", "not received",
+               "never received", "lost in", "hasn't arrived", "has not arrived")
+EXCHANGE = ("replace", "replacement", "exchange", "swap", "send another", "new one")
+ANGRY = ("furious", "ridiculous", "unacceptable", "scam", "disgusting", "worst", "outraged")
+FRUSTRATED = ("still", "again", "disappointed", "frustrated", "waiting", "annoyed", "weeks")
+RETURN_WINDOW_DAYS = 30
+
+
+def _between(text: str, tag: str) -> str:
+    match = re.search(rf"<{tag}[^>]*>\n?(.*?)\n?</{tag}>", text, re.DOTALL)
+    return match.group(1) if match else ""
+
+
+def _sections(text: str) -> list[tuple[str, str]]:
+    return re.findall(r'<section id="([^"]+)"[^>]*>\n(.*?)\n</section>', text, re.DOTALL)
+
+
+def _has(text: str, words) -> str | None:
+    return next((w for w in words if w in text), None)
+
+
+def draft_from_prompt(prompt: str) -> dict[str, Any]:
+    """The heuristics above, from the rendered human message to ``RefundDecision`` args."""
+    facts = json.loads(_between(prompt, "case_facts") or "{}")
+    sections = _sections(_between(prompt, "policy_sections"))
+    message = _between(prompt, "customer_message")
+    text = message.lower()
+    order = facts.get("order", {})
+    currency = facts.get("currency") or order.get("currency") or "USD"
+    remaining = Decimal(str(facts.get("refundable_remaining") or "0"))
+    requested = facts.get("requested_amount")
+
+    flags = sorted({flag for word, flag in RISK_WORDS.items() if word in text})
+    if INJECTION.search(message):
+        flags.append("prompt_injection")
+
+    delivered_days = order.get("days_since_delivery")
+    keyword = None
+    if order.get("status") in ("cancelled", "returned"):
+        action, keyword, why = "deny_refund", "cancel", f"the order is {order.get('status')}"
+    elif delivered_days is not None and delivered_days > RETURN_WINDOW_DAYS:
+        action, keyword = "deny_refund", "days"
+        why = f"it was delivered {delivered_days} days ago, outside the return window"
+    elif (keyword := _has(text, DAMAGE)) is not None:
+        action, why = "approve_refund", f"the customer reports the item {keyword}"
+        keyword = "damaged"
+    elif _has(text, NOT_ARRIVED) and order.get("status") != "delivered":
+        action, keyword, why = "approve_refund", "arrive", "the shipped order has not arrived"
+    elif _has(text, EXCHANGE):
+        action, keyword, why = "offer_replacement", "replace", "the customer asks for an exchange"
+    else:
+        action, why = "request_more_info", "the message does not say what went wrong"
+
+    amount = Decimal("0")
+    if action == "approve_refund":
+        wanted = Decimal(str(requested)) if requested else Decimal(str(order.get("amount", "0")))
+        amount = min(wanted, remaining)
+        if amount <= 0:
+            action, why = "deny_refund", "nothing is left to refund on this order"
+            amount = Decimal("0")
+
+    cited = [sid for sid, body in sections if keyword and keyword in body.lower()]
+    policy_match = "strong" if cited else ("medium" if sections and keyword else "weak")
+    if action == "request_more_info":
+        policy_match = "weak" if not sections else "medium"
+    if not cited and sections:
+        cited = [sections[0][0]]
+
+    sentiment = "calm"
+    shouting = len(re.findall(r"\b[A-Z]{4,}\b", message)) >= 3
+    if _has(text, ANGRY) or message.count("!") >= 3 or shouting:
+        sentiment = "angry"
+    elif _has(text, FRUSTRATED):
+        sentiment = "frustrated"
+
+    return {
+        "action": action,
+        "amount": f"{amount:.2f}",
+        "currency": currency,
+        "rationale": f"[{DRAFTER_NAME}, not an AI] Proposed {action.replace('_', ' ')} "
+                     f"because {why}; sections consulted: {', '.join(cited) or 'none'}.",
+        "cited_sections": cited,
+        "policy_match": policy_match,
+        "needs_human_review": bool(flags) or policy_match != "strong"
+        or action == "request_more_info",
+        "customer_sentiment": sentiment,
+        "risk_flags": flags,
+    }
+
+
+class OfflineHeuristicDrafter(BaseChatModel):
+    """Answers every prompt with a tool call built by ``draft_from_prompt``."""
+
+    model_name: str = DRAFTER_MODEL
+
+    @property
+    def _llm_type(self) -> str:
+        return "offline-heuristic-drafter"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model_name": self.model_name}
+
+    def bind_tools(self, tools, *, tool_choice=None, **kwargs):
+        return self.bind(tools=[convert_to_openai_tool(t) for t in tools], **kwargs)
+
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                  run_manager: CallbackManagerForLLMRun | None = None,
+                  **kwargs: Any) -> ChatResult:
+        prompt = "\n".join(str(m.content) for m in messages if m.type == "human")
+        tools = kwargs.get("tools") or [{"function": {"name": "RefundDecision"}}]
+        args = draft_from_prompt(prompt)
+        words_in = sum(len(str(m.content).split()) for m in messages)
+        words_out = len(json.dumps(args).split())
+        message = AIMessage(
+            content="",
+            tool_calls=[{"name": tools[0]["function"]["name"], "args": args,
+                         "id": "offline-draft", "type": "tool_call"}],
+            usage_metadata={"input_tokens": words_in, "output_tokens": words_out,
+                            "total_tokens": words_in + words_out},
+            response_metadata={"model_name": self.model_name},
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])
