@@ -6,11 +6,10 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.apps import apps
 from django.db.models import Count, F, Min, Q, QuerySet, Value
 from django.utils import timezone
 
-from refunds.models import GateEvaluation, RefundRequest
+from refunds.models import GateEvaluation, Proposal, RefundRequest
 from refunds.selectors import RefundHistory, customer_refund_history
 
 from . import permissions as perms
@@ -179,19 +178,11 @@ class ProposedDecision:
                    cited_sections=tuple(data.get("cited_sections") or ()))
 
 
-def _proposal_model():
-    """``refunds.Proposal`` (the agent issue) when installed, else None."""
-    try:
-        return apps.get_model("refunds", "Proposal")
-    except LookupError:
-        return None
-
-
-def latest_proposal(request: RefundRequest):
-    model = _proposal_model()
-    if model is None:
-        return None
-    return model.objects.filter(request=request).order_by("-pk").first()
+def latest_proposal(request: RefundRequest) -> Proposal | None:
+    """The latest drafting attempt (successful or not) with its refund-policy version."""
+    return (Proposal.objects.filter(request=request)
+            .select_related("policy_version", "policy_version__policy")
+            .order_by("-created_at", "-id").first())
 
 
 def latest_gate_evaluation(request: RefundRequest) -> GateEvaluation | None:
@@ -199,10 +190,10 @@ def latest_gate_evaluation(request: RefundRequest) -> GateEvaluation | None:
             .order_by("-created_at", "-id").first())
 
 
-def proposed_decision(request: RefundRequest, *, proposal=None,
+def proposed_decision(request: RefundRequest, *, proposal: Proposal | None = None,
                       evaluation: GateEvaluation | None = None) -> ProposedDecision | None:
-    """The decision the AI proposed: the latest stored proposal's, else the one the gate
-    judged (the gate stores the ``RefundDecision`` it evaluated)."""
+    """The decision the AI proposed: the latest proposal's, else the one the gate judged
+    (the gate stores the ``RefundDecision`` it evaluated). None when drafting failed."""
     proposal = proposal if proposal is not None else latest_proposal(request)
     found = ProposedDecision.from_json(getattr(proposal, "decision", None))
     if found is not None:
@@ -267,7 +258,8 @@ def decision_package(task: ReviewTask) -> DecisionPackage:
         provider=str(getattr(proposal, "provider", "") or ""),
         model_name=str(getattr(proposal, "model_name", "") or ""),
         prompt_version=str(getattr(proposal, "prompt_version", "") or ""),
-        policy_version=str(getattr(proposal, "policy_version", "") or ""),
+        policy_version=str(proposal.policy_version) if proposal and proposal.policy_version
+        else "",
         gate_policy_version=gate_policy,
         error_code=str(getattr(proposal, "error_code", "")
                        or getattr(evaluation, "failure_code", "") or ""))

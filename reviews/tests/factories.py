@@ -70,3 +70,18 @@ def task_with_proposal(*, amount: str = "20.00", action: str = "approve_refund",
                                             amount=amount if action == "approve_refund"
                                             else "0.00") if proposal else None))
     return task
+
+
+_DEFAULT = object()
+
+
+def proposal_for(request, *, decision=_DEFAULT, **fields):
+    """A stored drafting attempt (``refunds.Proposal``) with provenance and scored sections."""
+    from refunds.models import Proposal
+
+    defaults = {"provider": "offline", "model_name": "heuristic-1", "prompt_name": "draft",
+                "prompt_version": "p-7", "sections": [
+                    {"id": "2.1", "title": "Damaged on arrival", "score": 0.8123},
+                    {"id": "4.0", "title": "Refund window", "score": 0.4017}],
+                "decision": proposal_json() if decision is _DEFAULT else decision}
+    return Proposal.objects.create(request=request, **{**defaults, **fields})

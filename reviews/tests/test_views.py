@@ -169,3 +169,33 @@ def test_reassign_through_the_page(login, reviewer_of):
     assert bob.username in client.get(reverse("reviews:task", args=[task.pk])).text
     client.post(reverse("reviews:reassign", args=[task.pk]), {"to_user": bob.username})
     assert ReviewTask.objects.get(pk=task.pk).assignee == bob
+
+
+def test_package_shows_the_agents_proposal_provenance_and_scored_sections(login, reviewer_of):
+    from reviews.tests.factories import proposal_for, proposal_json
+
+    task = task_with_proposal(amount="20.00")
+    proposal_for(task.request, decision=proposal_json(amount="17.00",
+                                                      rationale="Per section 2.1."))
+    count, response = queries(login(reviewer_of("standard")),
+                              reverse("reviews:task", args=[task.pk]))
+    text = response.text
+    assert count <= 15
+    for part in ("17.00 GBP", "Per section 2.1.", "heuristic-1", "p-7", "Damaged on arrival",
+                 "score 0.812", "Refund window"):
+        assert part in text
+    # approving "as proposed" takes the agent's latest proposal
+    from reviews.services import review_decide
+
+    decision = review_decide(task=task, user=reviewer_of("standard"), outcome="approve")
+    assert decision.amount == Decimal("17.00") and decision.proposed_amount == Decimal("17.00")
+
+
+def test_package_of_a_failed_draft_offers_only_edits(login, reviewer_of):
+    from reviews.tests.factories import proposal_for
+
+    task = task_with_proposal(proposal=False)
+    proposal_for(task.request, decision=None, error_code="model_unavailable")
+    text = login(reviewer_of("standard")).get(reverse("reviews:task", args=[task.pk])).text
+    assert "No valid proposal" in text and "model_unavailable" in text
+    assert 'id="approve" disabled' in text
