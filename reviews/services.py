@@ -34,6 +34,8 @@ from .models import (
     APPROVING_OUTCOMES,
     Outcome,
     Queue,
+    QueueGroupObjectPermission,
+    QueueUserObjectPermission,
     RejectReason,
     ReviewDecision,
     ReviewTask,
@@ -118,6 +120,11 @@ def queue_access_grant(*, queue: Queue, actor: Actor, user=None,
     """Lets ``user`` or ``group`` work ``queue`` (guardian object permission, direct FK
     table). Machine accounts are refused. Audited ``review_queue.access_granted``."""
     target = _access_target(user, group)
+    model = QueueUserObjectPermission if user is not None else QueueGroupObjectPermission
+    holder = {"user": user} if user is not None else {"group": group}
+    if model.objects.filter(content_object=queue, permission__codename=perms.WORK_QUEUE,
+                            **holder).exists():
+        return  # already granted: nothing to do, nothing to audit
     assign_perm(perms.WORK_QUEUE, target, queue)
     record_event(event_type="review_queue.access_granted", actor=actor, subject=queue,
                  payload={"user": getattr(user, "pk", None),
@@ -132,6 +139,23 @@ def queue_access_revoke(*, queue: Queue, actor: Actor, user=None,
     record_event(event_type="review_queue.access_revoked", actor=actor, subject=queue,
                  payload={"user": getattr(user, "pk", None),
                           "group": getattr(group, "name", None)})
+
+
+# Which role works which queue by default (``queue_access_defaults_ensure``).
+DEFAULT_QUEUE_ACCESS = {"reviewer": ["standard"],
+                        "senior_reviewer": ["standard", "senior", "legal"]}
+
+
+def queue_access_defaults_ensure(*, actor: Actor) -> None:
+    """Grants the role groups their default queues (idempotent; used by ``seed_demo``):
+    reviewers work ``standard``; senior reviewers ``standard``, ``senior`` and ``legal``.
+    Individual grants and revocations are made in the admin (Queue page)."""
+    for group_name, slugs in DEFAULT_QUEUE_ACCESS.items():
+        group = Group.objects.filter(name=group_name).first()
+        if group is None:
+            continue
+        for queue in Queue.objects.filter(slug__in=slugs):
+            queue_access_grant(queue=queue, group=group, actor=actor)
 
 
 def _access_target(user, group):

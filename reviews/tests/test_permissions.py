@@ -104,3 +104,21 @@ def test_role_permissions_for_reassign_stats_and_pii(role_user):
     assert perms.user_can_reassign(senior)
     assert perms.user_can_view_pii(senior)
     assert perms.user_can_view_queue_stats(senior)
+
+
+def test_default_queue_access_is_idempotent_and_audited_once(role_user):
+    from audit.models import AuditEvent
+    from reviews.services import queue_access_defaults_ensure
+
+    reviewer, senior = role_user(roles.REVIEWER), role_user(roles.SENIOR_REVIEWER)
+    queue_access_defaults_ensure(actor=SYSTEM)
+    queue_access_defaults_ensure(actor=SYSTEM)
+    assert perms.queue_ids_for_user(fresh(reviewer)) == {queue("standard").pk}
+    assert len(perms.queue_ids_for_user(fresh(senior))) == 3
+    assert AuditEvent.objects.filter(event_type="review_queue.access_granted").count() == 4
+
+
+def test_sla_sweep_task_entry_point(reviewer_of):
+    from reviews.tasks import review_sla_sweep
+
+    assert review_sla_sweep() == {"expired": 0, "escalated": 0, "released": 0}
