@@ -43,7 +43,7 @@ def user_works_every_queue(user) -> bool:
 
 
 def queue_ids_for_user(user) -> frozenset[int]:
-    """The ids of the active queues ``user`` may work: one query (two with the model-level
+    """The ids of the queues ``user`` may work: one query (two with the model-level
     permission check, which Django caches per user). Cached on the user object."""
     cached = getattr(user, "_review_queue_ids", None)
     if cached is not None:
@@ -51,7 +51,9 @@ def queue_ids_for_user(user) -> frozenset[int]:
     if not user_is_human_staff(user):
         ids: frozenset[int] = frozenset()
     else:
-        queues = Queue.objects.filter(is_active=True)
+        # Inactive queues included: deactivating a queue stops new cases going to it
+        # (review_task_open falls back to standard), its open tasks stay workable.
+        queues = Queue.objects.all()
         if not user_works_every_queue(user):
             perm = {"permission__codename": WORK_QUEUE,
                     "permission__content_type__app_label": "reviews"}

@@ -6,6 +6,7 @@ from hitl_site import roles
 from hitl_site.errors import ApplicationError
 from refunds.tests.factories import UserFactory
 from reviews import permissions as perms
+from reviews.models import Queue
 from reviews.services import queue_access_grant, queue_access_revoke, review_decide
 from reviews.tests.factories import queue, task_with_proposal
 
@@ -43,13 +44,21 @@ def test_role_alone_gives_no_queue(role_user):
     assert perms.queue_ids_for_user(role_user(roles.SENIOR_REVIEWER)) == frozenset()
 
 
-def test_global_work_queue_permission_means_every_active_queue(role_user):
+def test_global_work_queue_permission_means_every_queue(role_user):
     user = role_user(roles.REVIEWER)
     user.user_permissions.add(Permission.objects.get(codename="work_queue"))
+    new = Queue.objects.create(slug="vip", name="VIP")
+    assert perms.queue_ids_for_user(fresh(user)) == set(
+        Queue.objects.values_list("pk", flat=True))
+    assert new.pk in perms.queue_ids_for_user(fresh(user))
+
+
+def test_deactivated_queue_keeps_its_tasks_workable(reviewer_of):
+    user = reviewer_of("legal")
     q = queue("legal")
     q.is_active = False
     q.save()
-    assert perms.queue_ids_for_user(fresh(user)) == {queue("standard").pk, queue("senior").pk}
+    assert perms.queue_ids_for_user(fresh(user)) == {q.pk}
 
 
 def test_superuser_works_every_queue():
