@@ -61,3 +61,14 @@ def test_queue_admin_grants_and_revokes_through_services(client, role_user):
     assert perms.queue_ids_for_user(type(reviewer).objects.get(pk=reviewer.pk)) == {q.pk}
     client.post(url, {**data, "users": []})
     assert perms.queue_ids_for_user(type(reviewer).objects.get(pk=reviewer.pk)) == frozenset()
+
+
+def test_reviewers_cannot_read_unmasked_customers_in_the_admin(client, role_user):
+    from refunds.tests.factories import CustomerFactory
+
+    customer = CustomerFactory()
+    for role in (roles.REVIEWER, roles.SENIOR_REVIEWER):
+        client.force_login(role_user(role))
+        assert client.get(reverse("admin:refunds_customer_changelist")).status_code == 403
+        assert client.get(reverse("admin:refunds_customer_change",
+                                  args=[customer.pk])).status_code == 403
