@@ -1,6 +1,8 @@
 from django.contrib import admin
+from django.urls import path
 
 from .models import AuditEvent
+from .views import audit_export_view
 
 
 @admin.register(AuditEvent)
@@ -17,6 +19,11 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def get_urls(self):
+        export = self.admin_site.admin_view(
+            lambda request: audit_export_view(request, admin_site=self.admin_site))
+        return [path("export/", export, name="audit_auditevent_export"), *super().get_urls()]
 
     def has_change_permission(self, request, obj=None):
         return False

@@ -66,3 +66,13 @@ def audit_chain_verify(*, chunk_size: int = 2000) -> ChainReport:
 
 def audit_events_for_subject(*, subject_type: str, subject_id: str):
     return AuditEvent.objects.filter(subject_type=subject_type, subject_id=subject_id)
+
+
+def audit_events_between(*, since=None, until=None):
+    """Events with ``since <= created_at < until`` (either bound optional), in chain order."""
+    events = AuditEvent.objects.order_by("sequence")
+    if since is not None:
+        events = events.filter(created_at__gte=since)
+    if until is not None:
+        events = events.filter(created_at__lt=until)
+    return events

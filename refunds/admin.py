@@ -103,5 +103,5 @@ class RefundRequestAdmin(admin.ModelAdmin):
     show_full_result_count = False
 
 
-# The gate's pages, policy documents and proposals register themselves on import.
-from . import admin_agent, admin_gate  # noqa: E402, F401
+# The gate, agent and executor admin pages register themselves on import.
+from . import admin_agent, admin_execution, admin_gate  # noqa: E402, F401

@@ -95,6 +95,7 @@ def refund_request_create(*, integration: Integration, data: dict[str, Any],
 def _create(*, integration: Integration, data: dict[str, Any], idempotency_key: str | None,
             fingerprint: str) -> RefundRequest:
     from .tasks import enqueue_refund_request_processing
+    from .webhooks import webhooks_schedule_for_intake
 
     customer = _customer_upsert(integration=integration, snapshot=data["customer"])
     order = _order_upsert(integration=integration, customer=customer, snapshot=data["order"])
@@ -127,7 +128,11 @@ def _create(*, integration: Integration, data: dict[str, Any], idempotency_key: 
             "idempotency_key": idempotency_key,
         },
     )
-    transaction.on_commit(lambda: enqueue_refund_request_processing(request.pk))
+    def after_commit() -> None:
+        enqueue_refund_request_processing(request.pk)
+        webhooks_schedule_for_intake(request_id=request.pk)  # never raises
+
+    transaction.on_commit(after_commit)
     return request
 
 

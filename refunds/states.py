@@ -8,6 +8,8 @@
        │  │                          │  │   └────> escalated ──> approved / rejected  │  │
        │  │                          ▼  │                                    (retry) ◄─┘  └─> closed
        └──┴──────────── awaiting_customer (customer replied: draft again)
+                               ▲
+    executing ─────────────────┘ (request_more_info executed: the customer was asked)
     any open status ──> expired
 """
 
@@ -44,7 +46,7 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     S.AWAITING_CUSTOMER: frozenset({S.RECEIVED, S.EXPIRED}),
     S.AUTO_APPROVED: frozenset({S.EXECUTING}),
     S.APPROVED: frozenset({S.EXECUTING}),
-    S.EXECUTING: frozenset({S.EXECUTED, S.EXECUTION_FAILED}),
+    S.EXECUTING: frozenset({S.EXECUTED, S.EXECUTION_FAILED, S.AWAITING_CUSTOMER}),
     S.EXECUTION_FAILED: frozenset({S.EXECUTING, S.CLOSED}),
     S.EXECUTED: frozenset(),
     S.REJECTED: frozenset(),

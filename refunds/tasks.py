@@ -28,8 +28,35 @@ def enqueue_refund_request_execution(request_id: int) -> None:
 
 
 def refund_request_execute(request_id: int) -> None:
-    """Runs the action of a final decision, exactly once (see ``refunds.execution``)."""
-    logger.info("execution requested", extra={"request_id": request_id})
+    """Runs the action of a final decision, exactly once (see ``refunds.execution``).
+    Safe to deliver twice: a second run finds the work done or the lock held."""
+    from .execution.executor import execution_run
+
+    outcome = execution_run(request_id=request_id)
+    logger.info("execution run", extra={"request_id": request_id, "outcome": outcome.status,
+                                        "detail": outcome.detail})
+
+
+def executions_reconcile() -> None:
+    """Scheduled (every minute): re-drives final decisions with no finished execution."""
+    from .execution.reconciler import executions_reconcile as reconcile
+
+    report = reconcile()
+    if report.redriven:
+        logger.info("executions re-driven", extra={"count": report.redriven})
+
+
+def webhook_delivery_send(delivery_id: int) -> None:
+    from .webhooks import webhook_delivery_send as send
+
+    send(delivery_id=delivery_id)
+
+
+def webhooks_deliver_due() -> None:
+    """Scheduled (every minute): sends the webhooks whose next attempt is due."""
+    from .webhooks import webhooks_deliver_due as deliver
+
+    deliver()
 
 
 def pipeline_reconcile_task() -> dict:

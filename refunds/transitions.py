@@ -10,6 +10,7 @@ from hitl_site.errors import ApplicationError
 
 from .models import RefundRequest
 from .states import can_transition
+from .webhooks import webhooks_schedule_for_transition
 
 
 class IllegalTransition(ApplicationError):
@@ -57,6 +58,8 @@ def refund_request_transition(*, request: RefundRequest, to_status: str, actor: 
         subject=locked,
         payload={"from": from_status, "to": to_status, "reason": reason, **(payload or {})},
     )
+    transaction.on_commit(lambda: webhooks_schedule_for_transition(
+        request_id=locked.pk, from_status=from_status, to_status=to_status), robust=True)
     request.status = to_status
     request.status_changed_at = now
     request.updated_at = now

@@ -208,6 +208,25 @@ HITL_DRAFT_CONCURRENCY = env.int("HITL_DRAFT_CONCURRENCY", default=16)
 HITL_DRAFT_BATCH_SIZE = env.int("HITL_DRAFT_BATCH_SIZE", default=32)
 HITL_DRAFT_STALE_SECONDS = env.int("HITL_DRAFT_STALE_SECONDS", default=600)
 
+# --- Execution, webhooks, audit anchors (see docs/execution.md) ------------------------------
+HITL_PAYMENT_BACKEND = env.str("HITL_PAYMENT_BACKEND", default="ledger")  # ledger | http
+HITL_PAYMENT_URL = env.str("HITL_PAYMENT_URL", default="")
+HITL_PAYMENT_HMAC_SECRET = env.str("HITL_PAYMENT_HMAC_SECRET", default="")
+HITL_PAYMENT_TIMEOUT = env.float("HITL_PAYMENT_TIMEOUT", default=10.0)
+# The in-flight lock outlives any single provider call (HITL_PAYMENT_TIMEOUT).
+HITL_EXECUTION_LOCK_SECONDS = env.int("HITL_EXECUTION_LOCK_SECONDS", default=120)
+# Within the window an ambiguous call is resent with the same key; after it, the provider
+# is asked for the outcome instead.
+HITL_EXECUTION_RETRY_WINDOW = env.int("HITL_EXECUTION_RETRY_WINDOW", default=900)
+HITL_EXECUTION_RETRY_BACKOFF = env.int("HITL_EXECUTION_RETRY_BACKOFF", default=15)
+# A final decision with no finished execution this long after it was made is re-driven.
+HITL_RECONCILE_GRACE = env.int("HITL_RECONCILE_GRACE", default=120)
+HITL_WEBHOOK_TIMEOUT = env.float("HITL_WEBHOOK_TIMEOUT", default=5.0)
+HITL_WEBHOOK_MAX_ATTEMPTS = env.int("HITL_WEBHOOK_MAX_ATTEMPTS", default=8)
+HITL_WEBHOOK_BACKOFF = env.int("HITL_WEBHOOK_BACKOFF", default=30)
+HITL_AUDIT_ANCHOR_PATH = env.str("HITL_AUDIT_ANCHOR_PATH",
+                                 default=str(VAR_DIR / "audit-anchors.jsonl"))
+
 # --- Human review (reviews app; see docs/review.md) ----------------------------------------
 # An approval above this amount (in the request's currency) needs a second, different approver.
 REVIEW_FOUR_EYES_AMOUNT = env.str("REVIEW_FOUR_EYES_AMOUNT", default="250.00")

@@ -25,15 +25,22 @@ class DraftContext:
     refund_history: dict[str, Any]
     refundable_remaining: Decimal
     earlier_requests: list[dict[str, Any]] = field(default_factory=list)
+    replies: tuple[str, ...] = ()  # the customer's answers to our questions, oldest first
     policy_version: str = ""
     sections: tuple[PolicySection, ...] = ()
 
     def case_facts(self) -> dict[str, Any]:
         """Everything but the customer's own words and the policy text, JSON-ready."""
         facts = asdict(self)
-        for key in ("message", "sections", "policy_version"):
+        for key in ("message", "replies", "sections", "policy_version"):
             facts.pop(key)
         return _json_ready(facts)
+
+    def customer_text(self) -> str:
+        """The customer's own words, original message then replies: all untrusted."""
+        parts = [self.message]
+        parts += [f"[reply {i}] {reply}" for i, reply in enumerate(self.replies, start=1)]
+        return "\n\n".join(parts)
 
     def sections_with_scores(self) -> list[dict[str, Any]]:
         return [{"id": s.section_id, "title": s.title, "score": round(s.score, 4)}

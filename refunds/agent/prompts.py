@@ -64,5 +64,5 @@ def prompt_inputs(context: DraftContext) -> dict[str, str]:
                                                  sort_keys=True)),
         "policy_version": context.policy_version or "none",
         "policy_sections": sections,
-        "customer_message": neutralise_tags(context.message),
+        "customer_message": neutralise_tags(context.customer_text()),
     }

@@ -107,13 +107,14 @@ def build_draft_context(*, request: RefundRequest, now: datetime | None = None) 
                 integration=request.integration, conversation_id=request.conversation_id,
                 created_at__lt=request.created_at).order_by("-created_at")[:5]
         ]
+    replies = tuple(request.customer_replies.values_list("message", flat=True))
     version = current_policy_version()
     chosen: list[PolicySection] = []
     if version is not None:
         candidates = [PolicySection(s.section_id, s.title, s.body)
                       for s in RefundPolicySection.objects.filter(version=version)]
         item_names = " ".join(str(item.get("name", "")) for item in order.items or [])
-        query = f"{request.message} {item_names} order {order.status}"
+        query = f"{request.message} {' '.join(replies)} {item_names} order {order.status}"
         chosen = rank_sections(query, candidates)
     return DraftContext(
         request_public_id=str(request.public_id),
@@ -138,6 +139,7 @@ def build_draft_context(*, request: RefundRequest, now: datetime | None = None) 
                         "count_365d": history.count_365d, "total_365d": history.total_365d},
         refundable_remaining=order_refundable_remaining(order=order, exclude_request=request),
         earlier_requests=earlier,
+        replies=replies,
         policy_version=str(version) if version else "",
         sections=tuple(chosen),
     )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import replies, views
 
 app_name = "api"
 
@@ -9,4 +9,6 @@ urlpatterns = [
          name="refund-request-list"),
     path("refund-requests/<uuid:public_id>/", views.RefundRequestDetailView.as_view(),
          name="refund-request-detail"),
+    path("refund-requests/<uuid:public_id>/replies/", replies.RefundRequestReplyView.as_view(),
+         name="refund-request-replies"),
 ]

@@ -2,8 +2,18 @@
 
 from .agent import Proposal, RefundPolicy, RefundPolicySection, RefundPolicyVersion
 from .core import Customer, Integration, IntegrationAPIKey, Order, RefundRequest
+from .execution import (
+    CustomerReply,
+    Execution,
+    IntegrationWebhook,
+    LedgerRefund,
+    OutboundMessage,
+    ReplacementOrder,
+    WebhookDelivery,
+)
 from .gate import GateEvaluation, GatePolicyVersion
 
-__all__ = ["Customer", "GateEvaluation", "GatePolicyVersion", "Integration", "IntegrationAPIKey",
-           "Order", "Proposal", "RefundPolicy", "RefundPolicySection", "RefundPolicyVersion",
-           "RefundRequest"]
+__all__ = ["Customer", "CustomerReply", "Execution", "GateEvaluation", "GatePolicyVersion",
+           "Integration", "IntegrationAPIKey", "IntegrationWebhook", "LedgerRefund", "Order",
+           "OutboundMessage", "Proposal", "RefundPolicy", "RefundPolicySection",
+           "RefundPolicyVersion", "RefundRequest", "ReplacementOrder", "WebhookDelivery"]

@@ -241,3 +241,29 @@ def policy_version(text: str = POLICY_TEXT):
 
     return refund_policy_version_create(policy=RefundPolicyFactory(), text=text,
                                         actor=Actor.system("tests"))
+# --- execution (issue 7) ---------------------------------------------------------------------
+
+
+def final_decision(*, request=None, action: str = "approve_refund",
+                   amount: Decimal | str = "10.00", via: str = "in_review", **request_fields):
+    """A request with a final decision (``approved``, or ``auto_approved`` with
+    ``via="gated"``), made through ``refund_request_finalize`` as the gate and review do."""
+    from audit.services import Actor
+    from refunds.decisions import refund_request_finalize
+
+    request = request or RefundRequestFactory(**request_fields)
+    RefundRequest.objects.filter(pk=request.pk).update(status=via)
+    request.refresh_from_db()
+    refund_request_finalize(request=request, action=action, amount=Decimal(amount),
+                            actor=Actor.system("tests"), source="tests")
+    request.refresh_from_db()
+    return request
+
+
+class IntegrationWebhookFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "refunds.IntegrationWebhook"
+
+    integration = factory.SubFactory(IntegrationFactory,
+                                     webhook_url="https://hooks.example.com/hitl")
+    secret = factory.Sequence(lambda n: f"whsec_test_{n}")

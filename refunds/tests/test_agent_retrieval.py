@@ -133,3 +133,29 @@ def test_customer_name_and_email_are_not_sent_to_the_model():
     facts = draft_context().case_facts()
 
     assert "name" not in facts["customer"] and "email" not in facts["customer"]
+
+
+@pytest.mark.django_db
+def test_customer_replies_reach_the_prompt_as_untrusted_text():
+    from refunds.models import CustomerReply
+
+    request = RefundRequestFactory(message="Something is wrong with my order")
+    CustomerReply.objects.create(request=request, message="The screen arrived cracked")
+
+    context = build_draft_context(request=request)
+    human = PROMPT.format_messages(**prompt_inputs(context))[1].content
+
+    fenced = human.split("<customer_message>")[1].split("</customer_message>")[0]
+    assert "[reply 1] The screen arrived cracked" in fenced
+
+
+
+def test_offline_drafter_decides_on_the_reply_too():
+    from refunds.agent.chain import draft_decision
+    from refunds.agent.providers import build_provider
+
+    context = draft_context(message="Something is wrong", replies=("It arrived broken",))
+
+    outcome = draft_decision(context=context, provider=build_provider("offline"))
+
+    assert outcome.decision.action == "approve_refund"
