@@ -22,7 +22,9 @@ from audit.services import Actor, record_event
 from hitl_site.errors import ApplicationError
 from refunds.agent.schemas import Action
 from refunds.decisions import FinalPayload, refund_request_finalize
-from refunds.models import RefundRequest
+from refunds.execution.backends import backends_from_settings
+from refunds.execution.executor import MESSAGES
+from refunds.models import OutboundMessage, RefundRequest
 from refunds.money import quantize
 from refunds.selectors import order_refundable_remaining
 from refunds.states import RefundStatus
@@ -53,6 +55,7 @@ SLA_ACTOR = Actor.system("review-sla")
 TIMEOUT_CUSTOMER_NOTICE = (
     "We have not been able to finish reviewing your request yet. Nothing has been charged "
     "or refunded, and your case is still open with our team: we will contact you.")
+TIMEOUT_MESSAGE_KIND = "case_open"
 REVIEW_REVIEWABLE = (RefundStatus.IN_REVIEW, RefundStatus.ESCALATED)
 MAX_PRIORITY = max(RefundRequest.Priority.values)
 
@@ -401,6 +404,14 @@ def _close(task: ReviewTask, now: datetime) -> None:
     _save(task, ["status", "decided_at"])
 
 
+def _tell_customer(*, request: RefundRequest, key: str, kind: str, body: str) -> str:
+    """Sends a message to the customer through the executor's messaging backend (an
+    ``OutboundMessage`` delivered by the integration's webhook, queued on commit; idempotent
+    on ``key``). Returns the message reference."""
+    return backends_from_settings().messaging.send(
+        idempotency_key=key, request=request, kind=kind, body=body).reference
+
+
 def _clear_pending(task: ReviewTask) -> None:
     ReviewDecision.objects.filter(task=task, pending=True).update(pending=False)
 
@@ -492,9 +503,14 @@ def _reject(task, user, fields, reason_code) -> ReviewDecision:
                               payload={"review_task": task.pk})
     decision = ReviewDecision.objects.create(**fields, is_final=True)
     _close(task, fields["created_at"])
+    reference = _tell_customer(
+        request=task.request, key=f"review-decision-{decision.pk}",
+        kind=OutboundMessage.Kind.DENIAL,
+        body=fields["message"] or MESSAGES[Action.DENY_REFUND][1])
     record_event(event_type="review.decided", actor=Actor.user(user), subject=task.request,
                  payload={"task": task.pk, "decision": decision.pk, "outcome": "reject",
-                          "reason_code": reason_code, "comment": fields["comment"]})
+                          "reason_code": reason_code, "comment": fields["comment"],
+                          "customer_message": reference})
     return decision
 
 
@@ -544,9 +560,12 @@ def _request_more_info(task, user, fields) -> ReviewDecision:
                               payload={"review_task": task.pk, "question": fields["message"]})
     decision = ReviewDecision.objects.create(**fields, is_final=True)
     _close(task, fields["created_at"])
+    reference = _tell_customer(request=task.request, key=f"review-decision-{decision.pk}",
+                               kind=OutboundMessage.Kind.MORE_INFO, body=fields["message"])
     record_event(event_type="review.decided", actor=Actor.user(user), subject=task.request,
                  payload={"task": task.pk, "decision": decision.pk,
-                          "outcome": "request_more_info", "question": fields["message"]})
+                          "outcome": "request_more_info", "question": fields["message"],
+                          "customer_message": reference})
     return decision
 
 
@@ -605,10 +624,15 @@ def review_task_expire(*, task: ReviewTask, now: datetime | None = None) -> bool
         refund_request_transition(request=locked.request, to_status=RefundStatus.EXPIRED,
                                   actor=SLA_ACTOR, reason="review hard deadline passed",
                                   payload={"review_task": locked.pk})
+    # "case_open" is not (yet) one of OutboundMessage.Kind's choices; the webhook carries it
+    # as is, so the integration can tell this notice from a denial or a question.
+    reference = _tell_customer(request=locked.request, key=f"review-timeout-{locked.pk}",
+                               kind=TIMEOUT_MESSAGE_KIND, body=TIMEOUT_CUSTOMER_NOTICE)
     record_event(event_type="review.timed_out", actor=SLA_ACTOR, subject=locked.request,
                  payload={"task": locked.pk, "queue": locked.queue.slug,
                           "deadline_at": locked.deadline_at,
-                          "customer_notice": TIMEOUT_CUSTOMER_NOTICE})
+                          "customer_notice": TIMEOUT_CUSTOMER_NOTICE,
+                          "customer_message": reference})
     return True
 
 

@@ -9,6 +9,7 @@ from audit.services import Actor, record_event
 from hitl_site import roles
 from hitl_site.errors import ApplicationError
 from refunds.decisions import final_payload_matches
+from refunds.models import OutboundMessage
 from refunds.states import RefundStatus
 from refunds.tests.factories import RefundRequestFactory
 from refunds.transitions import IllegalTransition
@@ -311,6 +312,8 @@ def test_reject_needs_reason_code_and_comment(reviewer_of):
     decision = review_decide(task=task, user=user, outcome="reject",
                              reason_code="outside_window", comment="Bought 8 months ago.")
     assert decision.is_final and decision.reason_code == "outside_window"
+    message = OutboundMessage.objects.get(request=task.request)  # the customer is told
+    assert message.kind == "denial" and "unable to offer a refund" in message.body
     assert reload(task.request).status == RefundStatus.REJECTED
     assert reload(task.request).final_payload_hash == ""
 
@@ -343,6 +346,8 @@ def test_request_more_info_asks_the_customer(reviewer_of):
     decision = review_decide(task=task, user=user, outcome="request_more_info",
                              message="Could you send a photo of the damage?")
     assert decision.message == "Could you send a photo of the damage?" and decision.is_final
+    message = OutboundMessage.objects.get(request=task.request)
+    assert (message.kind, message.body) == ("more_info", "Could you send a photo of the damage?")
     assert reload(task.request).status == RefundStatus.AWAITING_CUSTOMER
     assert reload(task).status == TaskStatus.DECIDED
 
@@ -409,11 +414,15 @@ def test_sla_sweep_releases_claims_that_ran_out(reviewer_of):
 
 
 def test_sla_sweep_expires_past_hard_deadline_without_executing(
-        reviewer_of, django_capture_on_commit_callbacks):
+        reviewer_of, django_capture_on_commit_callbacks, monkeypatch):
+    executed = []
+    monkeypatch.setattr("refunds.tasks.enqueue_refund_request_execution", executed.append)
     task = task_with_proposal()
-    with django_capture_on_commit_callbacks() as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         counts = review_sla_sweep(now=task.deadline_at + timedelta(seconds=1))
-    assert counts["expired"] == 1 and callbacks == []
+    assert counts["expired"] == 1 and executed == []
+    notice = OutboundMessage.objects.get(request=task.request)
+    assert notice.kind == "case_open" and "still open" in notice.body
     task, request = reload(task), reload(task.request)
     assert task.status == TaskStatus.EXPIRED
     assert request.status == RefundStatus.EXPIRED and request.final_action == ""
