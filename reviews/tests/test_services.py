@@ -432,3 +432,27 @@ def test_sla_sweep_expires_past_hard_deadline_without_executing(
     with pytest.raises(ApplicationError) as exc:
         review_decide(task=task, user=reviewer_of("standard"), outcome="approve")
     assert exc.value.code == "task_expired"
+
+
+def test_review_task_open_takes_what_the_gate_produces():
+    """What the gate's REVIEW HOOK passes: its evaluation's queue, priority and reasons."""
+    from decimal import Decimal as D
+
+    from refunds.agent.schemas import RefundDecision
+    from refunds.gate.services import refund_request_gate
+    from refunds.tests.factories import OrderFactory
+    from reviews.tests.factories import active_gate_policy
+
+    active_gate_policy()  # (a transactional test's flush may have emptied the table)
+    request = RefundRequestFactory(status=RefundStatus.GATED,
+                                   order=OrderFactory(amount=D("300.00")))
+    decision = RefundDecision(action="approve_refund", amount=D("300.00"), currency="GBP",
+                              rationale="The customer says it is fraud.", policy_match="weak",
+                              needs_human_review=True, customer_sentiment="angry")
+    evaluation = refund_request_gate(request=request, decision=decision)
+    assert evaluation.route == "review"
+    task = review_task_open(request=request, queue_slug=evaluation.queue,
+                            priority=evaluation.priority, reasons=evaluation.reasons)
+    assert task.queue.slug == evaluation.queue == "legal"
+    assert {r["code"] for r in task.reasons} == set(evaluation.reason_codes)
+    assert f",{evaluation.reason_codes[0]}," in task.reason_codes
