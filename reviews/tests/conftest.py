@@ -1,3 +1,5 @@
+import importlib
+
 import pytest
 
 from audit.services import Actor
@@ -16,3 +18,37 @@ def reviewer_of(role_user):
         return user
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def default_queues(db):
+    """The queues of the data migration, re-made if a transactional test's flush (which
+    empties every table of the reused test database) removed them."""
+    from reviews.models import Queue
+
+    migration = importlib.import_module("reviews.migrations.0002_default_queues")
+    for slug, name, sla, deadline, description in migration.QUEUES:
+        Queue.objects.get_or_create(slug=slug, defaults={
+            "name": name, "sla_minutes": sla, "hard_deadline_minutes": deadline,
+            "description": description})
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """After a transactional test here has flushed the database (which empties every table,
+    data-migration rows included: the gate policy, the queues, the schedules), put back the
+    contents serialized at set-up. Django restores them only at the start of the *next*
+    serialized-rollback test, which leaves the reused test database (``--reuse-db``) empty
+    for the next run's tests that rely on those rows."""
+    yield
+    marker = item.get_closest_marker("django_db")
+    if (marker is None or not marker.kwargs.get("serialized_rollback")
+            or item.get_closest_marker("skip")):  # (a skipped test flushed nothing)
+        return
+    from django.db import connection
+    from pytest_django.plugin import blocking_manager_key
+
+    contents = getattr(connection, "_test_serialized_contents", None)
+    if contents:
+        with item.config.stash[blocking_manager_key].unblock():
+            connection.creation.deserialize_db_from_string(contents)
