@@ -20,8 +20,7 @@ from reviews.services import (
 )
 from reviews.tests.factories import task_with_proposal
 
-pytestmark = [pytest.mark.postgres,
-              pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(autouse=True)
