@@ -190,15 +190,18 @@ def latest_gate_evaluation(request: RefundRequest) -> GateEvaluation | None:
             .order_by("-created_at", "-id").first())
 
 
-def proposed_decision(request: RefundRequest, *, proposal: Proposal | None = None,
-                      evaluation: GateEvaluation | None = None) -> ProposedDecision | None:
+_UNSET: Any = object()
+
+
+def proposed_decision(request: RefundRequest, *, proposal: Proposal | None = _UNSET,
+                      evaluation: GateEvaluation | None = _UNSET) -> ProposedDecision | None:
     """The decision the AI proposed: the latest proposal's, else the one the gate judged
     (the gate stores the ``RefundDecision`` it evaluated). None when drafting failed."""
-    proposal = proposal if proposal is not None else latest_proposal(request)
+    proposal = latest_proposal(request) if proposal is _UNSET else proposal
     found = ProposedDecision.from_json(getattr(proposal, "decision", None))
     if found is not None:
         return found
-    evaluation = evaluation if evaluation is not None else latest_gate_evaluation(request)
+    evaluation = latest_gate_evaluation(request) if evaluation is _UNSET else evaluation
     return ProposedDecision.from_json(evaluation.decision if evaluation else None)
 
 
