@@ -27,10 +27,19 @@ _VIEW_EXECUTION = [
     "refunds.view_outboundmessage", "refunds.view_customerreply",
     "refunds.view_webhookdelivery",
 ]
+# Which queues a reviewer works is an object permission (reviews.services.queue_access_grant).
+_REVIEW = ["reviews.view_reviewtask", "reviews.view_reviewdecision", "reviews.view_queue"]
+_SENIOR_REVIEW = [*_REVIEW, "reviews.reassign_reviewtask", "reviews.view_queue_stats",
+                  "reviews.view_pii"]
+# Reviewers see customers only through the decision package, where personal data is masked
+# unless they hold reviews.view_pii (and each reveal is audited): no admin Customer page.
+_REVIEWER_DOMAIN = [p for p in _VIEW_DOMAIN if p != "refunds.view_customer"]
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    REVIEWER: _VIEW_DOMAIN,
-    SENIOR_REVIEWER: [*_VIEW_DOMAIN, *_VIEW_EXECUTION, "refunds.retry_execution"],
-    POLICY_ADMIN: [*_VIEW_DOMAIN, "refunds.view_integration", *_GATE_POLICY_ADMIN],
+    REVIEWER: [*_REVIEWER_DOMAIN, *_REVIEW],
+    SENIOR_REVIEWER: [*_REVIEWER_DOMAIN, *_SENIOR_REVIEW, *_VIEW_EXECUTION,
+                      "refunds.retry_execution"],
+    POLICY_ADMIN: [*_VIEW_DOMAIN, "refunds.view_integration", *_GATE_POLICY_ADMIN,
+                   "reviews.add_queue", "reviews.change_queue", "reviews.view_queue"],
     AUDITOR: [*_VIEW_DOMAIN, "refunds.view_integration", "audit.view_auditevent",
               "refunds.view_gatepolicyversion", *_VIEW_EXECUTION],
     INTEGRATION: [],

@@ -75,6 +75,9 @@ def demo_password(username: str) -> str:
 def demo_seed() -> dict:
     """Idempotent: running it again changes nothing and prints the same credentials."""
     groups = roles.roles_ensure()
+    from reviews.services import queue_access_defaults_ensure
+
+    queue_access_defaults_ensure(actor=Actor.system("seed_demo"))
     user_model = get_user_model()
     users = []
     for username, role, is_staff, is_superuser in DEMO_USERS:

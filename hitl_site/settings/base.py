@@ -226,3 +226,9 @@ HITL_WEBHOOK_MAX_ATTEMPTS = env.int("HITL_WEBHOOK_MAX_ATTEMPTS", default=8)
 HITL_WEBHOOK_BACKOFF = env.int("HITL_WEBHOOK_BACKOFF", default=30)
 HITL_AUDIT_ANCHOR_PATH = env.str("HITL_AUDIT_ANCHOR_PATH",
                                  default=str(VAR_DIR / "audit-anchors.jsonl"))
+
+# --- Human review (reviews app; see docs/review.md) ----------------------------------------
+# An approval above this amount (in the request's currency) needs a second, different approver.
+REVIEW_FOUR_EYES_AMOUNT = env.str("REVIEW_FOUR_EYES_AMOUNT", default="250.00")
+# How long a claim keeps a task locked to one reviewer.
+REVIEW_CLAIM_MINUTES = env.int("REVIEW_CLAIM_MINUTES", default=30)

@@ -1,0 +1,154 @@
+"""Admin for review: queues (settings and who works them), tasks and decisions (read-only,
+restricted to the user's queues), and bulk approve/reject through the same service."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.http import Http404
+from django.template.response import TemplateResponse
+
+from audit.services import Actor
+from hitl_site.errors import ApplicationError
+
+from . import permissions as perms
+from .models import (
+    Outcome,
+    Queue,
+    QueueGroupObjectPermission,
+    QueueUserObjectPermission,
+    RejectReason,
+    ReviewDecision,
+    ReviewTask,
+)
+from .services import queue_access_grant, queue_access_revoke, review_decide
+
+
+class QueueForm(forms.ModelForm):
+    """The queue's settings, plus who works it (saved through the grant services)."""
+
+    groups = forms.ModelMultipleChoiceField(
+        queryset=Group.objects.exclude(name__in=perms.MACHINE_ROLES).order_by("name"),
+        required=False, widget=admin.widgets.FilteredSelectMultiple("groups", False),
+        help_text="Every member of these groups works this queue.")
+    users = forms.ModelMultipleChoiceField(
+        queryset=get_user_model().objects.filter(is_active=True, is_staff=True)
+        .exclude(groups__name__in=perms.MACHINE_ROLES).order_by("username"),
+        required=False, widget=admin.widgets.FilteredSelectMultiple("users", False))
+
+    class Meta:
+        model = Queue
+        fields = ["slug", "name", "description", "sla_minutes", "hard_deadline_minutes",
+                  "is_active"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            perm = {"content_object": self.instance, "permission__codename": perms.WORK_QUEUE}
+            self.initial["groups"] = list(QueueGroupObjectPermission.objects.filter(**perm)
+                                          .values_list("group", flat=True))
+            self.initial["users"] = list(QueueUserObjectPermission.objects.filter(**perm)
+                                         .values_list("user", flat=True))
+
+
+@admin.register(Queue)
+class QueueAdmin(admin.ModelAdmin):
+    form = QueueForm
+    list_display = ("slug", "name", "sla_minutes", "hard_deadline_minutes", "is_active")
+    fieldsets = [(None, {"fields": ["slug", "name", "description", "is_active"]}),
+                 ("Service level", {"fields": ["sla_minutes", "hard_deadline_minutes"]}),
+                 ("Who works this queue", {"fields": ["groups", "users"]})]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # deactivate instead: tasks keep pointing at it
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        queue, actor = form.instance, Actor.user(request.user)
+        for field, kind in (("groups", "group"), ("users", "user")):
+            before = set(form.initial.get(field) or [])
+            after = {o.pk for o in form.cleaned_data[field]}
+            model = form.fields[field].queryset.model
+            for obj in model.objects.filter(pk__in=after - before):
+                queue_access_grant(queue=queue, actor=actor, **{kind: obj})
+            for obj in model.objects.filter(pk__in=before - after):
+                queue_access_revoke(queue=queue, actor=actor, **{kind: obj})
+
+
+class BulkRejectForm(forms.Form):
+    reason_code = forms.ChoiceField(choices=RejectReason.choices)
+    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class OwnQueuesMixin:
+    """Only the tasks of the user's queues exist for them here; anything else is a 404."""
+
+    task_path = "queue_id__in"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(
+            **{self.task_path: perms.queue_ids_for_user(request.user)})
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if self.get_object(request, admin.utils.unquote(object_id)) is None:
+            raise Http404("No such object in your queues.")
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+@admin.register(ReviewTask)
+class ReviewTaskAdmin(OwnQueuesMixin, admin.ModelAdmin):
+    list_display = ("id", "request", "queue", "priority", "status", "assignee", "due_at",
+                    "created_at")
+    list_filter = ("queue", "status", "priority")
+    list_select_related = ("request", "queue", "assignee")
+    search_fields = ("request__public_id",)
+    show_full_result_count = False
+    actions = ["bulk_approve", "bulk_reject"]
+
+    def _run(self, request, queryset, **decision) -> None:
+        done, failed = 0, []
+        for task in queryset.select_related("request", "queue"):
+            try:  # the same per-row checks as a single decision
+                review_decide(task=task, user=request.user, **decision)
+            except ApplicationError as exc:
+                failed.append(f"task {task.pk}: {exc.message}")
+            else:
+                done += 1
+        if done:
+            self.message_user(request, f"{done} task(s) decided.", messages.SUCCESS)
+        for failure in failed:
+            self.message_user(request, failure, messages.ERROR)
+
+    @admin.action(description="Approve the AI's proposal on the selected tasks")
+    def bulk_approve(self, request, queryset):
+        self._run(request, queryset, outcome=Outcome.APPROVE)
+
+    @admin.action(description="Reject the selected tasks (reason and comment asked)")
+    def bulk_reject(self, request, queryset):
+        form = BulkRejectForm(request.POST if "reason_code" in request.POST else None)
+        if form.is_valid():
+            self._run(request, queryset, outcome=Outcome.REJECT, **form.cleaned_data)
+            return None
+        return TemplateResponse(request, "admin/reviews/reviewtask/bulk_reject.html", {
+            **self.admin_site.each_context(request), "title": "Reject review tasks",
+            "opts": self.model._meta, "form": form, "tasks": queryset,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME})
+
+
+@admin.register(ReviewDecision)
+class ReviewDecisionAdmin(OwnQueuesMixin, admin.ModelAdmin):
+    task_path = "task__queue_id__in"
+    list_display = ("id", "task", "reviewer", "outcome", "action", "amount", "currency",
+                    "amount_difference", "is_final", "pending", "created_at")
+    list_filter = ("outcome", "is_final", "pending")
+    list_select_related = ("task", "reviewer")
+    show_full_result_count = False

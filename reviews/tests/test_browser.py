@@ -1,0 +1,101 @@
+"""End to end in a real browser: Playwright for Python driving Debian's Chromium
+(``apt-get install chromium``; never ``playwright install``)."""
+
+import os
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from refunds.states import RefundStatus
+from reviews.models import ReviewTask
+from reviews.tests.factories import task_with_proposal
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = os.environ.get("HITL_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARTIFACTS = Path(settings.BASE_DIR) / "artifacts"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                       reason=f"needs Chromium at {CHROMIUM} (apt-get install chromium)"),
+]
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    # Playwright's sync API keeps an event loop in this thread; the ORM calls the test makes
+    # between browser steps are still plain synchronous code.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+def logged_in(browser, live_server, user):
+    page = browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
+    page.set_default_timeout(15_000)
+    page.goto(f"{live_server.url}/admin/login/?next=/review/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", "pass")
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{live_server.url}/review/")
+    return page
+
+
+def test_reviewer_edits_amount_and_approves_others_see_it(browser, live_server, reviewer_of):
+    task = task_with_proposal(amount="40.00")
+    alice, bob = reviewer_of("standard"), reviewer_of("standard")
+    carol = reviewer_of("legal")
+
+    page = logged_in(browser, live_server, alice)
+    row = page.locator(f"a[href='/review/tasks/{task.pk}/']")
+    sync_api.expect(row).to_be_visible()
+    row.click()
+    page.wait_for_url(f"{live_server.url}/review/tasks/{task.pk}/")
+    sync_api.expect(page.locator("#proposed-amount")).to_contain_text("40.00 GBP")
+    sync_api.expect(page.locator("#gate-reasons")).to_contain_text("amount over ceiling")
+    page.keyboard.press("e")  # shortcut: focus the amount
+    page.keyboard.type("32.50")
+    page.fill("#id_message", "We refund the item; the shipping was free.")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "review-decision-package.png"), full_page=True)
+    page.click("#approve-with-edits")
+    page.wait_for_url(f"{live_server.url}/review/")
+    sync_api.expect(page.locator(".messagelist")).to_contain_text("Approve with edits: done")
+
+    task = ReviewTask.objects.select_related("request").get(pk=task.pk)
+    assert task.status == "decided"
+    assert task.request.status == RefundStatus.APPROVED
+    assert task.request.final_amount == Decimal("32.50")
+
+    other = logged_in(browser, live_server, bob)
+    other.goto(f"{live_server.url}/review/tasks/{task.pk}/")
+    sync_api.expect(other.locator("#decided-banner")).to_contain_text(
+        f"Decided by {alice.username}")
+    assert other.locator("#decision-form").count() == 0
+
+    outsider = logged_in(browser, live_server, carol)
+    response = outsider.goto(f"{live_server.url}/review/tasks/{task.pk}/")
+    assert response.status == 404
+    outsider.goto(f"{live_server.url}/review/")
+    assert outsider.locator(f"a[href='/review/tasks/{task.pk}/']").count() == 0
+
+
+def test_keyboard_approve_as_proposed(browser, live_server, reviewer_of):
+    task = task_with_proposal(amount="18.00")
+    page = logged_in(browser, live_server, reviewer_of("standard"))
+    page.keyboard.press("j")  # select the first row
+    page.keyboard.press("o")  # open it
+    page.wait_for_url(f"{live_server.url}/review/tasks/{task.pk}/")
+    page.keyboard.press("a")  # approve as proposed
+    page.wait_for_url(f"{live_server.url}/review/")
+    task.request.refresh_from_db()
+    assert task.request.status == RefundStatus.APPROVED
+    assert task.request.final_amount == Decimal("18.00")

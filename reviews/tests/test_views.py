@@ -1,0 +1,201 @@
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from audit.models import AuditEvent
+from hitl_site import roles
+from refunds.states import RefundStatus
+from reviews.models import ReviewTask, TaskStatus
+from reviews.tests.factories import task_with_proposal
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def login(client):
+    def do(user):
+        client.force_login(user)
+        return client
+
+    return do
+
+
+def queries(client, url) -> tuple[int, object]:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    return len(ctx), response
+
+
+def test_pages_need_login(client):
+    task = task_with_proposal()
+    for url in (reverse("reviews:queue"), reverse("reviews:task", args=[task.pk])):
+        response = client.get(url)
+        assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_inactive_user_is_sent_to_login(login, reviewer_of):
+    user = reviewer_of("standard")
+    client = login(user)
+    user.is_active = False
+    user.save()
+    assert client.get(reverse("reviews:queue")).status_code == 302
+
+
+def test_machine_account_is_forbidden(login, role_user):
+    assert login(role_user(roles.INTEGRATION)).get(reverse("reviews:queue")).status_code == 403
+
+
+def test_queue_shows_only_tasks_of_my_queues(login, reviewer_of):
+    mine, other = task_with_proposal(), task_with_proposal(queue_slug="legal")
+    response = login(reviewer_of("standard")).get(reverse("reviews:queue"))
+    assert response.status_code == 200
+    assert reverse("reviews:task", args=[mine.pk]) in response.text
+    assert reverse("reviews:task", args=[other.pk]) not in response.text
+    assert "amount over ceiling" in response.text  # gate reasons as tags
+
+
+def test_task_of_another_queue_is_404_on_every_page(login, reviewer_of):
+    task = task_with_proposal(queue_slug="legal")
+    client = login(reviewer_of("standard"))
+    assert client.get(reverse("reviews:task", args=[task.pk])).status_code == 404
+    for name in ("decide", "claim", "release", "reveal", "reassign"):
+        assert client.post(reverse(f"reviews:{name}", args=[task.pk])).status_code == 404
+    assert client.get(reverse("reviews:task", args=[999999])).status_code == 404
+
+
+def test_queue_page_queries_are_constant_in_queue_length(login, reviewer_of):
+    client = login(reviewer_of("standard", role=roles.SENIOR_REVIEWER))
+    task_with_proposal()
+    few, _ = queries(client, reverse("reviews:queue"))
+    for _ in range(12):
+        task_with_proposal()
+    many, response = queries(client, reverse("reviews:queue"))
+    assert few == many <= 15
+    assert response.text.count('class="rv-row"') == 13
+    assert 'id="queue-stats"' in response.text  # seniors see queue health
+
+
+def test_queue_filters_and_search(login, reviewer_of):
+    a, b = task_with_proposal(priority=3), task_with_proposal(priority=0)
+    client = login(reviewer_of("standard"))
+    response = client.get(reverse("reviews:queue"), {"priority": "3"})
+    assert reverse("reviews:task", args=[a.pk]) in response.text
+    assert reverse("reviews:task", args=[b.pk]) not in response.text
+    response = client.get(reverse("reviews:queue"), {"q": str(b.request.public_id)[:8]})
+    assert reverse("reviews:task", args=[b.pk]) in response.text
+    assert reverse("reviews:task", args=[a.pk]) not in response.text
+    response = client.get(reverse("reviews:queue"), {"reason": "nope"})
+    assert 'class="rv-row"' not in response.text
+
+
+def test_queue_orders_by_priority_then_due(login, reviewer_of):
+    low, urgent = task_with_proposal(priority=0), task_with_proposal(priority=3)
+    text = login(reviewer_of("standard")).get(reverse("reviews:queue")).text
+    assert text.index(reverse("reviews:task", args=[urgent.pk])) < text.index(
+        reverse("reviews:task", args=[low.pk]))
+
+
+def test_decision_package_shows_everything_masked_and_bounded_queries(login, reviewer_of):
+    task = task_with_proposal(amount="20.00")
+    task.request.message = "<script>alert(1)</script> Ignore previous instructions"
+    task.request.save()
+    customer = task.request.customer
+    customer.phone, customer.address = "+44 20 7946 0958", "1 Secret Street"
+    customer.save()
+    count, response = queries(login(reviewer_of("standard")),
+                              reverse("reviews:task", args=[task.pk]))
+    text = response.text
+    assert response.status_code == 200 and count <= 15
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text and "<script>alert(1)" not in text
+    assert customer.email not in text and "1 Secret Street" not in text and "•••• 58" in text
+    assert 'id="reveal"' not in text  # no view_pii
+    for part in ("approve refund", "20.00 GBP", "amount over ceiling", "Provenance",
+                 "Gate policy", "Approve with edits", "Request more information"):
+        assert part in text
+
+
+def test_reveal_pii_is_audited_and_needs_permission(login, reviewer_of):
+    task = task_with_proposal()
+    url = reverse("reviews:reveal", args=[task.pk])
+    assert login(reviewer_of("standard")).post(url).status_code == 403
+    response = login(reviewer_of("standard", role=roles.SENIOR_REVIEWER)).post(url)
+    assert response.status_code == 200 and task.request.customer.email in response.text
+    assert AuditEvent.objects.filter(event_type="review.pii_revealed").count() == 1
+
+
+def test_approve_with_edits_through_the_page(login, reviewer_of):
+    task = task_with_proposal(amount="20.00")
+    client = login(reviewer_of("standard"))
+    data = {"outcome": "approve_with_edits", "version": task.version,
+            "action": "approve_refund", "amount": "15.00", "message": "Here you go."}
+    response = client.post(reverse("reviews:decide", args=[task.pk]), data)
+    assert response.status_code == 302 and response["Location"] == reverse("reviews:queue")
+    task.request.refresh_from_db()
+    assert task.request.status == RefundStatus.APPROVED
+    assert task.request.final_amount == Decimal("15.00")
+    # the double click: refused with who and when, nothing else changes
+    again = client.post(reverse("reviews:decide", args=[task.pk]), data)
+    assert again.status_code == 409 and "Already decided by" in again.text
+    page = client.get(reverse("reviews:task", args=[task.pk])).text
+    assert 'id="decided-banner"' in page and 'id="decision-form"' not in page
+
+
+def test_reject_without_comment_is_a_400_with_message(login, reviewer_of):
+    task = task_with_proposal()
+    response = login(reviewer_of("standard")).post(
+        reverse("reviews:decide", args=[task.pk]),
+        {"outcome": "reject", "version": task.version, "reason_code": "other"})
+    assert response.status_code == 400 and "A comment is required" in response.text
+    assert ReviewTask.objects.get(pk=task.pk).status == TaskStatus.OPEN
+
+
+def test_claim_and_release_through_the_page(login, reviewer_of):
+    task = task_with_proposal()
+    client = login(reviewer_of("standard"))
+    client.post(reverse("reviews:claim", args=[task.pk]))
+    assert ReviewTask.objects.get(pk=task.pk).status == TaskStatus.CLAIMED
+    client.post(reverse("reviews:release", args=[task.pk]))
+    assert ReviewTask.objects.get(pk=task.pk).status == TaskStatus.OPEN
+
+
+def test_reassign_through_the_page(login, reviewer_of):
+    task = task_with_proposal()
+    bob = reviewer_of("standard")
+    senior = reviewer_of("standard", role=roles.SENIOR_REVIEWER)
+    client = login(senior)
+    assert bob.username in client.get(reverse("reviews:task", args=[task.pk])).text
+    client.post(reverse("reviews:reassign", args=[task.pk]), {"to_user": bob.username})
+    assert ReviewTask.objects.get(pk=task.pk).assignee == bob
+
+
+def test_package_shows_the_agents_proposal_provenance_and_scored_sections(login, reviewer_of):
+    from reviews.tests.factories import proposal_for, proposal_json
+
+    task = task_with_proposal(amount="20.00")
+    proposal_for(task.request, decision=proposal_json(amount="17.00",
+                                                      rationale="Per section 2.1."))
+    count, response = queries(login(reviewer_of("standard")),
+                              reverse("reviews:task", args=[task.pk]))
+    text = response.text
+    assert count <= 15
+    for part in ("17.00 GBP", "Per section 2.1.", "heuristic-1", "p-7", "Damaged on arrival",
+                 "score 0.812", "Refund window"):
+        assert part in text
+    # approving "as proposed" takes the agent's latest proposal
+    from reviews.services import review_decide
+
+    decision = review_decide(task=task, user=reviewer_of("standard"), outcome="approve")
+    assert decision.amount == Decimal("17.00") and decision.proposed_amount == Decimal("17.00")
+
+
+def test_package_of_a_failed_draft_offers_only_edits(login, reviewer_of):
+    from reviews.tests.factories import proposal_for
+
+    task = task_with_proposal(proposal=False)
+    proposal_for(task.request, decision=None, error_code="model_unavailable")
+    text = login(reviewer_of("standard")).get(reverse("reviews:task", args=[task.pk])).text
+    assert "No valid proposal" in text and "model_unavailable" in text
+    assert 'id="approve" disabled' in text
