@@ -74,7 +74,10 @@ def refund_request_gate(*, request: RefundRequest, decision: RefundDecision | No
         refund_request_transition(request=request, to_status=RefundStatus.IN_REVIEW,
                                   actor=GATE_ACTOR, reason="sent to human review by the gate",
                                   payload=payload, expected_from=RefundStatus.GATED)
-        # REVIEW HOOK: the review issue creates the review task here (queue, priority).
+        from reviews.services import review_task_open
+
+        review_task_open(request=locked, queue_slug=result.queue, priority=result.priority,
+                         reasons=reasons)
     return evaluation
 
 

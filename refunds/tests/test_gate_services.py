@@ -319,3 +319,15 @@ def test_gate_policy_version_refuses_to_be_edited_in_place():
 
     with pytest.raises(PermissionError):
         version.save()
+
+
+def test_a_case_routed_to_review_gets_an_open_review_task_in_the_gate_queue(gated_request):
+    from reviews.models import ReviewTask
+
+    refund_request_gate(request=gated_request,
+                        decision=RefundDecisionFactory(rationale="possible fraud here"))
+
+    task = ReviewTask.objects.get(request=gated_request)
+    evaluation = GateEvaluation.objects.get(request=gated_request)
+    assert task.queue.slug == evaluation.queue
+    assert task.priority == evaluation.priority
