@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 
 from audit.services import Actor
+from hitl_site.admin import ReadOnlyAdminMixin
 from hitl_site.errors import ApplicationError
 
 from .models import Proposal, RefundPolicy, RefundPolicySection, RefundPolicyVersion
@@ -74,25 +75,16 @@ class RefundPolicySectionInline(admin.TabularInline):
 
 
 @admin.register(RefundPolicyVersion)
-class RefundPolicyVersionAdmin(admin.ModelAdmin):
+class RefundPolicyVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("policy", "version", "change_note", "created_by", "created_at")
     list_filter = ("policy",)
     search_fields = ("text", "change_note")
     readonly_fields = ("policy", "version", "text", "change_note", "created_by", "created_at")
     inlines = [RefundPolicySectionInline]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Proposal)
-class ProposalAdmin(admin.ModelAdmin):
+class ProposalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: the record of what the model saw and said."""
 
     list_display = ("id", "request", "provider", "model_name", "action", "amount",
@@ -125,14 +117,5 @@ class ProposalAdmin(admin.ModelAdmin):
         return format_html_join(
             "", '<p><strong>{}</strong></p><pre style="white-space: pre-wrap">{}</pre>',
             ((m["role"], m["content"]) for m in obj.prompt_messages))
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 

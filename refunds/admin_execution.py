@@ -10,6 +10,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from audit.services import Actor
+from hitl_site.admin import ReadOnlyAdminMixin
 from hitl_site.errors import ApplicationError
 
 from .execution.executor import execution_close, execution_retry
@@ -28,17 +29,8 @@ from .timeline import refund_request_timeline
 from .webhooks import webhook_delivery_requeue
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Records of what happened: viewable, never edited by hand."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def timeline_url(request_id: int) -> str:

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from audit.services import Actor
+from hitl_site.admin import ReadOnlyAdminMixin
 from hitl_site.errors import ApplicationError
 
 from .agent.schemas import Action, Sentiment
@@ -331,7 +332,7 @@ class BacktestForm(forms.Form):
 
 
 @admin.register(GateEvaluation)
-class GateEvaluationAdmin(admin.ModelAdmin):
+class GateEvaluationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: evaluations are written by the gate service alone."""
 
     list_display = ("request", "route", "queue", "priority", "policy_version", "created_at")
@@ -347,13 +348,4 @@ class GateEvaluationAdmin(admin.ModelAdmin):
     def reasons_list(self, obj):
         return format_html("<ul>{}</ul>", format_html_join(
             "", "<li><code>{}</code>: {}</li>", ((r["code"], r["message"]) for r in obj.reasons)))
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 

@@ -9,6 +9,7 @@ from django.http import Http404
 from django.template.response import TemplateResponse
 
 from audit.services import Actor
+from hitl_site.admin import ReadOnlyAdminMixin
 from hitl_site.errors import ApplicationError
 
 from . import permissions as perms
@@ -80,23 +81,15 @@ class BulkRejectForm(forms.Form):
     comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class OwnQueuesMixin:
-    """Only the tasks of the user's queues exist for them here; anything else is a 404."""
+class OwnQueuesMixin(ReadOnlyAdminMixin):
+    """Only the tasks of the user's queues exist for them here (anything else is a 404),
+    and only to look at: decisions are made on the review pages, through the services."""
 
     task_path = "queue_id__in"
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(
             **{self.task_path: perms.queue_ids_for_user(request.user)})
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         if self.get_object(request, admin.utils.unquote(object_id)) is None:
