@@ -56,3 +56,13 @@ def test_roles_ensure_resets_group_permissions_to_the_declared_set():
     perms = {f"{p.content_type.app_label}.{p.codename}"
              for p in groups[roles.AUDITOR].permissions.all()}
     assert perms == set(roles.ROLE_PERMISSIONS[roles.AUDITOR])
+
+
+def test_seed_demo_reviewer_can_work_the_standard_queue():
+    from reviews.models import Queue
+    from reviews.permissions import queue_ids_for_user
+
+    call_command("seed_demo")
+
+    reviewer = get_user_model().objects.get(username="reviewer")
+    assert Queue.objects.get(slug="standard").pk in set(queue_ids_for_user(reviewer))
