@@ -143,7 +143,8 @@ def pipeline_reconcile(*, stale_after: timedelta | None = None,
     request ends with one proposal per drafting round."""
     from .tasks import enqueue_refund_request_processing
 
-    stale_after = stale_after or timedelta(seconds=settings.HITL_DRAFT_STALE_SECONDS)
+    if stale_after is None:  # not `or`: timedelta(0) ("re-drive everything now") is falsy
+        stale_after = timedelta(seconds=settings.HITL_DRAFT_STALE_SECONDS)
     cutoff = (now or timezone.now()) - stale_after
     requeued = reset = 0
     for request in RefundRequest.objects.filter(status=RefundStatus.DRAFTING,

@@ -229,3 +229,14 @@ def test_amount_stays_a_decimal_in_the_recorded_decision():
     refund_request_process(request.pk)
 
     assert Decimal(Proposal.objects.get(request=request).decision["amount"]) == Decimal("20.00")
+
+
+def test_reconciler_with_zero_staleness_re_drives_at_once(django_capture_on_commit_callbacks):
+    request = RefundRequestFactory(message="It arrived broken")
+    _claimed(request)
+
+    with mock.patch("refunds.tasks.enqueue_refund_request_processing"), \
+            django_capture_on_commit_callbacks(execute=True):
+        result = pipeline_reconcile(stale_after=timedelta(0))
+
+    assert result["reset"] == 1
