@@ -36,38 +36,44 @@ class Claim:
     token: datetime  # status_changed_at when claimed: the fencing token
 
 
-def _claim(request_id: int) -> Claim | None:
-    request = RefundRequest.objects.select_related("order", "customer", "integration").filter(
-        pk=request_id).first()
-    if request is None:
-        return None
+def _claim(request: RefundRequest) -> Claim | None:
+    if request.status != RefundStatus.RECEIVED:
+        return None  # a duplicate delivery, seen without taking any write lock
     try:
         refund_request_transition(request=request, to_status=RefundStatus.DRAFTING,
                                   actor=PIPELINE, reason="drafting started",
                                   expected_from=RefundStatus.RECEIVED)
     except IllegalTransition:
-        return None  # someone else has it, or it has moved on: a duplicate delivery
+        return None  # someone else claimed it since we read it (its savepoint rolled back)
     return Claim(request, request.status_changed_at)
 
 
-def _waiting_ids(*, exclude: int, limit: int) -> list[int]:
-    if limit <= 0:
+def _claim_batch(*, request_id: int, batch_size: int) -> list[Claim]:
+    """Claims ``request_id`` (if still received) and the oldest other waiting requests, up
+    to ``batch_size``, in one transaction: one write lock and one commit for the batch
+    instead of one per request. Rows are locked in one global order (oldest first), so two
+    workers claiming overlapping batches wait for each other instead of deadlocking."""
+    loaded = RefundRequest.objects.select_related("order", "customer", "integration")
+    own = loaded.filter(pk=request_id, status=RefundStatus.RECEIVED).first()
+    others = list(loaded.filter(status=RefundStatus.RECEIVED).exclude(pk=request_id)
+                  .order_by("created_at", "id")[:batch_size - (1 if own else 0)])
+    candidates = sorted([*([own] if own else []), *others], key=lambda r: (r.created_at, r.pk))
+    if not candidates:
         return []
-    return list(RefundRequest.objects.filter(status=RefundStatus.RECEIVED).exclude(pk=exclude)
-                .order_by("created_at", "id").values_list("pk", flat=True)[:limit])
+    with transaction.atomic():
+        return [claim for claim in map(_claim, candidates) if claim is not None]
 
 
 def refund_request_run_pipeline(*, request_id: int, batch_size: int | None = None,
                                 provider: Provider | None = None) -> int:
-    """Drafts and gates ``request_id`` plus up to ``batch_size - 1`` other waiting requests.
+    """Drafts and gates ``request_id`` plus up to ``batch_size - 1`` other waiting requests
+    (or ``batch_size`` of them when ``request_id`` was already taken: every task helps
+    drain the queue).
 
     Returns how many requests this call drafted. Safe to run twice for the same id.
     """
     batch_size = batch_size or settings.HITL_DRAFT_BATCH_SIZE
-    claims = [c for c in [_claim(request_id)] if c is not None]
-    claims += [c for c in map(_claim, _waiting_ids(exclude=request_id,
-                                                   limit=batch_size - len(claims) - 1))
-               if c is not None] if claims or batch_size > 1 else []
+    claims = _claim_batch(request_id=request_id, batch_size=batch_size)
     if not claims:
         return 0
     provider = provider or build_provider()
@@ -77,13 +83,15 @@ def refund_request_run_pipeline(*, request_id: int, batch_size: int | None = Non
                                max_attempts=settings.HITL_DRAFT_MAX_ATTEMPTS,
                                backoff_seconds=settings.HITL_DRAFT_BACKOFF_SECONDS)
     finished = 0
-    for claim, context, outcome in zip(claims, contexts, outcomes, strict=True):
-        try:
-            finished += proposal_record_and_gate(claim=claim, context=context, outcome=outcome,
-                                                 provider=provider)
-        except Exception:  # one bad case must not lose the others; the reconciler retries
-            logger.exception("recording a draft failed",
-                             extra={"request": str(claim.request.public_id)})
+    # One transaction for the batch's records (one commit), a savepoint per case.
+    with transaction.atomic():
+        for claim, context, outcome in zip(claims, contexts, outcomes, strict=True):
+            try:
+                finished += proposal_record_and_gate(claim=claim, context=context,
+                                                     outcome=outcome, provider=provider)
+            except Exception:  # one bad case must not lose the others; the reconciler
+                logger.exception("recording a draft failed",  # re-drives it later
+                                 extra={"request": str(claim.request.public_id)})
     return finished
 
 
