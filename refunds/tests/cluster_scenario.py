@@ -2,6 +2,7 @@
 same database as the cluster (a SQLite file, or the PostgreSQL test database), each
 printing one JSON line for the test to read."""
 
+import importlib
 import json
 import time
 
@@ -26,6 +27,12 @@ def post_request(message: str = "My widget arrived broken. Please refund me.") -
     from django_q.brokers import get_broker
 
     get_broker().purge_queue()
+    # The default gate policy, as its migration creates it (a transactional test on the
+    # PostgreSQL lane may have flushed it).
+    from django.apps import apps
+
+    importlib.import_module("refunds.migrations.0002_gate_policy").create_default_policy(
+        apps, None)
     policy, _ = RefundPolicy.objects.get_or_create(slug="refund-policy",
                                                    defaults={"title": "Refund policy"})
     refund_policy_version_create(policy=policy, text=DEMO_POLICY_TEXT,

@@ -19,13 +19,18 @@ from django.conf import settings
 from refunds.tests import openai_server as answers
 from refunds.tests.openai_server import FakeOpenAIServer
 
-pytestmark = [pytest.mark.slow, pytest.mark.broker]
-
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _postgres_lane() -> bool:
     return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+pytestmark = [pytest.mark.slow, pytest.mark.broker]
+if _postgres_lane():
+    # Committed data the cluster can see (earlier transactional tests may have flushed
+    # what migrations created: ``post_request`` puts the default gate policy back).
+    pytestmark.append(pytest.mark.django_db(transaction=True))
 
 
 @pytest.fixture
@@ -37,7 +42,6 @@ def cluster_env(request, tmp_path):
                Q_WORKERS="1", Q_POLL="0.1", Q_CLUSTER_NAME=f"agent-test-{os.getpid()}",
                PYTHONUNBUFFERED="1")
     if _postgres_lane():
-        request.getfixturevalue("transactional_db")
         db = settings.DATABASES["default"]
         env["DATABASE_URL"] = (f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or ''}:"
                                f"{db['PORT'] or 5432}/{db['NAME']}")
