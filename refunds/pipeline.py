@@ -22,6 +22,8 @@ from .agent.context import DraftContext
 from .agent.prompts import PROMPT_NAME, PROMPT_VERSION
 from .agent.providers import Provider, build_provider
 from .agent.retrieval import build_draft_context
+from .agent.schemas import RefundDecision
+from .agent.screening import PROMPT_INJECTION_SUSPECTED
 from .models import Proposal, RefundPolicyVersion, RefundRequest
 from .states import RefundStatus
 from .transitions import IllegalTransition, refund_request_transition
@@ -103,8 +105,6 @@ def proposal_record_and_gate(*, claim: Claim, context: DraftContext, outcome: Dr
     Returns False (and writes nothing) if the claim is stale: the request was re-driven by
     the reconciler while this draft was running, so another draft owns it now.
     """
-    from .gate.services import refund_request_gate
-
     locked = RefundRequest.objects.select_for_update().get(pk=claim.request.pk)
     if locked.status != RefundStatus.DRAFTING or locked.status_changed_at != claim.token:
         logger.warning("stale draft discarded", extra={"request": str(locked.public_id)})
@@ -122,7 +122,8 @@ def proposal_record_and_gate(*, claim: Claim, context: DraftContext, outcome: Dr
         error_message=outcome.error_message)
     record_event(event_type="context.retrieved", actor=PIPELINE, subject=locked, payload={
         "policy_version": context.policy_version, "sections": context.sections_with_scores(),
-        "refundable_remaining": context.refundable_remaining})
+        "refundable_remaining": context.refundable_remaining,
+        "injection_markers": list(context.injection_markers)})
     record_event(event_type="proposal.created", actor=Actor.model(provider.label),
                  subject=locked, payload={
                      "proposal": proposal.pk, "provider": provider.name,
@@ -131,9 +132,23 @@ def proposal_record_and_gate(*, claim: Claim, context: DraftContext, outcome: Dr
                      "attempts": outcome.attempts})
     refund_request_transition(request=locked, to_status=RefundStatus.GATED, actor=PIPELINE,
                               reason="drafted", payload={"proposal": proposal.pk})
-    refund_request_gate(request=locked, decision=outcome.decision,
-                        failure_code=outcome.error_code or None)
+    _hand_over_to_gate(locked, outcome.decision, _failure_code(context, outcome))
     return True
+
+
+def _failure_code(context: DraftContext, outcome: DraftOutcome) -> str | None:
+    """The model's failure, else a suspected prompt injection found by the deterministic
+    screen: either one sends the case to a human whatever the model answered."""
+    if outcome.error_code:
+        return outcome.error_code
+    return PROMPT_INJECTION_SUSPECTED if context.injection_markers else None
+
+
+def _hand_over_to_gate(request: RefundRequest, decision: RefundDecision | None,
+                       failure_code: str | None) -> None:
+    from .gate.services import refund_request_gate
+
+    refund_request_gate(request=request, decision=decision, failure_code=failure_code)
 
 
 def _policy_version(context: DraftContext) -> RefundPolicyVersion | None:
