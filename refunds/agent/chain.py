@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import openai
@@ -48,10 +49,33 @@ class DraftOutcome:
     token_usage: dict[str, int] = field(default_factory=dict)
 
 
+# A server's Retry-After is honoured between our attempts up to this long; beyond it the
+# case goes to review rather than holding a worker thread.
+MAX_RETRY_AFTER_SECONDS = 60.0
+
+
 class _AttemptFailed(Exception):
-    def __init__(self, code: str, message: str, raw: dict[str, Any] | None = None):
+    def __init__(self, code: str, message: str, raw: dict[str, Any] | None = None,
+                 retry_after: float | None = None):
         super().__init__(message)
         self.code, self.message, self.raw = code, message, raw
+        self.retry_after = retry_after
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    """Seconds from a 429/503's ``Retry-After`` (delta-seconds or an HTTP date), if any."""
+    response = getattr(exc, "response", None)
+    value = response.headers.get("retry-after") if response is not None else None
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
 
 
 def build_chain(provider: Provider) -> Runnable:
@@ -81,7 +105,8 @@ def _attempt(chain: Runnable, inputs: dict[str, str]) -> tuple[RefundDecision, d
     except ModelRefusalError as exc:
         raise _AttemptFailed(MODEL_REFUSED, str(exc)[:2000]) from exc
     except UNAVAILABLE_ERRORS as exc:
-        raise _AttemptFailed(MODEL_UNAVAILABLE, f"{type(exc).__name__}: {exc}") from exc
+        raise _AttemptFailed(MODEL_UNAVAILABLE, f"{type(exc).__name__}: {exc}",
+                             retry_after=_retry_after(exc)) from exc
     except INVALID_RESPONSE_ERRORS as exc:
         raise _AttemptFailed(MODEL_OUTPUT_INVALID, f"{type(exc).__name__}: {exc}") from exc
     raw, parsed, error = result["raw"], result["parsed"], result["parsing_error"]
@@ -128,7 +153,10 @@ def draft_decision(*, context: DraftContext, provider: Provider, max_attempts: i
                 "request": context.request_public_id, "attempt": attempt, "code": exc.code,
                 "error": exc.message[:300]})
             if attempt < max_attempts:
-                sleep(backoff_seconds * 2 ** (attempt - 1))
+                delay = backoff_seconds * 2 ** (attempt - 1)
+                if exc.retry_after is not None:  # the server knows best, within reason
+                    delay = max(delay, min(exc.retry_after, MAX_RETRY_AFTER_SECONDS))
+                sleep(delay)
             continue
         for key, value in usage.items():
             usage_total[key] += value
