@@ -8,6 +8,7 @@ only if the claim is still the current one (a fencing check on ``status_changed_
 """
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -36,6 +37,19 @@ PIPELINE = Actor.system("pipeline")
 class Claim:
     request: RefundRequest
     token: datetime  # status_changed_at when claimed: the fencing token
+
+
+def _draft_budget_seconds() -> float:
+    """Drafting must end well inside the worker's task timeout (``Q_CLUSTER["timeout"]``),
+    leaving a quarter of it for the database work around it."""
+    return 0.75 * settings.Q_CLUSTER.get("timeout", 120)
+
+
+def _attempt_seconds(provider: Provider) -> float:
+    """The longest one attempt can take: every client retry timing out."""
+    if provider.name != "openai":
+        return 0.0
+    return settings.HITL_OPENAI_TIMEOUT * (settings.HITL_OPENAI_MAX_RETRIES + 1)
 
 
 def _claim(request: RefundRequest) -> Claim | None:
@@ -79,11 +93,14 @@ def refund_request_run_pipeline(*, request_id: int, batch_size: int | None = Non
     if not claims:
         return 0
     provider = provider or build_provider()
+    started = time.monotonic()
     contexts = [build_draft_context(request=c.request) for c in claims]
     outcomes = draft_decisions(contexts=contexts, provider=provider,
                                max_concurrency=settings.HITL_DRAFT_CONCURRENCY,
                                max_attempts=settings.HITL_DRAFT_MAX_ATTEMPTS,
-                               backoff_seconds=settings.HITL_DRAFT_BACKOFF_SECONDS)
+                               backoff_seconds=settings.HITL_DRAFT_BACKOFF_SECONDS,
+                               deadline=started + _draft_budget_seconds(),
+                               attempt_seconds=_attempt_seconds(provider))
     finished = 0
     # One transaction for the batch's records (one commit), a savepoint per case.
     with transaction.atomic():

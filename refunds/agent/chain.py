@@ -130,12 +130,16 @@ def _attempt(chain: Runnable, inputs: dict[str, str]) -> tuple[RefundDecision, d
 def draft_decision(*, context: DraftContext, provider: Provider, max_attempts: int = 3,
                    backoff_seconds: float = 1.0,
                    sleep: Callable[[float], None] = time.sleep,
-                   chain: Runnable | None = None) -> DraftOutcome:
+                   chain: Runnable | None = None, deadline: float | None = None,
+                   attempt_seconds: float = 0.0) -> DraftOutcome:
     """Runs the chain up to ``max_attempts`` times with exponential backoff. Never raises
     for model trouble: a failed outcome carries the last error code for the gate.
 
     ``chain``: a chain already built for ``provider`` (``build_chain``), to share between
     calls; building one renders the JSON schema of ``RefundDecision`` (milliseconds of CPU).
+    ``deadline`` (a ``time.monotonic()`` value) with ``attempt_seconds`` (the longest one
+    attempt can take): no new attempt starts unless it would end by the deadline, so the
+    task finishes, with a failure to route, before the worker's own timeout kills it.
     """
     inputs = prompt_inputs(context)
     messages = [{"role": m.type, "content": m.content}
@@ -152,11 +156,14 @@ def draft_decision(*, context: DraftContext, provider: Provider, max_attempts: i
             logger.warning("draft attempt failed", extra={
                 "request": context.request_public_id, "attempt": attempt, "code": exc.code,
                 "error": exc.message[:300]})
-            if attempt < max_attempts:
-                delay = backoff_seconds * 2 ** (attempt - 1)
-                if exc.retry_after is not None:  # the server knows best, within reason
-                    delay = max(delay, min(exc.retry_after, MAX_RETRY_AFTER_SECONDS))
-                sleep(delay)
+            if attempt == max_attempts:
+                break
+            delay = backoff_seconds * 2 ** (attempt - 1)
+            if exc.retry_after is not None:  # the server knows best, within reason
+                delay = max(delay, min(exc.retry_after, MAX_RETRY_AFTER_SECONDS))
+            if deadline is not None and time.monotonic() + delay + attempt_seconds > deadline:
+                break  # out of time: route the failure now rather than be killed mid-call
+            sleep(delay)
             continue
         for key, value in usage.items():
             usage_total[key] += value
@@ -166,7 +173,7 @@ def draft_decision(*, context: DraftContext, provider: Provider, max_attempts: i
     assert failure is not None
     return DraftOutcome(decision=None, prompt_messages=messages, raw_output=failure.raw,
                         error_code=failure.code, error_message=failure.message,
-                        attempts=max_attempts, token_usage=usage_total,
+                        attempts=attempt, token_usage=usage_total,
                         latency_ms=int((time.monotonic() - started) * 1000))
 
 

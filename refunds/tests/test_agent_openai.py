@@ -197,3 +197,15 @@ def test_an_absurd_retry_after_is_capped(openai_settings, openai_server, monkeyp
 
     assert outcome.decision is not None
     assert waits == [chain.MAX_RETRY_AFTER_SECONDS]
+
+
+def test_no_attempt_starts_that_could_not_end_before_the_deadline(openai_settings,
+                                                                  openai_server):
+    openai_server.queue(*[answers.status(500)] * 5)
+
+    outcome = chain.draft_decision(context=draft_context(), provider=build_provider(),
+                                   max_attempts=5, backoff_seconds=0, sleep=lambda s: None,
+                                   deadline=time.monotonic() + 5, attempt_seconds=10)
+
+    assert (outcome.error_code, outcome.attempts) == (chain.MODEL_UNAVAILABLE, 1)
+    assert len(openai_server.requests) == 1
