@@ -8,6 +8,7 @@ only if the claim is still the current one (a fencing check on ``status_changed_
 """
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,6 +23,8 @@ from .agent.context import DraftContext
 from .agent.prompts import PROMPT_NAME, PROMPT_VERSION
 from .agent.providers import Provider, build_provider
 from .agent.retrieval import build_draft_context
+from .agent.schemas import RefundDecision
+from .agent.screening import PROMPT_INJECTION_SUSPECTED
 from .models import Proposal, RefundPolicyVersion, RefundRequest
 from .states import RefundStatus
 from .transitions import IllegalTransition, refund_request_transition
@@ -36,54 +39,78 @@ class Claim:
     token: datetime  # status_changed_at when claimed: the fencing token
 
 
-def _claim(request_id: int) -> Claim | None:
-    request = RefundRequest.objects.select_related("order", "customer", "integration").filter(
-        pk=request_id).first()
-    if request is None:
-        return None
+def _draft_budget_seconds() -> float:
+    """Drafting must end well inside the worker's task timeout (``Q_CLUSTER["timeout"]``),
+    leaving a quarter of it for the database work around it."""
+    return 0.75 * settings.Q_CLUSTER.get("timeout", 120)
+
+
+def _attempt_seconds(provider: Provider) -> float:
+    """The longest one attempt can take: every client retry timing out."""
+    if provider.name != "openai":
+        return 0.0
+    return settings.HITL_OPENAI_TIMEOUT * (settings.HITL_OPENAI_MAX_RETRIES + 1)
+
+
+def _claim(request: RefundRequest) -> Claim | None:
+    if request.status != RefundStatus.RECEIVED:
+        return None  # a duplicate delivery, seen without taking any write lock
     try:
         refund_request_transition(request=request, to_status=RefundStatus.DRAFTING,
                                   actor=PIPELINE, reason="drafting started",
                                   expected_from=RefundStatus.RECEIVED)
     except IllegalTransition:
-        return None  # someone else has it, or it has moved on: a duplicate delivery
+        return None  # someone else claimed it since we read it (its savepoint rolled back)
     return Claim(request, request.status_changed_at)
 
 
-def _waiting_ids(*, exclude: int, limit: int) -> list[int]:
-    if limit <= 0:
+def _claim_batch(*, request_id: int, batch_size: int) -> list[Claim]:
+    """Claims ``request_id`` (if still received) and the oldest other waiting requests, up
+    to ``batch_size``, in one transaction: one write lock and one commit for the batch
+    instead of one per request. Rows are locked in one global order (oldest first), so two
+    workers claiming overlapping batches wait for each other instead of deadlocking."""
+    loaded = RefundRequest.objects.select_related("order", "customer", "integration")
+    own = loaded.filter(pk=request_id, status=RefundStatus.RECEIVED).first()
+    others = list(loaded.filter(status=RefundStatus.RECEIVED).exclude(pk=request_id)
+                  .order_by("created_at", "id")[:batch_size - (1 if own else 0)])
+    candidates = sorted([*([own] if own else []), *others], key=lambda r: (r.created_at, r.pk))
+    if not candidates:
         return []
-    return list(RefundRequest.objects.filter(status=RefundStatus.RECEIVED).exclude(pk=exclude)
-                .order_by("created_at", "id").values_list("pk", flat=True)[:limit])
+    with transaction.atomic():
+        return [claim for claim in map(_claim, candidates) if claim is not None]
 
 
 def refund_request_run_pipeline(*, request_id: int, batch_size: int | None = None,
                                 provider: Provider | None = None) -> int:
-    """Drafts and gates ``request_id`` plus up to ``batch_size - 1`` other waiting requests.
+    """Drafts and gates ``request_id`` plus up to ``batch_size - 1`` other waiting requests
+    (or ``batch_size`` of them when ``request_id`` was already taken: every task helps
+    drain the queue).
 
     Returns how many requests this call drafted. Safe to run twice for the same id.
     """
     batch_size = batch_size or settings.HITL_DRAFT_BATCH_SIZE
-    claims = [c for c in [_claim(request_id)] if c is not None]
-    claims += [c for c in map(_claim, _waiting_ids(exclude=request_id,
-                                                   limit=batch_size - len(claims) - 1))
-               if c is not None] if claims or batch_size > 1 else []
+    claims = _claim_batch(request_id=request_id, batch_size=batch_size)
     if not claims:
         return 0
     provider = provider or build_provider()
+    started = time.monotonic()
     contexts = [build_draft_context(request=c.request) for c in claims]
     outcomes = draft_decisions(contexts=contexts, provider=provider,
                                max_concurrency=settings.HITL_DRAFT_CONCURRENCY,
                                max_attempts=settings.HITL_DRAFT_MAX_ATTEMPTS,
-                               backoff_seconds=settings.HITL_DRAFT_BACKOFF_SECONDS)
+                               backoff_seconds=settings.HITL_DRAFT_BACKOFF_SECONDS,
+                               deadline=started + _draft_budget_seconds(),
+                               attempt_seconds=_attempt_seconds(provider))
     finished = 0
-    for claim, context, outcome in zip(claims, contexts, outcomes, strict=True):
-        try:
-            finished += proposal_record_and_gate(claim=claim, context=context, outcome=outcome,
-                                                 provider=provider)
-        except Exception:  # one bad case must not lose the others; the reconciler retries
-            logger.exception("recording a draft failed",
-                             extra={"request": str(claim.request.public_id)})
+    # One transaction for the batch's records (one commit), a savepoint per case.
+    with transaction.atomic():
+        for claim, context, outcome in zip(claims, contexts, outcomes, strict=True):
+            try:
+                finished += proposal_record_and_gate(claim=claim, context=context,
+                                                     outcome=outcome, provider=provider)
+            except Exception:  # one bad case must not lose the others; the reconciler
+                logger.exception("recording a draft failed",  # re-drives it later
+                                 extra={"request": str(claim.request.public_id)})
     return finished
 
 
@@ -95,8 +122,6 @@ def proposal_record_and_gate(*, claim: Claim, context: DraftContext, outcome: Dr
     Returns False (and writes nothing) if the claim is stale: the request was re-driven by
     the reconciler while this draft was running, so another draft owns it now.
     """
-    from .gate.services import refund_request_gate
-
     locked = RefundRequest.objects.select_for_update().get(pk=claim.request.pk)
     if locked.status != RefundStatus.DRAFTING or locked.status_changed_at != claim.token:
         logger.warning("stale draft discarded", extra={"request": str(locked.public_id)})
@@ -114,7 +139,8 @@ def proposal_record_and_gate(*, claim: Claim, context: DraftContext, outcome: Dr
         error_message=outcome.error_message)
     record_event(event_type="context.retrieved", actor=PIPELINE, subject=locked, payload={
         "policy_version": context.policy_version, "sections": context.sections_with_scores(),
-        "refundable_remaining": context.refundable_remaining})
+        "refundable_remaining": context.refundable_remaining,
+        "injection_markers": list(context.injection_markers)})
     record_event(event_type="proposal.created", actor=Actor.model(provider.label),
                  subject=locked, payload={
                      "proposal": proposal.pk, "provider": provider.name,
@@ -123,9 +149,23 @@ def proposal_record_and_gate(*, claim: Claim, context: DraftContext, outcome: Dr
                      "attempts": outcome.attempts})
     refund_request_transition(request=locked, to_status=RefundStatus.GATED, actor=PIPELINE,
                               reason="drafted", payload={"proposal": proposal.pk})
-    refund_request_gate(request=locked, decision=outcome.decision,
-                        failure_code=outcome.error_code or None)
+    _hand_over_to_gate(locked, outcome.decision, _failure_code(context, outcome))
     return True
+
+
+def _failure_code(context: DraftContext, outcome: DraftOutcome) -> str | None:
+    """The model's failure, else a suspected prompt injection found by the deterministic
+    screen: either one sends the case to a human whatever the model answered."""
+    if outcome.error_code:
+        return outcome.error_code
+    return PROMPT_INJECTION_SUSPECTED if context.injection_markers else None
+
+
+def _hand_over_to_gate(request: RefundRequest, decision: RefundDecision | None,
+                       failure_code: str | None) -> None:
+    from .gate.services import refund_request_gate
+
+    refund_request_gate(request=request, decision=decision, failure_code=failure_code)
 
 
 def _policy_version(context: DraftContext) -> RefundPolicyVersion | None:
@@ -143,7 +183,7 @@ def pipeline_reconcile(*, stale_after: timedelta | None = None,
     request ends with one proposal per drafting round."""
     from .tasks import enqueue_refund_request_processing
 
-    if stale_after is None:  # timedelta(0) is falsy but means "now"
+    if stale_after is None:  # not `or`: timedelta(0) ("re-drive everything now") is falsy
         stale_after = timedelta(seconds=settings.HITL_DRAFT_STALE_SECONDS)
     cutoff = (now or timezone.now()) - stale_after
     requeued = reset = 0

@@ -196,8 +196,10 @@ HITL_OPENAI_MODEL = env.str("HITL_OPENAI_MODEL", default="gpt-4o-mini")
 HITL_OPENAI_BASE_URL = env.str("HITL_OPENAI_BASE_URL", default="") or None
 HITL_OPENAI_API_KEY = env.str("HITL_OPENAI_API_KEY", default="") or env.str(
     "OPENAI_API_KEY", default="")
-HITL_OPENAI_TIMEOUT = env.float("HITL_OPENAI_TIMEOUT", default=30.0)
-HITL_OPENAI_MAX_RETRIES = env.int("HITL_OPENAI_MAX_RETRIES", default=2)
+# One attempt lasts at most TIMEOUT * (MAX_RETRIES + 1); drafting stops starting attempts
+# that could not end within 3/4 of Q_TIMEOUT (see refunds.pipeline), so keep them well below.
+HITL_OPENAI_TIMEOUT = env.float("HITL_OPENAI_TIMEOUT", default=20.0)
+HITL_OPENAI_MAX_RETRIES = env.int("HITL_OPENAI_MAX_RETRIES", default=1)
 # "function_calling" works on OpenAI, vLLM, Ollama and llama.cpp; "json_schema" is stricter
 # where the server supports OpenAI structured outputs.
 HITL_OPENAI_STRUCTURED_METHOD = env.str("HITL_OPENAI_STRUCTURED_METHOD",

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import openai
@@ -48,10 +49,33 @@ class DraftOutcome:
     token_usage: dict[str, int] = field(default_factory=dict)
 
 
+# A server's Retry-After is honoured between our attempts up to this long; beyond it the
+# case goes to review rather than holding a worker thread.
+MAX_RETRY_AFTER_SECONDS = 60.0
+
+
 class _AttemptFailed(Exception):
-    def __init__(self, code: str, message: str, raw: dict[str, Any] | None = None):
+    def __init__(self, code: str, message: str, raw: dict[str, Any] | None = None,
+                 retry_after: float | None = None):
         super().__init__(message)
         self.code, self.message, self.raw = code, message, raw
+        self.retry_after = retry_after
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    """Seconds from a 429/503's ``Retry-After`` (delta-seconds or an HTTP date), if any."""
+    response = getattr(exc, "response", None)
+    value = response.headers.get("retry-after") if response is not None else None
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
 
 
 def build_chain(provider: Provider) -> Runnable:
@@ -81,7 +105,8 @@ def _attempt(chain: Runnable, inputs: dict[str, str]) -> tuple[RefundDecision, d
     except ModelRefusalError as exc:
         raise _AttemptFailed(MODEL_REFUSED, str(exc)[:2000]) from exc
     except UNAVAILABLE_ERRORS as exc:
-        raise _AttemptFailed(MODEL_UNAVAILABLE, f"{type(exc).__name__}: {exc}") from exc
+        raise _AttemptFailed(MODEL_UNAVAILABLE, f"{type(exc).__name__}: {exc}",
+                             retry_after=_retry_after(exc)) from exc
     except INVALID_RESPONSE_ERRORS as exc:
         raise _AttemptFailed(MODEL_OUTPUT_INVALID, f"{type(exc).__name__}: {exc}") from exc
     raw, parsed, error = result["raw"], result["parsed"], result["parsing_error"]
@@ -104,13 +129,22 @@ def _attempt(chain: Runnable, inputs: dict[str, str]) -> tuple[RefundDecision, d
 
 def draft_decision(*, context: DraftContext, provider: Provider, max_attempts: int = 3,
                    backoff_seconds: float = 1.0,
-                   sleep: Callable[[float], None] = time.sleep) -> DraftOutcome:
+                   sleep: Callable[[float], None] = time.sleep,
+                   chain: Runnable | None = None, deadline: float | None = None,
+                   attempt_seconds: float = 0.0) -> DraftOutcome:
     """Runs the chain up to ``max_attempts`` times with exponential backoff. Never raises
-    for model trouble: a failed outcome carries the last error code for the gate."""
+    for model trouble: a failed outcome carries the last error code for the gate.
+
+    ``chain``: a chain already built for ``provider`` (``build_chain``), to share between
+    calls; building one renders the JSON schema of ``RefundDecision`` (milliseconds of CPU).
+    ``deadline`` (a ``time.monotonic()`` value) with ``attempt_seconds`` (the longest one
+    attempt can take): no new attempt starts unless it would end by the deadline, so the
+    task finishes, with a failure to route, before the worker's own timeout kills it.
+    """
     inputs = prompt_inputs(context)
     messages = [{"role": m.type, "content": m.content}
                 for m in PROMPT.format_messages(**inputs)]
-    chain = build_chain(provider)
+    chain = chain or build_chain(provider)
     started = time.monotonic()
     usage_total = {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}
     failure: _AttemptFailed | None = None
@@ -122,8 +156,14 @@ def draft_decision(*, context: DraftContext, provider: Provider, max_attempts: i
             logger.warning("draft attempt failed", extra={
                 "request": context.request_public_id, "attempt": attempt, "code": exc.code,
                 "error": exc.message[:300]})
-            if attempt < max_attempts:
-                sleep(backoff_seconds * 2 ** (attempt - 1))
+            if attempt == max_attempts:
+                break
+            delay = backoff_seconds * 2 ** (attempt - 1)
+            if exc.retry_after is not None:  # the server knows best, within reason
+                delay = max(delay, min(exc.retry_after, MAX_RETRY_AFTER_SECONDS))
+            if deadline is not None and time.monotonic() + delay + attempt_seconds > deadline:
+                break  # out of time: route the failure now rather than be killed mid-call
+            sleep(delay)
             continue
         for key, value in usage.items():
             usage_total[key] += value
@@ -133,7 +173,7 @@ def draft_decision(*, context: DraftContext, provider: Provider, max_attempts: i
     assert failure is not None
     return DraftOutcome(decision=None, prompt_messages=messages, raw_output=failure.raw,
                         error_code=failure.code, error_message=failure.message,
-                        attempts=max_attempts, token_usage=usage_total,
+                        attempts=attempt, token_usage=usage_total,
                         latency_ms=int((time.monotonic() - started) * 1000))
 
 
@@ -141,6 +181,7 @@ def draft_decisions(*, contexts: list[DraftContext], provider: Provider, max_con
                     **kwargs: Any) -> list[DraftOutcome]:
     """Drafts many cases with up to ``max_concurrency`` model calls in flight (threads: the
     calls wait on the network, so threads are cheap and the GIL is no bottleneck)."""
+    kwargs.setdefault("chain", build_chain(provider))  # one chain (and client) for all
     if len(contexts) <= 1:
         return [draft_decision(context=c, provider=provider, **kwargs) for c in contexts]
     with ThreadPoolExecutor(max_workers=min(max_concurrency, len(contexts))) as pool:

@@ -28,6 +28,9 @@ class DraftContext:
     replies: tuple[str, ...] = ()  # the customer's answers to our questions, oldest first
     policy_version: str = ""
     sections: tuple[PolicySection, ...] = ()
+    # Names of the prompt-injection patterns found in the message (see ``screening``):
+    # shown to the model as a case fact, and enough by itself to send the case to review.
+    injection_markers: tuple[str, ...] = ()
 
     def case_facts(self) -> dict[str, Any]:
         """Everything but the customer's own words and the policy text, JSON-ready."""

@@ -9,7 +9,7 @@ from langchain_core.prompts import ChatPromptTemplate
 from .context import DraftContext
 
 PROMPT_NAME = "refund-draft"
-PROMPT_VERSION = "1.0"
+PROMPT_VERSION = "1.1"  # 1.1: case facts carry injection_markers
 
 SYSTEM = """You draft decisions on customer refund requests for a human-supervised \
 back-office. Your draft is a proposal only: deterministic rules and human reviewers decide \

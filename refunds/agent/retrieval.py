@@ -15,6 +15,7 @@ from rank_bm25 import BM25Okapi
 from ..models import Proposal, RefundPolicySection, RefundPolicyVersion, RefundRequest
 from ..selectors import customer_refund_history, order_refundable_remaining
 from .context import DraftContext, PolicySection
+from .screening import injection_markers
 
 TOP_K = 3
 WORD = re.compile(r"[a-z0-9]+")
@@ -142,6 +143,7 @@ def build_draft_context(*, request: RefundRequest, now: datetime | None = None) 
         replies=replies,
         policy_version=str(version) if version else "",
         sections=tuple(chosen),
+        injection_markers=injection_markers(request.message),
     )
 
 

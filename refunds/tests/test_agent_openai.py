@@ -104,7 +104,8 @@ def test_malformed_json_body_is_model_output_invalid(openai_settings, openai_ser
     outcome = draft(openai_settings)
 
     assert outcome.decision is None
-    assert outcome.error_code in (chain.MODEL_OUTPUT_INVALID, chain.MODEL_UNAVAILABLE)
+    assert outcome.error_code == chain.MODEL_OUTPUT_INVALID
+    assert "JSONDecodeError" in outcome.error_message
 
 
 def test_malformed_tool_arguments_are_model_output_invalid(openai_settings, openai_server):
@@ -173,3 +174,38 @@ def test_attempts_are_bounded(openai_settings, openai_server):
 
     assert outcome.attempts == 3
     assert len(openai_server.requests) == 3
+
+
+def test_our_own_retry_waits_for_retry_after_when_the_client_does_not_retry(
+        openai_settings, openai_server):
+    openai_settings.HITL_OPENAI_MAX_RETRIES = 0  # only our loop retries
+    openai_server.queue(answers.status(429, {"Retry-After": "1"}), answers.ok(GOOD))
+
+    outcome = draft(openai_settings)
+
+    first, second = openai_server.request_times
+    assert (outcome.decision is not None, outcome.attempts) == (True, 2)
+    assert second - first >= 0.9
+
+
+def test_an_absurd_retry_after_is_capped(openai_settings, openai_server, monkeypatch):
+    waits = []
+    openai_server.queue(answers.status(429, {"Retry-After": "86400"}), answers.ok(GOOD))
+
+    outcome = chain.draft_decision(context=draft_context(), provider=build_provider(),
+                                   max_attempts=2, backoff_seconds=0, sleep=waits.append)
+
+    assert outcome.decision is not None
+    assert waits == [chain.MAX_RETRY_AFTER_SECONDS]
+
+
+def test_no_attempt_starts_that_could_not_end_before_the_deadline(openai_settings,
+                                                                  openai_server):
+    openai_server.queue(*[answers.status(500)] * 5)
+
+    outcome = chain.draft_decision(context=draft_context(), provider=build_provider(),
+                                   max_attempts=5, backoff_seconds=0, sleep=lambda s: None,
+                                   deadline=time.monotonic() + 5, attempt_seconds=10)
+
+    assert (outcome.error_code, outcome.attempts) == (chain.MODEL_UNAVAILABLE, 1)
+    assert len(openai_server.requests) == 1

@@ -230,8 +230,8 @@ def test_list_garbled_cursor_is_a_json_404_not_a_500(api_client, integration):
 def test_list_query_count_does_not_grow_with_the_rows(
         api_client, integration, django_assert_num_queries):
     make_requests(integration, 2)
-    with django_assert_num_queries(3):  # the API key (with its integration), the page,
-        # and the latest proposals of the page (one prefetch)
+    # The API key (with its integration), the page, the proposals (one prefetch for the page).
+    with django_assert_num_queries(3):
         api_client.get(LIST_URL)
 
     make_requests(integration, 20)

@@ -1,0 +1,46 @@
+"""A deterministic screen of the customer's message for prompt-injection attempts.
+
+The model is told that the message is untrusted data, but a model can still be talked
+round; so the pipeline does not rely on it. When this screen finds instruction-like text,
+the pipeline hands the case to the gate with ``failure_code="prompt_injection_suspected"``,
+which the gate always sends to human review, whatever the model answered.
+
+Matching is generous (a false positive costs a human look, a false negative could cost a
+refund): the text is NFKC-normalised, invisible format characters (zero-width spaces and
+joiners, bidi marks) are removed and case is folded before the patterns are applied.
+"""
+
+import re
+import unicodedata
+
+PROMPT_INJECTION_SUSPECTED = "prompt_injection_suspected"
+
+# (name, pattern) — the name is what is recorded; the pattern runs on normalised text.
+INJECTION_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(pattern, re.MULTILINE)) for name, pattern in (
+        ("ignore_instructions", r"\b(ignore|disregard|forget|override)\b[^.\n]{0,40}"
+                                r"\b(instructions?|rules?|prompts?|polic(y|ies)|above)\b"),
+        ("role_line", r"^\s*[\[<(#*]*\s*(system|assistant|developer|admin(istrator)?)\s*"
+                      r"[\]>)*]*\s*:"),
+        ("role_tag", r"<\s*/?\s*(system|assistant|developer|instructions?|im_start|im_end)"
+                     r"\b[^>]*>|\[/?inst\]|<\|im_(start|end)\|>"),
+        ("new_instructions", r"\b(new|updated|real|actual)\s+instructions?\b|"
+                             r"\byou are now\b|\bact as\b|\bpretend (to be|you are)\b"),
+        ("schema_imitation", r"[\"']\s*(action|amount|needs_human_review|policy_match|"
+                             r"risk_flags)\s*[\"']\s*:"),
+        ("pre_approved", r"\b(pre-?approved|already approved|approved by (a |the )?"
+                         r"(manager|supervisor|admin|system))\b"),
+    )
+)
+
+
+def normalise(text: str) -> str:
+    """NFKC, format characters (Unicode category Cf) removed, case folded."""
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def injection_markers(text: str) -> tuple[str, ...]:
+    """The names of the injection patterns found in ``text``, in pattern order."""
+    normal = normalise(text)
+    return tuple(name for name, pattern in INJECTION_PATTERNS if pattern.search(normal))
