@@ -31,39 +31,3 @@ def default_queues(db):
         Queue.objects.get_or_create(slug=slug, defaults={
             "name": name, "sla_minutes": sla, "hard_deadline_minutes": deadline,
             "description": description})
-
-
-_SNAPSHOT = pytest.StashKey[str]()
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _migration_data_snapshot(request, django_db_setup, django_db_blocker):
-    """The rows the data migrations created (gate policy, refund policy, queues, schedules),
-    as they are when the first review test runs."""
-    from django.db import connection
-
-    with django_db_blocker.unblock():
-        request.config.stash[_SNAPSHOT] = connection.creation.serialize_db_to_string()
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_teardown(item, nextitem):
-    """A transactional test's flush empties every table, data-migration rows included, and
-    with ``--reuse-db`` (on by default) the next run's tests would find no gate policy and no
-    queue. After each transactional test here, the snapshot is put back — all but content
-    types and permissions, which the flush re-creates itself."""
-    yield
-    marker = item.get_closest_marker("django_db")
-    snapshot = item.config.stash.get(_SNAPSHOT, "")
-    if (marker is None or not marker.kwargs.get("transaction") or not snapshot
-            or item.get_closest_marker("skip")):  # (a skipped test flushed nothing)
-        return
-    from django.core import serializers
-    from django.db import transaction
-    from pytest_django.plugin import blocking_manager_key
-
-    skip = {"contenttypes.contenttype", "auth.permission"}
-    with item.config.stash[blocking_manager_key].unblock(), transaction.atomic():
-        for obj in serializers.deserialize("json", snapshot):
-            if obj.object._meta.label_lower not in skip:
-                obj.save()

@@ -21,7 +21,7 @@ ARTIFACTS = Path(settings.BASE_DIR) / "artifacts"
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.django_db(transaction=True),
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.skipif(not Path(CHROMIUM).exists(),
                        reason=f"needs Chromium at {CHROMIUM} (apt-get install chromium)"),
 ]
