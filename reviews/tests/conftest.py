@@ -23,7 +23,7 @@ def reviewer_of(role_user):
 @pytest.fixture(autouse=True)
 def default_queues(db):
     """The queues of the data migration, re-made if a transactional test's flush (which
-    empties every table of the reused test database) removed them."""
+    empties every table) removed them."""
     from reviews.models import Queue
 
     migration = importlib.import_module("reviews.migrations.0002_default_queues")
