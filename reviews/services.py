@@ -55,7 +55,7 @@ SLA_ACTOR = Actor.system("review-sla")
 TIMEOUT_CUSTOMER_NOTICE = (
     "We have not been able to finish reviewing your request yet. Nothing has been charged "
     "or refunded, and your case is still open with our team: we will contact you.")
-TIMEOUT_MESSAGE_KIND = "case_open"
+TIMEOUT_MESSAGE_KIND = OutboundMessage.Kind.CASE_OPEN
 REVIEW_REVIEWABLE = (RefundStatus.IN_REVIEW, RefundStatus.ESCALATED)
 MAX_PRIORITY = max(RefundRequest.Priority.values)
 
@@ -624,8 +624,7 @@ def review_task_expire(*, task: ReviewTask, now: datetime | None = None) -> bool
         refund_request_transition(request=locked.request, to_status=RefundStatus.EXPIRED,
                                   actor=SLA_ACTOR, reason="review hard deadline passed",
                                   payload={"review_task": locked.pk})
-    # "case_open" is not (yet) one of OutboundMessage.Kind's choices; the webhook carries it
-    # as is, so the integration can tell this notice from a denial or a question.
+    # Its own kind, so the integration can tell this notice from a denial or a question.
     reference = _tell_customer(request=locked.request, key=f"review-timeout-{locked.pk}",
                                kind=TIMEOUT_MESSAGE_KIND, body=TIMEOUT_CUSTOMER_NOTICE)
     record_event(event_type="review.timed_out", actor=SLA_ACTOR, subject=locked.request,

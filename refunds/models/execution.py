@@ -120,6 +120,7 @@ class OutboundMessage(models.Model):
     class Kind(models.TextChoices):
         DENIAL = "denial", "Refund denied"
         MORE_INFO = "more_info", "More information needed"
+        CASE_OPEN = "case_open", "Case still open (review timed out)"
 
     reference = models.CharField(max_length=40, unique=True, editable=False)
     idempotency_key = models.CharField(max_length=64, unique=True, editable=False)
