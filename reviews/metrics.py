@@ -35,13 +35,13 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    FilteredRelation,
     FloatField,
     Func,
     Min,
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Value,
     When,
 )
@@ -233,22 +233,20 @@ def review_latency(f: DashboardFilters, *, total: int | None = None) -> dict[str
 def reviewer_agreement(f: DashboardFilters) -> dict[str, Any]:
     """Cases two humans looked at (an escalation, a four-eyes approval): how many, and on
     those where the earlier reviewer left a decision of their own (a first approval), how
-    often the final decision had the same action and amount."""
-    earlier = (ReviewDecision.objects
-               .filter(task=OuterRef("task"), created_at__lt=OuterRef("created_at"))
-               .exclude(reviewer=OuterRef("reviewer")))
-    opinion = (earlier.exclude(outcome=Outcome.ESCALATE)
-               .annotate(a=human_action_expression(), m=human_amount_expression())
-               .order_by("-created_at", "-id"))
-    # annotate, not alias: aggregating over subqueries wraps the query in a subquery
-    row = (final_decisions(f)
-           .annotate(two=Exists(earlier), prior_action=Subquery(opinion.values("a")[:1]),
-                     prior_amount=Subquery(opinion.values("m")[:1]),
-                     act=human_action_expression(), amt=human_amount_expression())
-           .aggregate(two_humans=Count("pk", filter=Q(two=True)),
-                      compared=Count("pk", filter=Q(prior_action__isnull=False)),
-                      agreed=Count("pk", filter=Q(prior_action=F("act"),
-                                                  prior_amount=F("amt")))))
+    often the final decision had the same action and amount.
+
+    One LEFT JOIN from each final decision to the other reviewers' non-final decisions on
+    its task (only first approvals and escalations are non-final), counted per final
+    decision; a rejection (no action) never matches a first approval."""
+    qs = final_decisions(f).alias(earlier=FilteredRelation(
+        "task__decisions", condition=Q(task__decisions__is_final=False)
+        & ~Q(task__decisions__reviewer=F("reviewer"))))
+    opinion = Q(earlier__isnull=False) & ~Q(earlier__outcome=Outcome.ESCALATE)
+    row = qs.aggregate(
+        two_humans=Count("pk", distinct=True, filter=Q(earlier__isnull=False)),
+        compared=Count("pk", distinct=True, filter=opinion),
+        agreed=Count("pk", distinct=True, filter=opinion & Q(
+            earlier__action=F("action"), earlier__amount=F("amount"))))
     return {**row, "agreement_rate": rate(row["agreed"], row["compared"])}
 
 
