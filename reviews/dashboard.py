@@ -20,7 +20,7 @@ from refunds.models import GatePolicyVersion, RefundRequest
 
 from . import metrics
 from . import permissions as perms
-from .drift import drift_check
+from .drift import drift_check, drift_window_start
 from .models import Queue
 from .views import _context, reviewer_required
 
@@ -124,7 +124,8 @@ def _duration(seconds: float | None) -> str:
 # --- The page ---------------------------------------------------------------------------------
 
 def dashboard_data(f: metrics.DashboardFilters, *, now: datetime) -> dict[str, Any]:
-    routing = metrics.routing_summary(f)
+    routing_days, override_days = metrics.daily_routing(f), metrics.daily_overrides(f)
+    routing = metrics.routing_summary_from_days(routing_days)
     decisions = metrics.decision_summary(f)
     latency = metrics.review_latency(f, total=decisions["total"])
     agreement = metrics.reviewer_agreement(f)
@@ -133,7 +134,6 @@ def dashboard_data(f: metrics.DashboardFilters, *, now: datetime) -> dict[str, A
     queues = metrics.queue_state(f, now=now)
     workload = metrics.reviewer_workload(f)
     paths = metrics.outcomes_by_path(f)
-    routing_days, override_days = metrics.daily_routing(f), metrics.daily_overrides(f)
 
     days, day = [], timezone.localdate(f.start)
     while day <= timezone.localdate(now):
@@ -145,6 +145,7 @@ def dashboard_data(f: metrics.DashboardFilters, *, now: datetime) -> dict[str, A
         "override rate": {d: metrics.rate(c["overridden"], c["total"])
                           for d, c in override_days.items()}})
     return {
+        "routing_days": routing_days, "override_days": override_days,
         "routing": routing, "decisions": decisions, "latency": latency,
         "agreement": agreement, "execution": execution, "queues": queues,
         "workload": workload, "trend": trend,
@@ -192,6 +193,12 @@ def dashboard_view(request):
         policy_versions=list(GatePolicyVersion.objects.order_by("-version")
                              .values_list("version", flat=True)))
     f = form.filters(now=now)
+    data = dashboard_data(f, now=now)
+    # The drift alert is over all cases: reuse the page's daily counts when they are
+    # unfiltered and cover the baseline window (the default 30 days do), else query.
+    unfiltered = not (f.queue or f.channel or f.provider or f.policy_version is not None)
+    daily = ({"routing": data["routing_days"], "overrides": data["override_days"]}
+             if unfiltered and f.start <= drift_window_start(now) else {})
     return render(request, "reviews/dashboard.html", _context(
         request, title="Operations dashboard", form=form, filters=f,
-        alerts=drift_check(now=now), **dashboard_data(f, now=now)))
+        alerts=drift_check(now=now, **daily), **data))

@@ -86,16 +86,25 @@ def _series(counts: dict[date, dict[str, int]], part: str, days: list[date]
             for d in days]
 
 
-def drift_alerts(*, now: datetime | None = None) -> list[DriftAlert]:
+def drift_window_start(now: datetime) -> datetime:
+    first = timezone.localdate(now) - timedelta(days=settings.HITL_DRIFT_BASELINE_DAYS)
+    return timezone.make_aware(datetime.combine(first, datetime.min.time()))
+
+
+def drift_alerts(*, now: datetime | None = None,
+                 routing: dict[date, dict[str, int]] | None = None,
+                 overrides: dict[date, dict[str, int]] | None = None) -> list[DriftAlert]:
     """Today (in the site's time zone) against the ``HITL_DRIFT_BASELINE_DAYS`` before it,
-    over all cases. Two grouped queries."""
+    over all cases. Two grouped queries, or none when the caller passes the unfiltered
+    daily counts (``metrics.daily_routing`` / ``daily_overrides``) covering the window."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     days = [today - timedelta(days=n) for n in range(settings.HITL_DRIFT_BASELINE_DAYS, -1, -1)]
-    start = timezone.make_aware(datetime.combine(days[0], datetime.min.time()))
-    f = DashboardFilters(start=start, end=now + timedelta(seconds=1))
-    series = {REVIEW_RATE: _series(daily_routing(f), "review", days),
-              OVERRIDE_RATE: _series(daily_overrides(f), "overridden", days)}
+    f = DashboardFilters(start=drift_window_start(now), end=now + timedelta(seconds=1))
+    routing = routing if routing is not None else daily_routing(f)
+    overrides = overrides if overrides is not None else daily_overrides(f)
+    series = {REVIEW_RATE: _series(routing, "review", days),
+              OVERRIDE_RATE: _series(overrides, "overridden", days)}
     alerts = []
     for metric, counts in series.items():
         alert = detect_drift(metric=metric, today=counts[-1], baseline=counts[:-1],
@@ -126,10 +135,10 @@ def drift_alert_record(*, alert: DriftAlert) -> bool:
     return True
 
 
-def drift_check(*, now: datetime | None = None) -> list[DriftAlert]:
+def drift_check(*, now: datetime | None = None, **daily) -> list[DriftAlert]:
     """The current alerts, each recorded once per day. Called by the dashboard (and fit for
-    a schedule)."""
-    alerts = drift_alerts(now=now)
+    a schedule); ``daily``: the counts ``drift_alerts`` may reuse."""
+    alerts = drift_alerts(now=now, **daily)
     for alert in alerts:
         drift_alert_record(alert=alert)
     return alerts

@@ -323,9 +323,18 @@ def outcomes_by_path(f: DashboardFilters) -> dict[str, list[dict[str, Any]]]:
 def daily_routing(f: DashboardFilters) -> dict[date, dict[str, int]]:
     rows = (gate_evaluations(f).annotate(day=TruncDate("created_at")).values("day")
             .annotate(total=Count("pk"),
+                      auto=Count("pk", filter=Q(route=GateEvaluation.Route.AUTO)),
                       review=Count("pk", filter=Q(route=GateEvaluation.Route.REVIEW)))
             .order_by("day"))
-    return {_as_date(r["day"]): {"total": r["total"], "review": r["review"]} for r in rows}
+    return {_as_date(r["day"]): {"total": r["total"], "auto": r["auto"],
+                                 "review": r["review"]} for r in rows}
+
+
+def routing_summary_from_days(days: dict[date, dict[str, int]]) -> dict[str, Any]:
+    """``routing_summary`` from the daily counts already read (at most one row a day)."""
+    row = {key: sum(d.get(key, 0) for d in days.values()) for key in ("total", "auto", "review")}
+    return {**row, "auto_rate": rate(row["auto"], row["total"]),
+            "review_rate": rate(row["review"], row["total"])}
 
 
 def daily_overrides(f: DashboardFilters) -> dict[date, dict[str, int]]:

@@ -138,5 +138,6 @@ def test_daily_series():
     today = timezone.localdate()
     # decided() routes its case too (one hour before the decision)
     assert days[today]["total"] >= 2
-    assert days[today - timedelta(days=2)] == {"total": 1, "review": 1}
+    assert days[today - timedelta(days=2)] == {"total": 1, "auto": 0, "review": 1}
+    assert metrics.routing_summary_from_days(days) == metrics.routing_summary(period())
     assert metrics.daily_overrides(period())[today] == {"total": 1, "overridden": 1}
