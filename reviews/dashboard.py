@@ -127,7 +127,8 @@ def dashboard_data(f: metrics.DashboardFilters, *, now: datetime) -> dict[str, A
     routing_days, override_days = metrics.daily_routing(f), metrics.daily_overrides(f)
     routing = metrics.routing_summary_from_days(routing_days)
     decisions = metrics.decision_summary(f)
-    latency = metrics.review_latency(f, total=decisions["total"])
+    latency = ({"p50": decisions["p50"], "p95": decisions["p95"]} if "p50" in decisions
+               else metrics.review_latency(f, total=decisions["total"]))
     agreement = metrics.reviewer_agreement(f)
     execution = metrics.execution_summary(f)
     reasons = metrics.reason_code_distribution(f)

@@ -178,9 +178,16 @@ def routing_summary(f: DashboardFilters) -> dict[str, Any]:
             "review_rate": rate(row["review"], row["total"])}
 
 
-def decision_summary(f: DashboardFilters, *, now: datetime | None = None) -> dict[str, Any]:
-    """Final human decisions: outcomes, overrides of the AI's proposal, SLA misses."""
+def decision_summary(f: DashboardFilters) -> dict[str, Any]:
+    """Final human decisions: outcomes, overrides of the AI's proposal, SLA misses; on
+    PostgreSQL also the review latency percentiles (``p50``/``p95``, seconds) in the same
+    scan (elsewhere ask ``review_latency``)."""
+    extra = {}
+    if connection.vendor == "postgresql":
+        seconds = EpochSeconds(_review_seconds())
+        extra = {"p50": PercentileCont(seconds, 0.5), "p95": PercentileCont(seconds, 0.95)}
     row = final_decisions(f).aggregate(
+        **extra,
         total=Count("pk"),
         with_proposal=Count("pk", filter=Q(has_proposal=True)),
         overridden=Count("pk", filter=OVERRIDDEN),
