@@ -4,6 +4,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from .health import healthz
+from .metrics import metrics_view
 
 admin.site.site_header = "hitl_site back-office"
 admin.site.site_title = "hitl_site"
@@ -11,6 +12,7 @@ admin.site.site_title = "hitl_site"
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("review/", include("reviews.urls")),
     path("api/v1/", include("refunds.api.urls", namespace="api")),

@@ -41,6 +41,7 @@ class Queue(models.Model):
         permissions = [
             ("work_queue", "Can work the review tasks of this queue"),
             ("view_queue_stats", "Can see queue depth, oldest task and overdue counts"),
+            ("view_ops_dashboard", "Can see the operations dashboard"),
         ]
 
     def __str__(self) -> str:

@@ -12,7 +12,7 @@ Rules:
   (the actor of its ``refund_request.received`` event) nor the customer of it (same e-mail).
 - Reassigning needs the model-level ``reviews.reassign_reviewtask`` (senior reviewers);
   the queue statistics ``reviews.view_queue_stats``; unmasked personal data
-  ``reviews.view_pii``.
+  ``reviews.view_pii``; the operations dashboard ``reviews.view_ops_dashboard``.
 """
 
 from django.db.models import Q
@@ -98,3 +98,8 @@ def user_can_view_pii(user) -> bool:
 
 def user_can_view_queue_stats(user) -> bool:
     return user_is_human_staff(user) and user.has_perm("reviews.view_queue_stats")
+
+
+def user_can_view_dashboard(user) -> bool:
+    """The operations dashboard: senior reviewers, policy admins, auditors."""
+    return user_is_human_staff(user) and user.has_perm("reviews.view_ops_dashboard")

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "hitl_site.metrics.PrometheusMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -234,3 +235,13 @@ HITL_AUDIT_ANCHOR_PATH = env.str("HITL_AUDIT_ANCHOR_PATH",
 REVIEW_FOUR_EYES_AMOUNT = env.str("REVIEW_FOUR_EYES_AMOUNT", default="250.00")
 # How long a claim keeps a task locked to one reviewer.
 REVIEW_CLAIM_MINUTES = env.int("REVIEW_CLAIM_MINUTES", default=30)
+
+# --- Operations (dashboard, drift alert, /metrics; see docs/operations.md) ----------------
+# Required as "Authorization: Bearer <token>" on /metrics when set; empty: open endpoint.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Drift alert: today's review rate or override rate against the pooled rate of the
+# trailing baseline days; alert when they differ by more than the margin (absolute, 0.10 =
+# ten percentage points) and today has at least the minimum number of cases.
+HITL_DRIFT_BASELINE_DAYS = env.int("HITL_DRIFT_BASELINE_DAYS", default=14)
+HITL_DRIFT_MARGIN = env.float("HITL_DRIFT_MARGIN", default=0.10)
+HITL_DRIFT_MIN_CASES = env.int("HITL_DRIFT_MIN_CASES", default=20)

@@ -1,0 +1,103 @@
+"""The operations dashboard page: who sees it, what it shows, what it costs."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from refunds.models import Execution
+from reviews.models import Outcome
+from reviews.tests.factories import ReviewTaskFactory
+from reviews.tests.ops_factories import decided, executed, routed
+
+pytestmark = pytest.mark.django_db
+URL = "/review/dashboard/"
+
+
+def test_dashboard_url():
+    assert reverse("reviews:dashboard") == URL
+
+
+@pytest.mark.parametrize("role, status", [
+    ("reviewer", 403), ("integration", 403),
+    ("senior_reviewer", 200), ("policy_admin", 200), ("auditor", 200)])
+def test_dashboard_is_for_seniors_policy_admins_and_auditors(client, role_user, role, status):
+    client.force_login(role_user(role))
+    assert client.get(URL).status_code == status
+
+
+def test_dashboard_asks_anonymous_users_to_log_in(client):
+    response = client.get(URL)
+    assert response.status_code == 302 and "login" in response["Location"]
+
+
+def _some_history(n: int = 1) -> None:
+    for _ in range(n):
+        routed(route="auto", status="executed")
+        decided(outcome=Outcome.APPROVE_WITH_EDITS, amount="12.00")
+        decided(outcome=Outcome.REJECT, action="", amount=None, reason_code="suspected_fraud")
+        executed(routed(route="auto").request, phase=Execution.Phase.FAILED)
+        ReviewTaskFactory(created_at=timezone.now() - timedelta(hours=5))
+
+
+def test_dashboard_draws_the_figures_as_svg_charts(client, role_user):
+    _some_history()
+    client.force_login(role_user("auditor"))
+    response = client.get(URL, {"period": "7"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.count("<svg") >= 5
+    assert "<polyline" in html
+    assert "suspected fraud" in html
+    assert "Human override rate" in html and "50.0%" in html  # 1 of the 2 proposals
+    assert "Execution failure rate" in html
+    assert "http" not in html.split("<svg", 1)[1].split("</svg>", 1)[0].replace(
+        "http://www.w3.org", "")  # nothing fetched from elsewhere
+
+
+def test_dashboard_filters_narrow_the_figures(client, role_user):
+    _some_history()
+    routed(route="review", channel="chat")
+    client.force_login(role_user("senior_reviewer"))
+    response = client.get(URL, {"channel": "chat", "period": "30"})
+    routing = response.context["routing"]
+    assert (routing["total"], routing["review"]) == (1, 1)
+    response = client.get(URL, {"queue": "senior"})
+    assert response.context["routing"]["total"] == 0
+
+
+def test_dashboard_ignores_bad_filter_values(client, role_user):
+    client.force_login(role_user("auditor"))
+    response = client.get(URL, {"period": "9999", "policy_version": "x", "channel": "fax"})
+    assert response.status_code == 200
+
+
+def test_dashboard_shows_the_drift_alert(client, role_user, settings):
+    settings.HITL_DRIFT_MIN_CASES = 2
+    now = timezone.now()
+    for days_ago in (1, 2):
+        for _ in range(2):
+            routed(route="auto", at=now - timedelta(days=days_ago))
+    routed(route="review")
+    routed(route="review")
+    client.force_login(role_user("auditor"))
+    html = " ".join(client.get(URL).content.decode().split())
+    assert "Drift:" in html and "Review rate today is 100%" in html
+
+
+def test_dashboard_query_count_does_not_grow_with_the_rows(client, role_user,
+                                                           django_assert_num_queries):
+    user = role_user("senior_reviewer")
+    client.force_login(user)
+    _some_history(1)
+    client.get(URL)  # warm the per-user permission caches of the session
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as small:
+        assert client.get(URL).status_code == 200
+    _some_history(4)
+    with django_assert_num_queries(len(small.captured_queries)):
+        assert client.get(URL).status_code == 200
+    assert len(small.captured_queries) <= 25
