@@ -57,8 +57,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=0.0,
                         help="Intake rate in requests/s (0: as fast as intake goes).")
     parser.add_argument("--workers", type=int, default=2, help="qcluster worker processes.")
-    parser.add_argument("--intake-threads", type=int, default=4,
-                        help="Concurrent intake callers (as several web workers would be).")
+    parser.add_argument("--intake-threads", type=int, default=1,
+                        help="Concurrent intake callers (as several web workers would be); "
+                        "on SQLite more than one mostly adds write-lock contention.")
     parser.add_argument("--concurrency", type=int, default=32,
                         help="HITL_DRAFT_CONCURRENCY: model calls in flight per worker.")
     parser.add_argument("--batch", type=int, default=32,
