@@ -32,6 +32,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,6 +57,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=0.0,
                         help="Intake rate in requests/s (0: as fast as intake goes).")
     parser.add_argument("--workers", type=int, default=2, help="qcluster worker processes.")
+    parser.add_argument("--intake-threads", type=int, default=1,
+                        help="Concurrent intake callers (as several web workers would be); "
+                        "on SQLite more than one mostly adds write-lock contention.")
     parser.add_argument("--concurrency", type=int, default=32,
                         help="HITL_DRAFT_CONCURRENCY: model calls in flight per worker.")
     parser.add_argument("--batch", type=int, default=32,
@@ -129,6 +133,8 @@ class MemorySampler(threading.Thread):
 
 def main() -> None:
     args = parse_args()
+    # A SIGTERM (e.g. from `timeout`) unwinds through the finally blocks that stop the cluster.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     workdir = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}")
     # The same cluster name here (which enqueues) and in the cluster (which dequeues).
@@ -144,6 +150,7 @@ def main() -> None:
                    "HITL_OPENAI_MAX_RETRIES": "2", "Q_WORKERS": str(args.workers),
                    "HITL_DRAFT_CONCURRENCY": str(args.concurrency),
                    "HITL_DRAFT_BATCH_SIZE": str(args.batch)}
+    _create_postgres_database(os.environ["DATABASE_URL"])
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT,
                    env=cluster_env, check=True)
 
@@ -156,8 +163,8 @@ def main() -> None:
     broker = "Redis" if os.environ.get("REDIS_URL") else "ORM"
     print(f"database: {database}, broker: {broker}, cases: {args.cases}, model delay: "
           f"{args.delay}s, workers: {args.workers}, concurrency/worker: {args.concurrency}, "
-          f"batch: {args.batch}", flush=True)
-    client, integration = _setup_intake()
+          f"batch: {args.batch}, intake threads: {args.intake_threads}", flush=True)
+    key, integration = _setup_intake()
 
     log = (workdir / "qcluster.log").open("w")
     cluster = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT,
@@ -167,7 +174,7 @@ def main() -> None:
     sampler.start()
     try:
         time.sleep(3)  # let the cluster start its workers before the clock starts
-        result = _run(args, client, integration)
+        result = _run(args, key, integration)
     finally:
         sampler.stop()
         _stop(cluster)
@@ -187,9 +194,21 @@ def main() -> None:
         print(f"cluster log: {workdir / 'qcluster.log'}")
 
 
-def _setup_intake():
-    from rest_framework.test import APIClient
+def _create_postgres_database(url: str) -> None:
+    """Creates the PostgreSQL database named in ``url`` if it does not exist yet."""
+    if not url.startswith(("postgres://", "postgresql://")):
+        return
+    import psycopg
+    from psycopg import sql
 
+    base, _, name = url.rpartition("/")
+    name = name.split("?")[0]
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def _setup_intake():
     from audit.services import Actor
     from refunds.demo import DEMO_POLICY_TEXT
     from refunds.models import Integration, RefundPolicy
@@ -205,9 +224,15 @@ def _setup_intake():
                                              throttle_rate="100000/min")
     _, key = integration_api_key_create(integration=integration, name="bench",
                                         actor=Actor.system("bench"))
+    return key, integration
+
+
+def _client(key: str):
+    from rest_framework.test import APIClient
+
     client = APIClient(HTTP_HOST="localhost")
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
-    return client, integration
+    return client
 
 
 def _payload(i: int, run: str) -> dict:
@@ -230,19 +255,34 @@ def _payload(i: int, run: str) -> dict:
     }
 
 
-def _run(args, client, integration) -> dict:
+def _run(args, key, integration) -> dict:
+    from django.db import connections
     from django.db.models import Min
     from django.urls import reverse
 
     from refunds.models import GateEvaluation, RefundRequest
 
     url = reverse("api:refund-request-list")
-    started = time.monotonic()
-    for i in range(args.cases):
-        if args.rate:
-            time.sleep(max(0.0, started + i / args.rate - time.monotonic()))
-        response = client.post(url, _payload(i, integration.name), format="json")
+    local = threading.local()
+
+    def post(i: int) -> None:
+        if not hasattr(local, "client"):
+            local.client = _client(key)
+        response = local.client.post(url, _payload(i, integration.name), format="json")
         assert response.status_code == 201, response.content
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=args.intake_threads,
+                            initializer=connections.close_all) as pool:
+        futures = []
+        for i in range(args.cases):
+            if args.rate:
+                time.sleep(max(0.0, started + i / args.rate - time.monotonic()))
+            futures.append(pool.submit(post, i))
+        for future in futures:
+            future.result()
+        # Each intake thread closes its own database connection.
+        list(pool.map(lambda _: connections.close_all(), range(args.intake_threads * 4)))
     intake_seconds = time.monotonic() - started
     print(f"intake done: {args.cases} requests in {intake_seconds:.1f}s", flush=True)
 

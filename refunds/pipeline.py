@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from audit.services import Actor, record_event
@@ -25,7 +25,7 @@ from .agent.providers import Provider, build_provider
 from .agent.retrieval import build_draft_context
 from .agent.schemas import RefundDecision
 from .agent.screening import PROMPT_INJECTION_SUSPECTED
-from .models import Proposal, RefundPolicyVersion, RefundRequest
+from .models import Customer, Order, Proposal, RefundPolicyVersion, RefundRequest
 from .states import RefundStatus
 from .transitions import IllegalTransition, refund_request_transition
 
@@ -67,16 +67,25 @@ def _claim(request: RefundRequest) -> Claim | None:
 def _claim_batch(*, request_id: int, batch_size: int) -> list[Claim]:
     """Claims ``request_id`` (if still received) and the oldest other waiting requests, up
     to ``batch_size``, in one transaction: one write lock and one commit for the batch
-    instead of one per request. Rows are locked in one global order (oldest first), so two
-    workers claiming overlapping batches wait for each other instead of deadlocking."""
-    loaded = RefundRequest.objects.select_related("order", "customer", "integration")
-    own = loaded.filter(pk=request_id, status=RefundStatus.RECEIVED).first()
-    others = list(loaded.filter(status=RefundStatus.RECEIVED).exclude(pk=request_id)
-                  .order_by("created_at", "id")[:batch_size - (1 if own else 0)])
-    candidates = sorted([*([own] if own else []), *others], key=lambda r: (r.created_at, r.pk))
-    if not candidates:
+    instead of one per request.
+
+    Lock order (PostgreSQL): every candidate row is locked up front, in one statement,
+    before the first audit event takes the audit chain head; rows another worker holds are
+    skipped, not waited for. Waiting for a row while holding the chain head could deadlock
+    with a transaction that holds that row and waits for the chain head.
+    """
+    own = RefundRequest.objects.filter(pk=request_id, status=RefundStatus.RECEIVED).exists()
+    others = list(RefundRequest.objects.filter(status=RefundStatus.RECEIVED)
+                  .exclude(pk=request_id).order_by("created_at", "id")
+                  .values_list("pk", flat=True)[:batch_size - (1 if own else 0)])
+    ids = [request_id, *others] if own else others
+    if not ids:
         return []
     with transaction.atomic():
+        candidates = list(
+            RefundRequest.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("order", "customer", "integration")
+            .filter(pk__in=ids, status=RefundStatus.RECEIVED).order_by("created_at", "id"))
         return [claim for claim in map(_claim, candidates) if claim is not None]
 
 
@@ -101,16 +110,38 @@ def refund_request_run_pipeline(*, request_id: int, batch_size: int | None = Non
                                backoff_seconds=settings.HITL_DRAFT_BACKOFF_SECONDS,
                                deadline=started + _draft_budget_seconds(),
                                attempt_seconds=_attempt_seconds(provider))
+    cases = list(zip(claims, contexts, outcomes, strict=True))
+    try:
+        with transaction.atomic():  # one commit for the batch
+            _lock_case_rows(claims)
+            return _record_cases(cases, provider)
+    except DatabaseError:  # e.g. chosen as a deadlock victim: nothing was written
+        logger.warning("recording the batch failed; recording case by case", exc_info=True)
+        return _record_cases(cases, provider)
+
+
+def _lock_case_rows(claims: list[Claim]) -> None:
+    """Locks every row the batch's records will lock, before any audit event takes the
+    audit chain head: customers, then orders, then requests, each in key order (intake
+    locks a customer, then an order, then the chain head; the gate re-locks these rows).
+    Waiting for a row while holding the chain head could deadlock with a transaction that
+    holds that row and waits for the chain head."""
+    for model, ids in ((Customer, {c.request.customer_id for c in claims}),
+                       (Order, {c.request.order_id for c in claims}),
+                       (RefundRequest, {c.request.pk for c in claims})):
+        list(model.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+             .values_list("pk", flat=True))
+
+
+def _record_cases(cases, provider: Provider) -> int:
     finished = 0
-    # One transaction for the batch's records (one commit), a savepoint per case.
-    with transaction.atomic():
-        for claim, context, outcome in zip(claims, contexts, outcomes, strict=True):
-            try:
-                finished += proposal_record_and_gate(claim=claim, context=context,
-                                                     outcome=outcome, provider=provider)
-            except Exception:  # one bad case must not lose the others; the reconciler
-                logger.exception("recording a draft failed",  # re-drives it later
-                                 extra={"request": str(claim.request.public_id)})
+    for claim, context, outcome in cases:
+        try:  # a savepoint per case: one bad case must not lose the others
+            finished += proposal_record_and_gate(claim=claim, context=context,
+                                                 outcome=outcome, provider=provider)
+        except Exception:  # the reconciler re-drives it later
+            logger.exception("recording a draft failed",
+                             extra={"request": str(claim.request.public_id)})
     return finished
 
 
@@ -122,6 +153,12 @@ def proposal_record_and_gate(*, claim: Claim, context: DraftContext, outcome: Dr
     Returns False (and writes nothing) if the claim is stale: the request was re-driven by
     the reconciler while this draft was running, so another draft owns it now.
     """
+    # Lock order: customer, order, request, then (in record_event) the audit chain head:
+    # intake takes customer and order before the chain head too, and the gate re-locks
+    # these same rows later in this transaction, so nothing here waits on a row while
+    # holding the chain head.
+    Customer.objects.select_for_update().filter(pk=claim.request.customer_id).first()
+    Order.objects.select_for_update().filter(pk=claim.request.order_id).first()
     locked = RefundRequest.objects.select_for_update().get(pk=claim.request.pk)
     if locked.status != RefundStatus.DRAFTING or locked.status_changed_at != claim.token:
         logger.warning("stale draft discarded", extra={"request": str(locked.public_id)})

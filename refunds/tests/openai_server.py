@@ -56,6 +56,10 @@ def empty() -> Answer:
     return Answer("empty")
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # the default listen backlog (5) refuses bursts of clients
+
+
 class FakeOpenAIServer:
     def __init__(self, *, delay: float = 0.0):
         self.delay = delay
@@ -77,7 +81,7 @@ class FakeOpenAIServer:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 server._answer(self, body)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
