@@ -51,20 +51,11 @@ def main() -> None:
                         help="Also print each query's time on the default page.")
     args = parser.parse_args()
 
-    import django
+    from _setup import use_bench_database
+
+    use_bench_database()
     from django.conf import settings
-
-    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        settings.DATABASES["default"]["TEST"] = {
-            "NAME": f"test_{settings.DATABASES['default']['NAME']}_bench"}
-    else:  # a real file, as in production, not :memory:
-        settings.DATABASES["default"]["TEST"] = {"NAME": settings.DATABASES["default"]["NAME"]}
-    django.setup()
     from django.db import connection
-
-    # No setup_test_environment(): its instrumented template rendering is not what a
-    # server runs. The test client's host must be allowed instead.
-    settings.ALLOWED_HOSTS = ["testserver"]
     if args.reuse:
         old_name = connection.settings_dict["NAME"]
         connection.settings_dict["NAME"] = settings.DATABASES["default"]["TEST"]["NAME"]

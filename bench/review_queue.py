@@ -36,20 +36,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=50)
     args = parser.parse_args()
 
-    import django
-    from django.conf import settings
+    from _setup import use_bench_database
 
-    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        settings.DATABASES["default"]["TEST"] = {
-            "NAME": f"test_{settings.DATABASES['default']['NAME']}_bench"}
-    else:  # a real file, as in production, not :memory:
-        settings.DATABASES["default"]["TEST"] = {"NAME": settings.DATABASES["default"]["NAME"]}
-    django.setup()
+    use_bench_database()
     from django.db import connection
-
-    # No setup_test_environment(): its instrumented template rendering is not what a
-    # server runs. The test client's host must be allowed instead.
-    settings.ALLOWED_HOSTS = ["testserver"]
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
         run(args.tasks, args.runs)
