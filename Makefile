@@ -27,13 +27,14 @@ run: $(STAMP)
 ## Run the tests (SQLite, ORM broker) and the linter.
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 ## The same suite against PostgreSQL + Redis, including the tests marked `postgres`.
 test-postgres: $(STAMP)
 	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS) $(BIN)/pytest $(PYTEST_ARGS)
 
-lint: $(STAMP)
+lint: $(STAMP)  ## (make test runs the same checks)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
 format: $(STAMP)

@@ -37,8 +37,9 @@ def api_key_for(db):
     from refunds.services import integration_api_key_create
 
     def make(integration):
-        _, plain = integration_api_key_create(integration=integration, name="test",
-                                              actor=Actor.system("tests"))
+        _, plain = integration_api_key_create(
+            integration=integration, name="test", actor=Actor.system("tests")
+        )
         return plain
 
     return make

@@ -41,9 +41,11 @@ def anchor_path(path: str | Path | None = None) -> Path:
 def audit_anchor_write(*, path: str | Path | None = None) -> Anchor:
     """Appends the current chain head to the anchor file and logs it."""
     head = AuditChainHead.objects.filter(pk=1).first()
-    anchor = Anchor(sequence=head.sequence if head else 0,
-                    hash=head.hash if head else GENESIS_HASH,
-                    anchored_at=format_time(timezone.now()))
+    anchor = Anchor(
+        sequence=head.sequence if head else 0,
+        hash=head.hash if head else GENESIS_HASH,
+        anchored_at=format_time(timezone.now()),
+    )
     target = anchor_path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     with target.open("a", encoding="utf-8") as handle:
@@ -66,33 +68,42 @@ def audit_anchors_read(*, path: str | Path | None = None) -> list[Anchor]:
                 continue
             try:
                 data = json.loads(line)
-                anchors.append(Anchor(int(data["sequence"]), str(data["hash"]),
-                                      str(data["anchored_at"])))
+                anchors.append(
+                    Anchor(int(data["sequence"]), str(data["hash"]), str(data["anchored_at"]))
+                )
             except (ValueError, KeyError, TypeError) as exc:
                 raise AnchorFileError(f"{target}:{number}: not an anchor ({exc})") from exc
     return anchors
 
 
-def audit_anchors_verify(*, anchors: list[Anchor], report: ChainReport,
-                         chunk_size: int = 500) -> ChainBreak | None:
+def audit_anchors_verify(
+    *, anchors: list[Anchor], report: ChainReport, chunk_size: int = 500
+) -> ChainBreak | None:
     """Checks a verified chain against the anchors: every anchored sequence must still
     exist (else events were truncated) with the anchored hash (else the chain was
     rewritten from there on). Returns the first disagreement, or None."""
     for anchor in sorted(anchors, key=lambda a: a.sequence):
         if anchor.sequence > report.checked:
-            return ChainBreak(report.checked + 1, (
-                f"an anchor written at {anchor.anchored_at} records {anchor.sequence} events "
-                f"but only {report.checked} remain (events truncated)"))
+            return ChainBreak(
+                report.checked + 1,
+                (
+                    f"an anchor written at {anchor.anchored_at} records {anchor.sequence} events "
+                    f"but only {report.checked} remain (events truncated)"
+                ),
+            )
     wanted = {a.sequence: a for a in anchors if a.sequence > 0}
     sequences = sorted(wanted)
     for start in range(0, len(sequences), chunk_size):
-        chunk = sequences[start:start + chunk_size]
-        stored = dict(AuditEvent.objects.filter(sequence__in=chunk)
-                      .values_list("sequence", "hash"))
+        chunk = sequences[start : start + chunk_size]
+        stored = dict(AuditEvent.objects.filter(sequence__in=chunk).values_list("sequence", "hash"))
         for sequence in chunk:
             anchor = wanted[sequence]
             if stored.get(sequence) != anchor.hash:
-                return ChainBreak(sequence, (
-                    f"hash differs from the anchor written at {anchor.anchored_at} "
-                    "(the chain was rewritten)"))
+                return ChainBreak(
+                    sequence,
+                    (
+                        f"hash differs from the anchor written at {anchor.anchored_at} "
+                        "(the chain was rewritten)"
+                    ),
+                )
     return None

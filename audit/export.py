@@ -16,8 +16,19 @@ from django.utils.dateparse import parse_date, parse_datetime
 from .hashing import format_time
 from .models import AuditEvent
 
-FIELDS = ["sequence", "created_at", "actor_type", "actor_id", "actor_label", "event_type",
-          "subject_type", "subject_id", "payload", "prev_hash", "hash"]
+FIELDS = [
+    "sequence",
+    "created_at",
+    "actor_type",
+    "actor_id",
+    "actor_label",
+    "event_type",
+    "subject_type",
+    "subject_id",
+    "payload",
+    "prev_hash",
+    "hash",
+]
 FORMATS = {"jsonl": "application/x-ndjson", "csv": "text/csv"}
 CHUNK_SIZE = 2000
 
@@ -53,8 +64,10 @@ def _events(events) -> Iterator[AuditEvent]:
 
 def export_jsonl(events: Iterable[AuditEvent]) -> Iterator[str]:
     for event in _events(events):
-        yield json.dumps(event_row(event), sort_keys=True, ensure_ascii=False,
-                         cls=DjangoJSONEncoder) + "\n"
+        yield (
+            json.dumps(event_row(event), sort_keys=True, ensure_ascii=False, cls=DjangoJSONEncoder)
+            + "\n"
+        )
 
 
 class _Echo:
@@ -69,8 +82,9 @@ def export_csv(events: Iterable[AuditEvent]) -> Iterator[str]:
     yield writer.writerow(FIELDS)
     for event in _events(events):
         row = event_row(event)
-        row["payload"] = json.dumps(row["payload"], sort_keys=True, ensure_ascii=False,
-                                    cls=DjangoJSONEncoder)
+        row["payload"] = json.dumps(
+            row["payload"], sort_keys=True, ensure_ascii=False, cls=DjangoJSONEncoder
+        )
         yield writer.writerow([row[name] for name in FIELDS])
 
 

@@ -26,9 +26,19 @@ def format_time(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def event_hash(*, sequence: int, created_at: datetime, actor_type: str, actor_id: str,
-               actor_label: str, event_type: str, subject_type: str, subject_id: str,
-               payload: Any, prev_hash: str) -> str:
+def event_hash(
+    *,
+    sequence: int,
+    created_at: datetime,
+    actor_type: str,
+    actor_id: str,
+    actor_label: str,
+    event_type: str,
+    subject_type: str,
+    subject_id: str,
+    payload: Any,
+    prev_hash: str,
+) -> str:
     fields = {
         "sequence": sequence,
         "created_at": format_time(created_at),
@@ -47,8 +57,14 @@ def event_hash(*, sequence: int, created_at: datetime, actor_type: str, actor_id
 def hash_of(event) -> str:
     """Recomputes an event's hash from its stored fields."""
     return event_hash(
-        sequence=event.sequence, created_at=event.created_at, actor_type=event.actor_type,
-        actor_id=event.actor_id, actor_label=event.actor_label, event_type=event.event_type,
-        subject_type=event.subject_type, subject_id=event.subject_id, payload=event.payload,
+        sequence=event.sequence,
+        created_at=event.created_at,
+        actor_type=event.actor_type,
+        actor_id=event.actor_id,
+        actor_label=event.actor_label,
+        event_type=event.event_type,
+        subject_type=event.subject_type,
+        subject_id=event.subject_id,
+        payload=event.payload,
         prev_hash=event.prev_hash,
     )

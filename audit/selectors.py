@@ -42,25 +42,45 @@ def audit_chain_verify(*, chunk_size: int = 2000) -> ChainReport:
     )
     for event in events:
         if event.sequence != expected_sequence:
-            return ChainReport(checked, expected_prev, ChainBreak(
-                expected_sequence,
-                f"sequence jumps from {expected_sequence - 1} to {event.sequence} "
-                "(events deleted or inserted)"))
+            return ChainReport(
+                checked,
+                expected_prev,
+                ChainBreak(
+                    expected_sequence,
+                    f"sequence jumps from {expected_sequence - 1} to {event.sequence} "
+                    "(events deleted or inserted)",
+                ),
+            )
         if event.prev_hash != expected_prev:
-            return ChainReport(checked, expected_prev, ChainBreak(
-                event.sequence, "prev_hash does not match the previous event's hash "
-                "(events reordered, removed or inserted)"))
+            return ChainReport(
+                checked,
+                expected_prev,
+                ChainBreak(
+                    event.sequence,
+                    "prev_hash does not match the previous event's hash "
+                    "(events reordered, removed or inserted)",
+                ),
+            )
         if hash_of(event) != event.hash:
-            return ChainReport(checked, expected_prev, ChainBreak(
-                event.sequence, "content does not match its hash (event edited)"))
+            return ChainReport(
+                checked,
+                expected_prev,
+                ChainBreak(event.sequence, "content does not match its hash (event edited)"),
+            )
         expected_prev = event.hash
         expected_sequence += 1
         checked += 1
     head = AuditChainHead.objects.filter(pk=1).first()
     if head is not None and (head.sequence, head.hash) != (checked, expected_prev):
-        return ChainReport(checked, expected_prev, ChainBreak(
-            checked + 1, f"chain head records {head.sequence} events but {checked} remain "
-            "(events truncated from the end)"))
+        return ChainReport(
+            checked,
+            expected_prev,
+            ChainBreak(
+                checked + 1,
+                f"chain head records {head.sequence} events but {checked} remain "
+                "(events truncated from the end)",
+            ),
+        )
     return ChainReport(checked, expected_prev, None)
 
 

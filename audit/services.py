@@ -43,9 +43,13 @@ def _subject_ref(subject: models.Model | tuple[str, str] | None) -> tuple[str, s
     return subject._meta.label_lower, str(subject.pk)
 
 
-def record_event(*, event_type: str, actor: Actor,
-                 subject: models.Model | tuple[str, str] | None = None,
-                 payload: dict[str, Any] | None = None) -> AuditEvent:
+def record_event(
+    *,
+    event_type: str,
+    actor: Actor,
+    subject: models.Model | tuple[str, str] | None = None,
+    payload: dict[str, Any] | None = None,
+) -> AuditEvent:
     """Appends one event to the chain inside the caller's transaction.
 
     Call it in the same transaction as the change it records (a rollback then removes

@@ -24,13 +24,17 @@ def audit_export_view(request, *, admin_site):
             error = str(exc)
         else:
             events = audit_events_between(since=since, until=until)
-            response = StreamingHttpResponse(export_lines(events, fmt),
-                                             content_type=FORMATS[fmt])
+            response = StreamingHttpResponse(export_lines(events, fmt), content_type=FORMATS[fmt])
             label = f"{request.GET.get('since') or 'start'}_{request.GET.get('until') or 'now'}"
-            response["Content-Disposition"] = (
-                f'attachment; filename="audit-events_{label}.{fmt}"')
+            response["Content-Disposition"] = f'attachment; filename="audit-events_{label}.{fmt}"'
             return response
-    context = {**admin_site.each_context(request), "title": "Export audit events",
-               "error": error, "formats": list(FORMATS), "values": request.GET}
-    return TemplateResponse(request, "admin/audit/auditevent/export.html", context,
-                            status=400 if error else 200)
+    context = {
+        **admin_site.each_context(request),
+        "title": "Export audit events",
+        "error": error,
+        "formats": list(FORMATS),
+        "values": request.GET,
+    }
+    return TemplateResponse(
+        request, "admin/audit/auditevent/export.html", context, status=400 if error else 200
+    )

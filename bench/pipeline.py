@@ -52,23 +52,41 @@ MESSAGES = [
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=1000)
-    parser.add_argument("--delay", type=float, default=1.0,
-                        help="Seconds the fake model takes to answer each call.")
-    parser.add_argument("--rate", type=float, default=0.0,
-                        help="Intake rate in requests/s (0: as fast as intake goes).")
+    parser.add_argument(
+        "--delay", type=float, default=1.0, help="Seconds the fake model takes to answer each call."
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="Intake rate in requests/s (0: as fast as intake goes).",
+    )
     parser.add_argument("--workers", type=int, default=2, help="qcluster worker processes.")
-    parser.add_argument("--intake-threads", type=int, default=1,
-                        help="Concurrent intake callers (as several web workers would be); "
-                        "on SQLite more than one mostly adds write-lock contention.")
-    parser.add_argument("--concurrency", type=int, default=32,
-                        help="HITL_DRAFT_CONCURRENCY: model calls in flight per worker.")
-    parser.add_argument("--batch", type=int, default=32,
-                        help="HITL_DRAFT_BATCH_SIZE: requests a task claims at once.")
+    parser.add_argument(
+        "--intake-threads",
+        type=int,
+        default=1,
+        help="Concurrent intake callers (as several web workers would be); "
+        "on SQLite more than one mostly adds write-lock contention.",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=32,
+        help="HITL_DRAFT_CONCURRENCY: model calls in flight per worker.",
+    )
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=32,
+        help="HITL_DRAFT_BATCH_SIZE: requests a task claims at once.",
+    )
     parser.add_argument("--timeout", type=float, default=600.0)
     return parser.parse_args()
 
 
 # --- Memory of a process tree ---------------------------------------------------------------
+
 
 def _children() -> dict[int, list[int]]:
     tree: dict[int, list[int]] = {}
@@ -131,6 +149,7 @@ class MemorySampler(threading.Thread):
 
 # --- The run --------------------------------------------------------------------------------
 
+
 def main() -> None:
     args = parse_args()
     # A SIGTERM (e.g. from `timeout`) unwinds through the finally blocks that stop the cluster.
@@ -138,21 +157,36 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}")
     # The same cluster name here (which enqueues) and in the cluster (which dequeues).
-    os.environ.update(DJANGO_SETTINGS_MODULE="hitl_site.settings.local",
-                      HITL_VAR_DIR=str(workdir), LOG_LEVEL="WARNING", DEBUG="false",
-                      Q_CLUSTER_NAME=f"bench-{os.getpid()}", Q_POLL="0.1")
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="hitl_site.settings.local",
+        HITL_VAR_DIR=str(workdir),
+        LOG_LEVEL="WARNING",
+        DEBUG="false",
+        Q_CLUSTER_NAME=f"bench-{os.getpid()}",
+        Q_POLL="0.1",
+    )
     from refunds.tests.openai_server import FakeOpenAIServer
 
     server = FakeOpenAIServer(delay=args.delay).start()
-    cluster_env = {**os.environ, "HITL_DRAFTER_PROVIDER": "openai",
-                   "HITL_OPENAI_BASE_URL": server.base_url, "HITL_OPENAI_API_KEY": "bench",
-                   "HITL_OPENAI_MODEL": "bench-model", "HITL_OPENAI_TIMEOUT": "30",
-                   "HITL_OPENAI_MAX_RETRIES": "2", "Q_WORKERS": str(args.workers),
-                   "HITL_DRAFT_CONCURRENCY": str(args.concurrency),
-                   "HITL_DRAFT_BATCH_SIZE": str(args.batch)}
+    cluster_env = {
+        **os.environ,
+        "HITL_DRAFTER_PROVIDER": "openai",
+        "HITL_OPENAI_BASE_URL": server.base_url,
+        "HITL_OPENAI_API_KEY": "bench",
+        "HITL_OPENAI_MODEL": "bench-model",
+        "HITL_OPENAI_TIMEOUT": "30",
+        "HITL_OPENAI_MAX_RETRIES": "2",
+        "Q_WORKERS": str(args.workers),
+        "HITL_DRAFT_CONCURRENCY": str(args.concurrency),
+        "HITL_DRAFT_BATCH_SIZE": str(args.batch),
+    }
     _create_postgres_database(os.environ["DATABASE_URL"])
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT,
-                   env=cluster_env, check=True)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=ROOT,
+        env=cluster_env,
+        check=True,
+    )
 
     import django
 
@@ -161,15 +195,23 @@ def main() -> None:
 
     database = f"{connection.vendor} ({connection.settings_dict['NAME']})"
     broker = "Redis" if os.environ.get("REDIS_URL") else "ORM"
-    print(f"database: {database}, broker: {broker}, cases: {args.cases}, model delay: "
-          f"{args.delay}s, workers: {args.workers}, concurrency/worker: {args.concurrency}, "
-          f"batch: {args.batch}, intake threads: {args.intake_threads}", flush=True)
+    print(
+        f"database: {database}, broker: {broker}, cases: {args.cases}, model delay: "
+        f"{args.delay}s, workers: {args.workers}, concurrency/worker: {args.concurrency}, "
+        f"batch: {args.batch}, intake threads: {args.intake_threads}",
+        flush=True,
+    )
     key, integration = _setup_intake()
 
     log = (workdir / "qcluster.log").open("w")
-    cluster = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT,
-                               env=cluster_env, stdout=log, stderr=subprocess.STDOUT,
-                               start_new_session=True)
+    cluster = subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"],
+        cwd=ROOT,
+        env=cluster_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     sampler = MemorySampler([os.getpid(), cluster.pid])
     sampler.start()
     try:
@@ -180,13 +222,15 @@ def main() -> None:
         _stop(cluster)
         log.close()
         server.stop()
-    result.update({
-        "model_calls": len(server.requests),
-        "model_calls_in_flight_peak": server.peak_in_flight,
-        "peak_memory_pss_mib": round(sampler.peak_pss / 1024),
-        "peak_memory_rss_mib": round(sampler.peak_rss / 1024),
-        "processes_peak": sampler.peak_processes,
-    })
+    result.update(
+        {
+            "model_calls": len(server.requests),
+            "model_calls_in_flight_peak": server.peak_in_flight,
+            "peak_memory_pss_mib": round(sampler.peak_pss / 1024),
+            "peak_memory_rss_mib": round(sampler.peak_rss / 1024),
+            "processes_peak": sampler.peak_processes,
+        }
+    )
     print(json.dumps(result, indent=2))
     if connection.vendor == "sqlite":
         shutil.rmtree(workdir, ignore_errors=True)
@@ -215,15 +259,16 @@ def _setup_intake():
     from refunds.policies import refund_policy_version_create
     from refunds.services import integration_api_key_create
 
-    policy, _ = RefundPolicy.objects.get_or_create(slug="refund-policy",
-                                                   defaults={"title": "Refund policy"})
-    refund_policy_version_create(policy=policy, text=DEMO_POLICY_TEXT,
-                                 actor=Actor.system("bench"))
-    integration = Integration.objects.create(name=f"bench-{time.time_ns()}",
-                                             kind=Integration.Kind.WEB_FORM,
-                                             throttle_rate="100000/min")
-    _, key = integration_api_key_create(integration=integration, name="bench",
-                                        actor=Actor.system("bench"))
+    policy, _ = RefundPolicy.objects.get_or_create(
+        slug="refund-policy", defaults={"title": "Refund policy"}
+    )
+    refund_policy_version_create(policy=policy, text=DEMO_POLICY_TEXT, actor=Actor.system("bench"))
+    integration = Integration.objects.create(
+        name=f"bench-{time.time_ns()}", kind=Integration.Kind.WEB_FORM, throttle_rate="100000/min"
+    )
+    _, key = integration_api_key_create(
+        integration=integration, name="bench", actor=Actor.system("bench")
+    )
     return key, integration
 
 
@@ -241,15 +286,24 @@ def _payload(i: int, run: str) -> dict:
     now = timezone.now()
     amount = f"{10 + (i * 7) % 90}.00"
     return {
-        "channel": "web", "external_reference": f"{run}-{i}",
-        "customer": {"external_id": f"{run}-c{i % 400}", "name": f"Customer {i % 400}",
-                     "email": f"c{i % 400}@example.com", "tier": "standard", "country": "GB"},
-        "order": {"external_id": f"{run}-o{i}", "amount": amount, "currency": "GBP",
-                  "items": [{"sku": "W-1", "name": "Widget", "quantity": 1,
-                             "unit_price": amount}],
-                  "ordered_at": (now - timezone.timedelta(days=9)).isoformat(),
-                  "delivered_at": (now - timezone.timedelta(days=5)).isoformat(),
-                  "status": "delivered"},
+        "channel": "web",
+        "external_reference": f"{run}-{i}",
+        "customer": {
+            "external_id": f"{run}-c{i % 400}",
+            "name": f"Customer {i % 400}",
+            "email": f"c{i % 400}@example.com",
+            "tier": "standard",
+            "country": "GB",
+        },
+        "order": {
+            "external_id": f"{run}-o{i}",
+            "amount": amount,
+            "currency": "GBP",
+            "items": [{"sku": "W-1", "name": "Widget", "quantity": 1, "unit_price": amount}],
+            "ordered_at": (now - timezone.timedelta(days=9)).isoformat(),
+            "delivered_at": (now - timezone.timedelta(days=5)).isoformat(),
+            "status": "delivered",
+        },
         "message": MESSAGES[i % len(MESSAGES)],
         "requested_amount": amount,
     }
@@ -272,8 +326,9 @@ def _run(args, key, integration) -> dict:
         assert response.status_code == 201, response.content
 
     started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=args.intake_threads,
-                            initializer=connections.close_all) as pool:
+    with ThreadPoolExecutor(
+        max_workers=args.intake_threads, initializer=connections.close_all
+    ) as pool:
         futures = []
         for i in range(args.cases):
             if args.rate:
@@ -290,13 +345,20 @@ def _run(args, key, integration) -> dict:
     deadline = time.monotonic() + args.timeout
     done = 0
     while time.monotonic() < deadline:
-        done = GateEvaluation.objects.filter(request__integration=integration).values(
-            "request").distinct().count()
+        done = (
+            GateEvaluation.objects.filter(request__integration=integration)
+            .values("request")
+            .distinct()
+            .count()
+        )
         if done >= args.cases:
             break
         time.sleep(0.5)
-    rows = list(ours.annotate(gated_at=Min("gate_evaluations__created_at"))
-                .values_list("created_at", "gated_at", "status"))
+    rows = list(
+        ours.annotate(gated_at=Min("gate_evaluations__created_at")).values_list(
+            "created_at", "gated_at", "status"
+        )
+    )
     finished = [(c, g) for c, g, _ in rows if g is not None]
     latencies = sorted((g - c).total_seconds() for c, g in finished)
     first = min(c for c, _, _ in rows)
@@ -306,12 +368,15 @@ def _run(args, key, integration) -> dict:
     for _, _, status in rows:
         statuses[status] = statuses.get(status, 0) + 1
     return {
-        "cases": args.cases, "finished": len(finished),
-        "elapsed_s": round(elapsed, 2), "cases_per_s": round(len(finished) / elapsed, 1),
+        "cases": args.cases,
+        "finished": len(finished),
+        "elapsed_s": round(elapsed, 2),
+        "cases_per_s": round(len(finished) / elapsed, 1),
         "intake_per_s": round(args.cases / intake_seconds, 1),
         "latency_p50_s": round(statistics.median(latencies), 2) if latencies else None,
         "latency_p95_s": round(latencies[int(0.95 * (len(latencies) - 1))], 2)
-        if latencies else None,
+        if latencies
+        else None,
         "statuses": statuses,
     }
 

@@ -19,8 +19,9 @@ def exception_handler(exc, context):
         return Response(body, status=exc.status_code)
     if isinstance(exc, exceptions.UnsupportedMediaType):
         # Clients get one answer for every unusable body: 400 with a reason.
-        exc = exceptions.ParseError(f"{exc.detail} Send 'Content-Type: application/json'.",
-                                    code="unsupported_media_type")
+        exc = exceptions.ParseError(
+            f"{exc.detail} Send 'Content-Type: application/json'.", code="unsupported_media_type"
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -29,13 +30,15 @@ def exception_handler(exc, context):
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        response.data = {"code": "invalid", "detail": "Invalid input.",
-                         "errors": response.data}
+        response.data = {"code": "invalid", "detail": "Invalid input.", "errors": response.data}
     elif isinstance(response.data, dict) and "detail" in response.data:
         detail = response.data["detail"]
         code = getattr(detail, "code", None) or "error"
-        response.data = {"code": code, "detail": str(detail),
-                         **{k: v for k, v in response.data.items() if k != "detail"}}
+        response.data = {
+            "code": code,
+            "detail": str(detail),
+            **{k: v for k, v in response.data.items() if k != "detail"},
+        }
     if response.status_code == status.HTTP_429_TOO_MANY_REQUESTS:
         response.data["code"] = "throttled"
     return response

@@ -10,8 +10,14 @@ class ApplicationError(Exception):
 
     status_code = 409
 
-    def __init__(self, message: str, *, code: str = "conflict", extra: dict | None = None,
-                 status_code: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "conflict",
+        extra: dict | None = None,
+        status_code: int | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.code = code

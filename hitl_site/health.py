@@ -37,5 +37,7 @@ def healthz(request):
             logger.warning("health check failed", extra={"check": name, "error": str(exc)})
             checks[name] = f"error: {type(exc).__name__}"
             healthy = False
-    return JsonResponse({"status": "ok" if healthy else "unavailable", "checks": checks},
-                        status=200 if healthy else 503)
+    return JsonResponse(
+        {"status": "ok" if healthy else "unavailable", "checks": checks},
+        status=200 if healthy else 503,
+    )

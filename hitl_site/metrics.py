@@ -43,11 +43,15 @@ from prometheus_client.registry import Collector
 
 logger = logging.getLogger(__name__)
 
-HTTP_REQUESTS = Counter("hitl_http_requests", "HTTP requests served, by route.",
-                        ["route", "method", "status"])
-HTTP_DURATION = Histogram("hitl_http_request_duration_seconds",
-                          "Server time of HTTP requests, by route.", ["route", "method"],
-                          buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+HTTP_REQUESTS = Counter(
+    "hitl_http_requests", "HTTP requests served, by route.", ["route", "method", "status"]
+)
+HTTP_DURATION = Histogram(
+    "hitl_http_request_duration_seconds",
+    "Server time of HTTP requests, by route.",
+    ["route", "method"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 TOKEN_KINDS = ("input_tokens", "output_tokens", "total_tokens")
 
 
@@ -80,8 +84,9 @@ class DatabaseCollector(Collector):
         from refunds.models import Execution, Proposal, RefundRequest
         from reviews.models import ReviewTask
 
-        up = GaugeMetricFamily("hitl_metrics_database_up",
-                               "1 if the database gauges below could be read.")
+        up = GaugeMetricFamily(
+            "hitl_metrics_database_up", "1 if the database gauges below could be read."
+        )
         try:
             families = list(self._families(RefundRequest, ReviewTask, Proposal, Execution))
         except Exception:  # a scrape must answer even when the database does not
@@ -94,55 +99,73 @@ class DatabaseCollector(Collector):
         yield from families
 
     def _families(self, RefundRequest, ReviewTask, Proposal, Execution):
-        requests = GaugeMetricFamily("hitl_refund_requests", "Refund requests by status.",
-                                     labels=["status"])
+        requests = GaugeMetricFamily(
+            "hitl_refund_requests", "Refund requests by status.", labels=["status"]
+        )
         for row in RefundRequest.objects.order_by().values("status").annotate(n=Count("pk")):
             requests.add_metric([row["status"]], row["n"])
         yield requests
 
-        depth = GaugeMetricFamily("hitl_review_queue_depth",
-                                  "Review tasks waiting for a decision, by queue.",
-                                  labels=["queue"])
-        oldest = GaugeMetricFamily("hitl_review_oldest_open_task_age_seconds",
-                                   "Age of the oldest waiting review task, by queue.",
-                                   labels=["queue"])
+        depth = GaugeMetricFamily(
+            "hitl_review_queue_depth",
+            "Review tasks waiting for a decision, by queue.",
+            labels=["queue"],
+        )
+        oldest = GaugeMetricFamily(
+            "hitl_review_oldest_open_task_age_seconds",
+            "Age of the oldest waiting review task, by queue.",
+            labels=["queue"],
+        )
         now = timezone.now()
-        for row in (ReviewTask.objects.filter(active=1).order_by().values("queue__slug")
-                    .annotate(n=Count("pk"), oldest=Min("created_at"))):
+        for row in (
+            ReviewTask.objects.filter(active=1)
+            .order_by()
+            .values("queue__slug")
+            .annotate(n=Count("pk"), oldest=Min("created_at"))
+        ):
             depth.add_metric([row["queue__slug"]], row["n"])
             oldest.add_metric([row["queue__slug"]], (now - row["oldest"]).total_seconds())
         yield depth
         yield oldest
 
-        proposals = CounterMetricFamily("hitl_proposals",
-                                        "Drafting attempts stored, by provider and error code "
-                                        "(empty: a decision was drafted).",
-                                        labels=["provider", "error_code"])
-        tokens = CounterMetricFamily("hitl_model_tokens", "Model tokens used, by provider.",
-                                     labels=["provider", "kind"])
-        latency = SummaryMetricFamily("hitl_model_latency_seconds",
-                                      "Drafting latency (all attempts) by provider.",
-                                      labels=["provider"])
-        for row in (Proposal.objects.order_by().values("provider", "error_code")
-                    .annotate(n=Count("pk"))):
+        proposals = CounterMetricFamily(
+            "hitl_proposals",
+            "Drafting attempts stored, by provider and error code (empty: a decision was drafted).",
+            labels=["provider", "error_code"],
+        )
+        tokens = CounterMetricFamily(
+            "hitl_model_tokens", "Model tokens used, by provider.", labels=["provider", "kind"]
+        )
+        latency = SummaryMetricFamily(
+            "hitl_model_latency_seconds",
+            "Drafting latency (all attempts) by provider.",
+            labels=["provider"],
+        )
+        for row in (
+            Proposal.objects.order_by().values("provider", "error_code").annotate(n=Count("pk"))
+        ):
             proposals.add_metric([row["provider"], row["error_code"]], row["n"])
-        sums = {kind: Sum(Cast(KT(f"token_usage__{kind}"), IntegerField()))
-                for kind in TOKEN_KINDS}
-        for row in (Proposal.objects.order_by().values("provider")
-                    .annotate(n=Count("pk"), latency=Sum("latency_ms"), **sums)):
+        sums = {kind: Sum(Cast(KT(f"token_usage__{kind}"), IntegerField())) for kind in TOKEN_KINDS}
+        for row in (
+            Proposal.objects.order_by()
+            .values("provider")
+            .annotate(n=Count("pk"), latency=Sum("latency_ms"), **sums)
+        ):
             for kind in TOKEN_KINDS:
-                tokens.add_metric([row["provider"], kind.removesuffix("_tokens")],
-                                  row[kind] or 0)
-            latency.add_metric([row["provider"]], count_value=row["n"],
-                               sum_value=(row["latency"] or 0) / 1000)
+                tokens.add_metric([row["provider"], kind.removesuffix("_tokens")], row[kind] or 0)
+            latency.add_metric(
+                [row["provider"]], count_value=row["n"], sum_value=(row["latency"] or 0) / 1000
+            )
         yield proposals
         yield tokens
         yield latency
 
-        executions = GaugeMetricFamily("hitl_executions",
-                                       "Executions of final decisions, by phase "
-                                       "(recorded: done; failed: will not heal by itself).",
-                                       labels=["phase"])
+        executions = GaugeMetricFamily(
+            "hitl_executions",
+            "Executions of final decisions, by phase "
+            "(recorded: done; failed: will not heal by itself).",
+            labels=["phase"],
+        )
         for row in Execution.objects.order_by().values("phase").annotate(n=Count("pk")):
             executions.add_metric([row["phase"]], row["n"])
         yield executions
@@ -168,8 +191,9 @@ def _authorised(request) -> bool:
 @require_GET
 def metrics_view(request):
     if not _authorised(request):
-        response = HttpResponse("A valid bearer token is required.\n", status=401,
-                                content_type="text/plain")
+        response = HttpResponse(
+            "A valid bearer token is required.\n", status=401, content_type="text/plain"
+        )
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
     database = CollectorRegistry(auto_describe=False)

@@ -14,35 +14,64 @@ AUDITOR = "auditor"
 INTEGRATION = "integration"
 
 _VIEW_DOMAIN = [
-    "refunds.view_refundrequest", "refunds.view_customer", "refunds.view_order",
+    "refunds.view_refundrequest",
+    "refunds.view_customer",
+    "refunds.view_order",
     "refunds.view_gateevaluation",
 ]
 _GATE_POLICY_ADMIN = [
-    "refunds.add_gatepolicyversion", "refunds.change_gatepolicyversion",
-    "refunds.view_gatepolicyversion", "refunds.activate_gatepolicyversion",
+    "refunds.add_gatepolicyversion",
+    "refunds.change_gatepolicyversion",
+    "refunds.view_gatepolicyversion",
+    "refunds.activate_gatepolicyversion",
     "refunds.backtest_gatepolicyversion",
 ]
 _VIEW_EXECUTION = [
-    "refunds.view_execution", "refunds.view_ledgerrefund", "refunds.view_replacementorder",
-    "refunds.view_outboundmessage", "refunds.view_customerreply",
+    "refunds.view_execution",
+    "refunds.view_ledgerrefund",
+    "refunds.view_replacementorder",
+    "refunds.view_outboundmessage",
+    "refunds.view_customerreply",
     "refunds.view_webhookdelivery",
 ]
 # Which queues a reviewer works is an object permission (reviews.services.queue_access_grant).
 _REVIEW = ["reviews.view_reviewtask", "reviews.view_reviewdecision", "reviews.view_queue"]
 _DASHBOARD = "reviews.view_ops_dashboard"
-_SENIOR_REVIEW = [*_REVIEW, "reviews.reassign_reviewtask", "reviews.view_queue_stats",
-                  "reviews.view_pii", _DASHBOARD]
+_SENIOR_REVIEW = [
+    *_REVIEW,
+    "reviews.reassign_reviewtask",
+    "reviews.view_queue_stats",
+    "reviews.view_pii",
+    _DASHBOARD,
+]
 # Reviewers see customers only through the decision package, where personal data is masked
 # unless they hold reviews.view_pii (and each reveal is audited): no admin Customer page.
 _REVIEWER_DOMAIN = [p for p in _VIEW_DOMAIN if p != "refunds.view_customer"]
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     REVIEWER: [*_REVIEWER_DOMAIN, *_REVIEW],
-    SENIOR_REVIEWER: [*_REVIEWER_DOMAIN, *_SENIOR_REVIEW, *_VIEW_EXECUTION,
-                      "refunds.retry_execution"],
-    POLICY_ADMIN: [*_VIEW_DOMAIN, "refunds.view_integration", *_GATE_POLICY_ADMIN,
-                   "reviews.add_queue", "reviews.change_queue", "reviews.view_queue", _DASHBOARD],
-    AUDITOR: [*_VIEW_DOMAIN, "refunds.view_integration", "audit.view_auditevent",
-              "refunds.view_gatepolicyversion", *_VIEW_EXECUTION, _DASHBOARD],
+    SENIOR_REVIEWER: [
+        *_REVIEWER_DOMAIN,
+        *_SENIOR_REVIEW,
+        *_VIEW_EXECUTION,
+        "refunds.retry_execution",
+    ],
+    POLICY_ADMIN: [
+        *_VIEW_DOMAIN,
+        "refunds.view_integration",
+        *_GATE_POLICY_ADMIN,
+        "reviews.add_queue",
+        "reviews.change_queue",
+        "reviews.view_queue",
+        _DASHBOARD,
+    ],
+    AUDITOR: [
+        *_VIEW_DOMAIN,
+        "refunds.view_integration",
+        "audit.view_auditevent",
+        "refunds.view_gatepolicyversion",
+        *_VIEW_EXECUTION,
+        _DASHBOARD,
+    ],
     INTEGRATION: [],
 }
 

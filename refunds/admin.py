@@ -33,15 +33,18 @@ class IntegrationAdmin(admin.ModelAdmin):
         for integration in queryset:
             try:
                 _, plain = integration_api_key_create(
-                    integration=integration, name=f"admin:{request.user.get_username()}",
-                    actor=Actor.user(request.user))
+                    integration=integration,
+                    name=f"admin:{request.user.get_username()}",
+                    actor=Actor.user(request.user),
+                )
             except ApplicationError as exc:  # show it, go on with the others
                 self.message_user(request, f"{integration}: {exc}", messages.ERROR)
                 continue
             self.message_user(
                 request,
-                f"API key for {integration}: {plain} — copy it now, it will not be shown "
-                "again.", messages.WARNING)
+                f"API key for {integration}: {plain} — copy it now, it will not be shown again.",
+                messages.WARNING,
+            )
 
 
 @admin.register(IntegrationAPIKey)
@@ -77,8 +80,15 @@ class CustomerAdmin(admin.ModelAdmin):
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ("external_id", "customer", "amount", "currency", "status", "ordered_at",
-                    "delivered_at")
+    list_display = (
+        "external_id",
+        "customer",
+        "amount",
+        "currency",
+        "status",
+        "ordered_at",
+        "delivered_at",
+    )
     list_filter = ("status", "currency", "integration")
     search_fields = ("external_id", "customer__external_id", "customer__name")
     list_select_related = ("customer",)
@@ -90,16 +100,37 @@ class OrderAdmin(admin.ModelAdmin):
 class RefundRequestAdmin(admin.ModelAdmin):
     """Status is read-only here: it changes only through the transition function."""
 
-    list_display = ("public_id", "status", "channel", "integration", "customer", "order",
-                    "requested_amount", "currency", "priority", "created_at")
+    list_display = (
+        "public_id",
+        "status",
+        "channel",
+        "integration",
+        "customer",
+        "order",
+        "requested_amount",
+        "currency",
+        "priority",
+        "created_at",
+    )
     list_filter = ("status", "channel", "priority", "integration")
-    search_fields = ("public_id", "external_reference", "customer__external_id",
-                     "customer__name", "order__external_id")
+    search_fields = (
+        "public_id",
+        "external_reference",
+        "customer__external_id",
+        "customer__name",
+        "order__external_id",
+    )
     list_select_related = ("integration", "customer", "order")
     raw_id_fields = ("customer", "order")
     date_hierarchy = "created_at"
-    readonly_fields = ("public_id", "status", "status_changed_at", "created_at", "updated_at",
-                       "idempotency_key")
+    readonly_fields = (
+        "public_id",
+        "status",
+        "status_changed_at",
+        "created_at",
+        "updated_at",
+        "idempotency_key",
+    )
     show_full_result_count = False
 
 

@@ -13,9 +13,11 @@ from .policies import refund_policy_version_create
 
 
 class RefundPolicyForm(forms.ModelForm):
-    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 30, "cols": 100}),
-                           help_text="Markdown; each '## ' heading starts a section. Saving "
-                           "creates a new version; earlier versions are kept.")
+    text = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 30, "cols": 100}),
+        help_text="Markdown; each '## ' heading starts a section. Saving "
+        "creates a new version; earlier versions are kept.",
+    )
     change_note = forms.CharField(max_length=300, required=False)
 
     class Meta:
@@ -52,8 +54,12 @@ class RefundPolicyAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         try:
             version = refund_policy_version_create(
-                policy=obj, text=form.cleaned_data["text"], actor=Actor.user(request.user),
-                created_by=request.user, change_note=form.cleaned_data["change_note"])
+                policy=obj,
+                text=form.cleaned_data["text"],
+                actor=Actor.user(request.user),
+                created_by=request.user,
+                change_note=form.cleaned_data["change_note"],
+            )
         except ApplicationError as exc:
             self.message_user(request, exc.message, messages.ERROR)
             return
@@ -87,16 +93,41 @@ class RefundPolicyVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class ProposalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: the record of what the model saw and said."""
 
-    list_display = ("id", "request", "provider", "model_name", "action", "amount",
-                    "error_code", "attempts", "latency_ms", "created_at")
+    list_display = (
+        "id",
+        "request",
+        "provider",
+        "model_name",
+        "action",
+        "amount",
+        "error_code",
+        "attempts",
+        "latency_ms",
+        "created_at",
+    )
     list_filter = ("provider", "error_code", "prompt_version")
     search_fields = ("request__public_id", "model_name")
     list_select_related = ("request",)
     show_full_result_count = False
-    readonly_fields = ("request", "provider", "model_name", "prompt_name", "prompt_version",
-                       "policy_version", "chosen_sections", "rendered_prompt", "context",
-                       "decision", "raw_output", "token_usage", "latency_ms", "attempts",
-                       "error_code", "error_message", "created_at")
+    readonly_fields = (
+        "request",
+        "provider",
+        "model_name",
+        "prompt_name",
+        "prompt_version",
+        "policy_version",
+        "chosen_sections",
+        "rendered_prompt",
+        "context",
+        "decision",
+        "raw_output",
+        "token_usage",
+        "latency_ms",
+        "attempts",
+        "error_code",
+        "error_message",
+        "created_at",
+    )
     exclude = ("prompt_messages", "sections")
 
     @admin.display(description="action")
@@ -109,13 +140,16 @@ class ProposalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="policy sections (score)")
     def chosen_sections(self, obj):
-        return format_html_join(format_html("<br>"), "{} — {} ({})",
-                                ((s["id"], s["title"], s["score"]) for s in obj.sections))
+        return format_html_join(
+            format_html("<br>"),
+            "{} — {} ({})",
+            ((s["id"], s["title"], s["score"]) for s in obj.sections),
+        )
 
     @admin.display(description="prompt")
     def rendered_prompt(self, obj):
         return format_html_join(
-            "", '<p><strong>{}</strong></p><pre style="white-space: pre-wrap">{}</pre>',
-            ((m["role"], m["content"]) for m in obj.prompt_messages))
-
-
+            "",
+            '<p><strong>{}</strong></p><pre style="white-space: pre-wrap">{}</pre>',
+            ((m["role"], m["content"]) for m in obj.prompt_messages),
+        )

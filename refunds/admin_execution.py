@@ -39,9 +39,20 @@ def timeline_url(request_id: int) -> str:
 
 @admin.register(Execution)
 class ExecutionAdmin(ReadOnlyAdmin):
-    list_display = ("id", "request_link", "request_status", "action", "amount", "currency",
-                    "phase", "attempts", "backend", "provider_reference", "short_error",
-                    "updated_at")
+    list_display = (
+        "id",
+        "request_link",
+        "request_status",
+        "action",
+        "amount",
+        "currency",
+        "phase",
+        "attempts",
+        "backend",
+        "provider_reference",
+        "short_error",
+        "updated_at",
+    )
     list_filter = ("phase", "action", "backend", "request__status")
     search_fields = ("idempotency_key", "provider_reference", "request__public_id")
     list_select_related = ("request",)
@@ -50,9 +61,12 @@ class ExecutionAdmin(ReadOnlyAdmin):
 
     @admin.display(description="request")
     def request_link(self, obj):
-        return format_html('<a href="{}">{}</a> (<a href="{}">timeline</a>)',
-                           reverse("admin:refunds_refundrequest_change", args=[obj.request_id]),
-                           obj.request.public_id, timeline_url(obj.request_id))
+        return format_html(
+            '<a href="{}">{}</a> (<a href="{}">timeline</a>)',
+            reverse("admin:refunds_refundrequest_change", args=[obj.request_id]),
+            obj.request.public_id,
+            timeline_url(obj.request_id),
+        )
 
     @admin.display(description="request status", ordering="request__status")
     def request_status(self, obj):
@@ -69,21 +83,26 @@ class ExecutionAdmin(ReadOnlyAdmin):
         done = 0
         for execution in queryset.select_related("request"):
             if execution.request.status != RefundStatus.EXECUTION_FAILED:
-                self.message_user(request, f"{execution.request.public_id}: not in "
-                                  "'execution failed', left alone.", messages.WARNING)
+                self.message_user(
+                    request,
+                    f"{execution.request.public_id}: not in 'execution failed', left alone.",
+                    messages.WARNING,
+                )
                 continue
             try:
                 service(request=execution.request, actor=Actor.user(request.user))
             except ApplicationError as exc:
-                self.message_user(request, f"{execution.request.public_id}: {exc.message}",
-                                  messages.ERROR)
+                self.message_user(
+                    request, f"{execution.request.public_id}: {exc.message}", messages.ERROR
+                )
                 continue
             done += 1
         if done:
             self.message_user(request, f"{verb} {done} case(s).", messages.SUCCESS)
 
-    @admin.action(description="Retry the failed execution (same idempotency key)",
-                  permissions=["retry"])
+    @admin.action(
+        description="Retry the failed execution (same idempotency key)", permissions=["retry"]
+    )
     def retry_executions(self, request, queryset):
         self._each_failed(request, queryset, execution_retry, "Retried")
 
@@ -93,20 +112,24 @@ class ExecutionAdmin(ReadOnlyAdmin):
 
     def get_urls(self):
         timeline = self.admin_site.admin_view(self.timeline_view)
-        return [path("timeline/<int:request_id>/", timeline,
-                     name="refunds_refundrequest_timeline"), *super().get_urls()]
+        return [
+            path("timeline/<int:request_id>/", timeline, name="refunds_refundrequest_timeline"),
+            *super().get_urls(),
+        ]
 
     def timeline_view(self, request, request_id: int):
         if not request.user.has_perm("refunds.view_refundrequest"):
             raise PermissionDenied
         refund_request = get_object_or_404(
-            RefundRequest.objects.select_related("integration", "customer", "order"),
-            pk=request_id)
-        context = {**self.admin_site.each_context(request),
-                   "title": f"Case timeline: {refund_request.public_id}",
-                   "timeline": refund_request_timeline(request=refund_request),
-                   "opts": RefundRequest._meta,
-                   "can_retry": self.has_retry_permission(request)}
+            RefundRequest.objects.select_related("integration", "customer", "order"), pk=request_id
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Case timeline: {refund_request.public_id}",
+            "timeline": refund_request_timeline(request=refund_request),
+            "opts": RefundRequest._meta,
+            "can_retry": self.has_retry_permission(request),
+        }
         return TemplateResponse(request, "admin/refunds/refundrequest/timeline.html", context)
 
 
@@ -157,8 +180,16 @@ class IntegrationWebhookAdmin(admin.ModelAdmin):
 class WebhookDeliveryAdmin(ReadOnlyAdmin):
     """The delivery log: what was sent where, how often, and the last answer."""
 
-    list_display = ("created_at", "event", "integration", "status", "attempts",
-                    "last_status_code", "next_attempt_at", "delivered_at")
+    list_display = (
+        "created_at",
+        "event",
+        "integration",
+        "status",
+        "attempts",
+        "last_status_code",
+        "next_attempt_at",
+        "delivered_at",
+    )
     list_filter = ("status", "event", "integration")
     search_fields = ("public_id", "request__public_id", "url")
     list_select_related = ("integration",)
@@ -173,5 +204,4 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
         failed = queryset.filter(status=WebhookDelivery.Status.FAILED)
         for delivery in failed:
             webhook_delivery_requeue(delivery=delivery)
-        self.message_user(request, f"Re-queued {failed.count()} delivery(ies).",
-                          messages.SUCCESS)
+        self.message_user(request, f"Re-queued {failed.count()} delivery(ies).", messages.SUCCESS)

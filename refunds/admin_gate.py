@@ -46,8 +46,7 @@ def _pairs(text: str, what: str) -> list[tuple[str, str]]:
             continue
         match = _PAIR_LINE.match(line)
         if match is None:
-            raise ValidationError(f"“{line.strip()}” is not of the form “{what}”.",
-                                  code="invalid")
+            raise ValidationError(f"“{line.strip()}” is not of the form “{what}”.", code="invalid")
         pairs.append((match.group(1), match.group(2)))
     return pairs
 
@@ -67,35 +66,53 @@ class GatePolicyVersionForm(forms.ModelForm):
     base_version: GatePolicyVersion | None = None  # set per request by the admin
 
     currency_ceilings = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="One per line: “EUR = 30.00”. Currencies not listed use the ceiling above.")
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One per line: “EUR = 30.00”. Currencies not listed use the ceiling above.",
+    )
     auto_actions = forms.MultipleChoiceField(
-        required=False, widget=forms.CheckboxSelectMultiple,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
         choices=[(a.value, a.value) for a in Action],
-        help_text="Proposed actions that may be executed without a human.")
+        help_text="Proposed actions that may be executed without a human.",
+    )
     review_sentiments = forms.MultipleChoiceField(
-        required=False, widget=forms.CheckboxSelectMultiple,
-        choices=[(s.value, s.value) for s in Sentiment])
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        choices=[(s.value, s.value) for s in Sentiment],
+    )
     risk_terms = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 6}),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
         help_text="One per line (or comma-separated). Matched case-insensitively anywhere "
-                  "in the customer's message and the model's rationale and flags, so "
-                  "“legal” also matches “illegal”. Add inflected forms (“injuries”) you "
-                  "want matched.")
+        "in the customer's message and the model's rationale and flags, so "
+        "“legal” also matches “illegal”. Add inflected forms (“injuries”) you "
+        "want matched.",
+    )
     review_tiers = forms.MultipleChoiceField(
-        required=False, widget=forms.CheckboxSelectMultiple,
-        choices=[(t, t) for t in CUSTOMER_TIERS])
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        choices=[(t, t) for t in CUSTOMER_TIERS],
+    )
     review_countries = forms.CharField(
-        required=False, help_text="ISO country codes, comma-separated, e.g. “US, FR”.")
+        required=False, help_text="ISO country codes, comma-separated, e.g. “US, FR”."
+    )
     queue_routes = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 6}),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
         help_text=format_html(
             "One per line: “reason_code = queue”; unlisted reasons go to standard. "
-            "Queues: {}. Reasons: {}.", ", ".join(QUEUES), ", ".join(REASON_CODES)))
+            "Queues: {}. Reasons: {}.",
+            ", ".join(QUEUES),
+            ", ".join(REASON_CODES),
+        ),
+    )
     priority_tiers = forms.MultipleChoiceField(
-        required=False, widget=forms.CheckboxSelectMultiple,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
         choices=[(t, t) for t in CUSTOMER_TIERS],
-        help_text="Customers in these tiers get one step more priority in review.")
+        help_text="Customers in these tiers get one step more priority in review.",
+    )
 
     class Meta:
         model = GatePolicyVersion
@@ -106,13 +123,16 @@ class GatePolicyVersionForm(forms.ModelForm):
         for name in ("currency_ceilings", "queue_routes", "risk_terms"):
             self.initial[name] = _as_text(self.initial.get(name))
         self.initial["review_countries"] = ", ".join(
-            _split(_as_text(self.initial.get("review_countries"))))
+            _split(_as_text(self.initial.get("review_countries")))
+        )
         if not self.is_bound and self.instance.pk:
             self.initial["change_note"] = ""  # a new version needs its own note
 
     def clean_currency_ceilings(self) -> dict[str, str]:
-        return {currency.upper(): amount for currency, amount in
-                _pairs(self.cleaned_data["currency_ceilings"], "CUR = amount")}
+        return {
+            currency.upper(): amount
+            for currency, amount in _pairs(self.cleaned_data["currency_ceilings"], "CUR = amount")
+        }
 
     def clean_risk_terms(self) -> list[str]:
         return list(normalize_terms(_split(self.cleaned_data["risk_terms"])))
@@ -136,8 +156,11 @@ class GatePolicyVersionForm(forms.ModelForm):
             except (ValueError, ArithmeticError, AttributeError, TypeError):
                 unchanged = False  # invalid values: the field validators report them
             if unchanged:
-                raise ValidationError(f"Nothing differs from version {base.version}; change "
-                                      "a setting to create a new version.", code="unchanged")
+                raise ValidationError(
+                    f"Nothing differs from version {base.version}; change "
+                    "a setting to create a new version.",
+                    code="unchanged",
+                )
         return cleaned
 
 
@@ -145,23 +168,69 @@ class GatePolicyVersionForm(forms.ModelForm):
 class GatePolicyVersionAdmin(admin.ModelAdmin):
     form = GatePolicyVersionForm
     change_form_template = "admin/refunds/gatepolicyversion/change_form.html"
-    list_display = ("version", "is_active", "change_note", "created_by", "created_at",
-                    "activated_at")
+    list_display = (
+        "version",
+        "is_active",
+        "change_note",
+        "created_by",
+        "created_at",
+        "activated_at",
+    )
     list_filter = ("is_active",)
     list_select_related = ("created_by",)
-    readonly_fields = ("version", "is_active", "based_on", "created_by", "created_at",
-                       "activated_at", "changes_from_base")
+    readonly_fields = (
+        "version",
+        "is_active",
+        "based_on",
+        "created_by",
+        "created_at",
+        "activated_at",
+        "changes_from_base",
+    )
     fieldsets = (
-        ("Version", {"fields": ("version", "is_active", "based_on", "created_by",
-                                "created_at", "activated_at", "changes_from_base",
-                                "change_note")}),
-        ("Auto-approval", {"fields": ("auto_approve_ceiling", "currency_ceilings",
-                                      "auto_actions", "required_policy_match",
-                                      "honour_model_review_flag")}),
-        ("Always review", {"fields": ("review_sentiments", "risk_terms", "review_tiers",
-                                      "review_countries", "max_prior_refunds_90d")}),
-        ("Queues and priority", {"fields": ("queue_routes", "priority_tiers",
-                                            "priority_amount", "priority_age_hours")}),
+        (
+            "Version",
+            {
+                "fields": (
+                    "version",
+                    "is_active",
+                    "based_on",
+                    "created_by",
+                    "created_at",
+                    "activated_at",
+                    "changes_from_base",
+                    "change_note",
+                )
+            },
+        ),
+        (
+            "Auto-approval",
+            {
+                "fields": (
+                    "auto_approve_ceiling",
+                    "currency_ceilings",
+                    "auto_actions",
+                    "required_policy_match",
+                    "honour_model_review_flag",
+                )
+            },
+        ),
+        (
+            "Always review",
+            {
+                "fields": (
+                    "review_sentiments",
+                    "risk_terms",
+                    "review_tiers",
+                    "review_countries",
+                    "max_prior_refunds_90d",
+                )
+            },
+        ),
+        (
+            "Queues and priority",
+            {"fields": ("queue_routes", "priority_tiers", "priority_amount", "priority_age_hours")},
+        ),
     )
 
     def has_delete_permission(self, request, obj=None):
@@ -170,8 +239,11 @@ class GatePolicyVersionAdmin(admin.ModelAdmin):
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
         # A fresh copy: the form writes the submitted values onto ``obj`` while validating.
-        base = (GatePolicyVersion.objects.get(pk=obj.pk) if obj is not None
-                else self._base_for_add(request))
+        base = (
+            GatePolicyVersion.objects.get(pk=obj.pk)
+            if obj is not None
+            else self._base_for_add(request)
+        )
         return type(form.__name__, (form,), {"base_version": base})
 
     def _base_for_add(self, request) -> GatePolicyVersion | None:
@@ -196,18 +268,25 @@ class GatePolicyVersionAdmin(admin.ModelAdmin):
         changes = gate_policy_diff(base.to_snapshot() if base else None, obj.to_snapshot())
         if not changes:
             return "No changes."
-        return format_html("<table><tr><th>Setting</th><th>Before</th><th>After</th></tr>{}"
-                           "</table>", format_html_join(
-                               "", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-                               ((c.label, c.old, c.new) for c in changes)))
+        return format_html(
+            "<table><tr><th>Setting</th><th>Before</th><th>After</th></tr>{}</table>",
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                ((c.label, c.old, c.new) for c in changes),
+            ),
+        )
 
     # Saving never updates a row: the service creates a new version. It is done in
     # save_form so the admin's log entry and redirect refer to the new version.
     def save_form(self, request, form, change):
         return gate_policy_version_create(
-            values=form.policy_values(), change_note=form.cleaned_data["change_note"],
-            actor=Actor.user(request.user), created_by=request.user,
-            based_on=form.base_version)
+            values=form.policy_values(),
+            change_note=form.cleaned_data["change_note"],
+            actor=Actor.user(request.user),
+            created_by=request.user,
+            based_on=form.base_version,
+        )
 
     def save_model(self, request, obj, form, change):
         pass  # already saved by save_form
@@ -226,10 +305,14 @@ class GatePolicyVersionAdmin(admin.ModelAdmin):
 
     def _saved_response(self, request, obj):
         self.message_user(
-            request, f"Saved as version {obj.version} (inactive). Backtest it, then "
-            "activate it when the results look right.", messages.SUCCESS)
-        return HttpResponseRedirect(reverse("admin:refunds_gatepolicyversion_change",
-                                            args=[obj.pk]))
+            request,
+            f"Saved as version {obj.version} (inactive). Backtest it, then "
+            "activate it when the results look right.",
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(
+            reverse("admin:refunds_gatepolicyversion_change", args=[obj.pk])
+        )
 
     def response_add(self, request, obj, post_url_continue=None):
         return self._saved_response(request, obj)
@@ -242,19 +325,33 @@ class GatePolicyVersionAdmin(admin.ModelAdmin):
     def get_urls(self):
         wrap = self.admin_site.admin_view
         return [
-            path("<int:pk>/diff/", wrap(self.diff_view),
-                 name="refunds_gatepolicyversion_diff"),
-            path("<int:pk>/backtest/", wrap(self.backtest_view),
-                 name="refunds_gatepolicyversion_backtest"),
-            path("<int:pk>/activate/", wrap(self.activate_view),
-                 name="refunds_gatepolicyversion_activate"),
+            path("<int:pk>/diff/", wrap(self.diff_view), name="refunds_gatepolicyversion_diff"),
+            path(
+                "<int:pk>/backtest/",
+                wrap(self.backtest_view),
+                name="refunds_gatepolicyversion_backtest",
+            ),
+            path(
+                "<int:pk>/activate/",
+                wrap(self.activate_view),
+                name="refunds_gatepolicyversion_activate",
+            ),
             *super().get_urls(),
         ]
 
     def _page(self, request, template, title, version, **context):
-        return TemplateResponse(request, f"admin/refunds/gatepolicyversion/{template}", {
-            **self.admin_site.each_context(request), "opts": self.model._meta,
-            "title": title, "original": version, "version": version, **context})
+        return TemplateResponse(
+            request,
+            f"admin/refunds/gatepolicyversion/{template}",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": title,
+                "original": version,
+                "version": version,
+                **context,
+            },
+        )
 
     def _require(self, request, codename):
         if not request.user.has_perm(f"refunds.{codename}_gatepolicyversion"):
@@ -265,12 +362,23 @@ class GatePolicyVersionAdmin(admin.ModelAdmin):
         version = get_object_or_404(GatePolicyVersion, pk=pk)
         others = GatePolicyVersion.objects.exclude(pk=pk)
         against_raw = request.GET.get("against", "")
-        against = (others.filter(version=against_raw).first() if against_raw.isdigit()
-                   else version.based_on or others.filter(is_active=True).first())
-        changes = gate_policy_diff(against.to_snapshot() if against else None,
-                                   version.to_snapshot())
-        return self._page(request, "diff.html", f"Changes in version {version.version}",
-                          version, against=against, changes=changes, others=others)
+        against = (
+            others.filter(version=against_raw).first()
+            if against_raw.isdigit()
+            else version.based_on or others.filter(is_active=True).first()
+        )
+        changes = gate_policy_diff(
+            against.to_snapshot() if against else None, version.to_snapshot()
+        )
+        return self._page(
+            request,
+            "diff.html",
+            f"Changes in version {version.version}",
+            version,
+            against=against,
+            changes=changes,
+            others=others,
+        )
 
     def backtest_view(self, request, pk):
         self._require(request, "backtest")
@@ -284,12 +392,18 @@ class GatePolicyVersionAdmin(admin.ModelAdmin):
             except ApplicationError as exc:
                 self.message_user(request, exc.message, messages.ERROR)
             else:
-                report = gate_backtest(draft=version, since=form.cleaned_data["since"],
-                                       baseline=baseline)
-        return self._page(request, "backtest.html", f"Backtest version {version.version}",
-                          version, form=form, report=report,
-                          can_activate=request.user.has_perm(
-                              "refunds.activate_gatepolicyversion"))
+                report = gate_backtest(
+                    draft=version, since=form.cleaned_data["since"], baseline=baseline
+                )
+        return self._page(
+            request,
+            "backtest.html",
+            f"Backtest version {version.version}",
+            version,
+            form=form,
+            report=report,
+            can_activate=request.user.has_perm("refunds.activate_gatepolicyversion"),
+        )
 
     def activate_view(self, request, pk):
         self._require(request, "activate")
@@ -301,28 +415,40 @@ class GatePolicyVersionAdmin(admin.ModelAdmin):
             except ApplicationError as exc:
                 self.message_user(request, exc.message, messages.ERROR)
             else:
-                self.message_user(request, f"Version {version.version} is now the active gate "
-                                  "policy.", messages.SUCCESS)
+                self.message_user(
+                    request,
+                    f"Version {version.version} is now the active gate policy.",
+                    messages.SUCCESS,
+                )
             return HttpResponseRedirect(change_url)
         active = GatePolicyVersion.objects.filter(is_active=True).first()
-        changes = gate_policy_diff(active.to_snapshot() if active else None,
-                                   version.to_snapshot())
-        return self._page(request, "activate.html", f"Activate version {version.version}?",
-                          version, active=active, changes=changes)
+        changes = gate_policy_diff(active.to_snapshot() if active else None, version.to_snapshot())
+        return self._page(
+            request,
+            "activate.html",
+            f"Activate version {version.version}?",
+            version,
+            active=active,
+            changes=changes,
+        )
 
-    def render_change_form(self, request, context, add=False, change=False, form_url="",
-                           obj=None):
-        context.update({
-            "can_backtest": request.user.has_perm("refunds.backtest_gatepolicyversion"),
-            "can_activate": request.user.has_perm("refunds.activate_gatepolicyversion"),
-        })
-        return super().render_change_form(request, context, add=add, change=change,
-                                          form_url=form_url, obj=obj)
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context.update(
+            {
+                "can_backtest": request.user.has_perm("refunds.backtest_gatepolicyversion"),
+                "can_activate": request.user.has_perm("refunds.activate_gatepolicyversion"),
+            }
+        )
+        return super().render_change_form(
+            request, context, add=add, change=change, form_url=form_url, obj=obj
+        )
 
 
 class BacktestForm(forms.Form):
-    since = forms.DateField(help_text="Replay cases gated on or after this day (YYYY-MM-DD).",
-                            widget=forms.DateInput(attrs={"type": "date"}))
+    since = forms.DateField(
+        help_text="Replay cases gated on or after this day (YYYY-MM-DD).",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
 
     def clean_since(self) -> date:
         since = self.cleaned_data["since"]
@@ -340,12 +466,25 @@ class GateEvaluationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("request", "policy_version")
     search_fields = ("request__public_id",)
     date_hierarchy = "created_at"
-    readonly_fields = ("request", "policy_version", "route", "queue", "priority",
-                       "reasons_list", "failure_code", "decision", "context", "created_at")
+    readonly_fields = (
+        "request",
+        "policy_version",
+        "route",
+        "queue",
+        "priority",
+        "reasons_list",
+        "failure_code",
+        "decision",
+        "context",
+        "created_at",
+    )
     fields = readonly_fields
 
     @admin.display(description="Reasons")
     def reasons_list(self, obj):
-        return format_html("<ul>{}</ul>", format_html_join(
-            "", "<li><code>{}</code>: {}</li>", ((r["code"], r["message"]) for r in obj.reasons)))
-
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "", "<li><code>{}</code>: {}</li>", ((r["code"], r["message"]) for r in obj.reasons)
+            ),
+        )

@@ -36,13 +36,24 @@ class FinalPayload:
 
     @classmethod
     def of(cls, request: RefundRequest) -> "FinalPayload":
-        return cls(str(request.public_id), request.final_action,
-                   quantize(request.final_amount or Decimal("0")), request.currency)
+        return cls(
+            str(request.public_id),
+            request.final_action,
+            quantize(request.final_amount or Decimal("0")),
+            request.currency,
+        )
 
     def canonical(self) -> bytes:
-        return json.dumps({"request": self.request_public_id, "action": self.action,
-                           "amount": f"{self.amount:.2f}", "currency": self.currency},
-                          sort_keys=True, separators=(",", ":")).encode()
+        return json.dumps(
+            {
+                "request": self.request_public_id,
+                "action": self.action,
+                "amount": f"{self.amount:.2f}",
+                "currency": self.currency,
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        ).encode()
 
     def hash(self) -> str:
         return hashlib.sha256(self.canonical()).hexdigest()
@@ -51,13 +62,20 @@ class FinalPayload:
 def final_payload_matches(request: RefundRequest) -> bool:
     """True if the request's final fields still hash to what was approved."""
     return bool(request.final_payload_hash) and (
-        FinalPayload.of(request).hash() == request.final_payload_hash)
+        FinalPayload.of(request).hash() == request.final_payload_hash
+    )
 
 
 @transaction.atomic
-def refund_request_finalize(*, request: RefundRequest, action: str, amount: Decimal,
-                            actor: Actor, source: str,
-                            extra: dict | None = None) -> RefundRequest:
+def refund_request_finalize(
+    *,
+    request: RefundRequest,
+    action: str,
+    amount: Decimal,
+    actor: Actor,
+    source: str,
+    extra: dict | None = None,
+) -> RefundRequest:
     """Records the final decision and moves the request to ``auto_approved`` (from
     ``gated``, ``source="gate"``) or ``approved`` (from ``in_review``/``escalated``,
     ``source="review"``), then queues execution on commit.
@@ -66,34 +84,61 @@ def refund_request_finalize(*, request: RefundRequest, action: str, amount: Deci
     ``IllegalTransition`` if the request is not in a finalizing status.
     """
     if action not in {a.value for a in Action}:
-        raise ApplicationError(f"Unknown action {action!r}.", code="invalid_action",
-                               status_code=400)
+        raise ApplicationError(
+            f"Unknown action {action!r}.", code="invalid_action", status_code=400
+        )
     if amount is None or amount < 0:
-        raise ApplicationError("The amount must be zero or more.", code="invalid_amount",
-                               status_code=400)
+        raise ApplicationError(
+            "The amount must be zero or more.", code="invalid_amount", status_code=400
+        )
     locked = RefundRequest.objects.select_for_update().get(pk=request.pk)
     to_status = FINALIZING_MOVES.get(locked.status)
     if to_status is None:
         from .transitions import IllegalTransition
 
-        raise IllegalTransition(request=locked, from_status=locked.status,
-                                to_status=RefundStatus.APPROVED)
+        raise IllegalTransition(
+            request=locked, from_status=locked.status, to_status=RefundStatus.APPROVED
+        )
     locked.final_action = action
     locked.final_amount = quantize(amount)
     locked.decided_at = timezone.now()
     locked.final_payload_hash = FinalPayload.of(locked).hash()
-    locked.save(update_fields=["final_action", "final_amount", "decided_at",
-                               "final_payload_hash", "updated_at"])
-    record_event(event_type="decision.finalized", actor=actor, subject=locked,
-                 payload={"source": source, "action": action, "amount": locked.final_amount,
-                          "currency": locked.currency,
-                          "payload_hash": locked.final_payload_hash, **(extra or {})})
-    refund_request_transition(request=locked, to_status=to_status, actor=actor,
-                              reason=f"final decision by {source}")
+    locked.save(
+        update_fields=[
+            "final_action",
+            "final_amount",
+            "decided_at",
+            "final_payload_hash",
+            "updated_at",
+        ]
+    )
+    record_event(
+        event_type="decision.finalized",
+        actor=actor,
+        subject=locked,
+        payload={
+            "source": source,
+            "action": action,
+            "amount": locked.final_amount,
+            "currency": locked.currency,
+            "payload_hash": locked.final_payload_hash,
+            **(extra or {}),
+        },
+    )
+    refund_request_transition(
+        request=locked, to_status=to_status, actor=actor, reason=f"final decision by {source}"
+    )
     from .tasks import enqueue_refund_request_execution
 
     transaction.on_commit(lambda: enqueue_refund_request_execution(locked.pk))
-    for field in ("final_action", "final_amount", "decided_at", "final_payload_hash",
-                  "status", "status_changed_at", "updated_at"):
+    for field in (
+        "final_action",
+        "final_amount",
+        "decided_at",
+        "final_payload_hash",
+        "status",
+        "status_changed_at",
+        "updated_at",
+    ):
         setattr(request, field, getattr(locked, field))
     return request

@@ -82,8 +82,13 @@ def demo_seed() -> dict:
     users = []
     for username, role, is_staff, is_superuser in DEMO_USERS:
         user, created = user_model.objects.get_or_create(
-            username=username, defaults={"is_staff": is_staff, "is_superuser": is_superuser,
-                                         "email": f"{username}@example.com"})
+            username=username,
+            defaults={
+                "is_staff": is_staff,
+                "is_superuser": is_superuser,
+                "email": f"{username}@example.com",
+            },
+        )
         if created:
             user.set_password(demo_password(username))
             user.save(update_fields=["password"])
@@ -95,28 +100,53 @@ def demo_seed() -> dict:
 
     queue_access_defaults_ensure(actor=Actor.system("seed_demo"))
     integration, _ = Integration.objects.get_or_create(
-        name=DEMO_INTEGRATION, defaults={"kind": Integration.Kind.WEB_FORM})
+        name=DEMO_INTEGRATION, defaults={"kind": Integration.Kind.WEB_FORM}
+    )
     now = timezone.now()
     customers = {}
     for external_id, name, email, tier, country in DEMO_CUSTOMERS:
         customers[external_id], _ = Customer.objects.get_or_create(
-            integration=integration, external_id=external_id,
-            defaults={"name": name, "email": email, "tier": tier, "country": country,
-                      "customer_since": date(2021, 3, 1)})
+            integration=integration,
+            external_id=external_id,
+            defaults={
+                "name": name,
+                "email": email,
+                "tier": tier,
+                "country": country,
+                "customer_since": date(2021, 3, 1),
+            },
+        )
     for external_id, customer_id, amount, currency, item in DEMO_ORDERS:
         Order.objects.get_or_create(
-            integration=integration, external_id=external_id,
-            defaults={"customer": customers[customer_id], "amount": amount,
-                      "currency": currency, "status": Order.Status.DELIVERED,
-                      "ordered_at": now - timedelta(days=12),
-                      "delivered_at": now - timedelta(days=8),
-                      "items": [{"sku": external_id.upper(), "name": item, "quantity": 1,
-                                 "unit_price": str(amount)}]})
+            integration=integration,
+            external_id=external_id,
+            defaults={
+                "customer": customers[customer_id],
+                "amount": amount,
+                "currency": currency,
+                "status": Order.Status.DELIVERED,
+                "ordered_at": now - timedelta(days=12),
+                "delivered_at": now - timedelta(days=8),
+                "items": [
+                    {
+                        "sku": external_id.upper(),
+                        "name": item,
+                        "quantity": 1,
+                        "unit_price": str(amount),
+                    }
+                ],
+            },
+        )
     policy, _ = RefundPolicy.objects.get_or_create(
-        slug="refund-policy", defaults={"title": "Refund policy"})
+        slug="refund-policy", defaults={"title": "Refund policy"}
+    )
     if not policy.versions.exists():
-        refund_policy_version_create(policy=policy, text=DEMO_POLICY_TEXT,
-                                     actor=Actor.system("seed_demo"), change_note="demo policy")
+        refund_policy_version_create(
+            policy=policy,
+            text=DEMO_POLICY_TEXT,
+            actor=Actor.system("seed_demo"),
+            change_note="demo policy",
+        )
     return {"users": users, "integration": integration, "api_key": _demo_api_key(integration)}
 
 
@@ -127,8 +157,9 @@ def _demo_api_key(integration: Integration) -> str:
         plain = path.read_text().strip()
         if IntegrationAPIKey.objects.is_valid(plain):
             return plain
-    _, plain = integration_api_key_create(integration=integration, name="demo",
-                                          actor=Actor.system("seed_demo"))
+    _, plain = integration_api_key_create(
+        integration=integration, name="demo", actor=Actor.system("seed_demo")
+    )
     path.write_text(plain)
     path.chmod(0o600)
     return plain

@@ -23,5 +23,6 @@ def validate_currency(value: str) -> None:
 
 def validate_country(value: str) -> None:
     if value not in COUNTRY_CODES:
-        raise ValidationError(f"{value!r} is not an ISO 3166-1 alpha-2 country code.",
-                              code="country")
+        raise ValidationError(
+            f"{value!r} is not an ISO 3166-1 alpha-2 country code.", code="country"
+        )

@@ -56,9 +56,13 @@ def _claim(request: RefundRequest) -> Claim | None:
     if request.status != RefundStatus.RECEIVED:
         return None  # a duplicate delivery, seen without taking any write lock
     try:
-        refund_request_transition(request=request, to_status=RefundStatus.DRAFTING,
-                                  actor=PIPELINE, reason="drafting started",
-                                  expected_from=RefundStatus.RECEIVED)
+        refund_request_transition(
+            request=request,
+            to_status=RefundStatus.DRAFTING,
+            actor=PIPELINE,
+            reason="drafting started",
+            expected_from=RefundStatus.RECEIVED,
+        )
     except IllegalTransition:
         return None  # someone else claimed it since we read it (its savepoint rolled back)
     return Claim(request, request.status_changed_at)
@@ -75,9 +79,12 @@ def _claim_batch(*, request_id: int, batch_size: int) -> list[Claim]:
     with a transaction that holds that row and waits for the chain head.
     """
     own = RefundRequest.objects.filter(pk=request_id, status=RefundStatus.RECEIVED).exists()
-    others = list(RefundRequest.objects.filter(status=RefundStatus.RECEIVED)
-                  .exclude(pk=request_id).order_by("created_at", "id")
-                  .values_list("pk", flat=True)[:batch_size - (1 if own else 0)])
+    others = list(
+        RefundRequest.objects.filter(status=RefundStatus.RECEIVED)
+        .exclude(pk=request_id)
+        .order_by("created_at", "id")
+        .values_list("pk", flat=True)[: batch_size - (1 if own else 0)]
+    )
     ids = [request_id, *others] if own else others
     if not ids:
         return []
@@ -85,12 +92,15 @@ def _claim_batch(*, request_id: int, batch_size: int) -> list[Claim]:
         candidates = list(
             RefundRequest.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("order", "customer", "integration")
-            .filter(pk__in=ids, status=RefundStatus.RECEIVED).order_by("created_at", "id"))
+            .filter(pk__in=ids, status=RefundStatus.RECEIVED)
+            .order_by("created_at", "id")
+        )
         return [claim for claim in map(_claim, candidates) if claim is not None]
 
 
-def refund_request_run_pipeline(*, request_id: int, batch_size: int | None = None,
-                                provider: Provider | None = None) -> int:
+def refund_request_run_pipeline(
+    *, request_id: int, batch_size: int | None = None, provider: Provider | None = None
+) -> int:
     """Drafts and gates ``request_id`` plus up to ``batch_size - 1`` other waiting requests
     (or ``batch_size`` of them when ``request_id`` was already taken: every task helps
     drain the queue).
@@ -104,12 +114,15 @@ def refund_request_run_pipeline(*, request_id: int, batch_size: int | None = Non
     provider = provider or build_provider()
     started = time.monotonic()
     contexts = [build_draft_context(request=c.request) for c in claims]
-    outcomes = draft_decisions(contexts=contexts, provider=provider,
-                               max_concurrency=settings.HITL_DRAFT_CONCURRENCY,
-                               max_attempts=settings.HITL_DRAFT_MAX_ATTEMPTS,
-                               backoff_seconds=settings.HITL_DRAFT_BACKOFF_SECONDS,
-                               deadline=started + _draft_budget_seconds(),
-                               attempt_seconds=_attempt_seconds(provider))
+    outcomes = draft_decisions(
+        contexts=contexts,
+        provider=provider,
+        max_concurrency=settings.HITL_DRAFT_CONCURRENCY,
+        max_attempts=settings.HITL_DRAFT_MAX_ATTEMPTS,
+        backoff_seconds=settings.HITL_DRAFT_BACKOFF_SECONDS,
+        deadline=started + _draft_budget_seconds(),
+        attempt_seconds=_attempt_seconds(provider),
+    )
     cases = list(zip(claims, contexts, outcomes, strict=True))
     try:
         with transaction.atomic():  # one commit for the batch
@@ -126,28 +139,37 @@ def _lock_case_rows(claims: list[Claim]) -> None:
     locks a customer, then an order, then the chain head; the gate re-locks these rows).
     Waiting for a row while holding the chain head could deadlock with a transaction that
     holds that row and waits for the chain head."""
-    for model, ids in ((Customer, {c.request.customer_id for c in claims}),
-                       (Order, {c.request.order_id for c in claims}),
-                       (RefundRequest, {c.request.pk for c in claims})):
-        list(model.objects.select_for_update().filter(pk__in=ids).order_by("pk")
-             .values_list("pk", flat=True))
+    for model, ids in (
+        (Customer, {c.request.customer_id for c in claims}),
+        (Order, {c.request.order_id for c in claims}),
+        (RefundRequest, {c.request.pk for c in claims}),
+    ):
+        list(
+            model.objects.select_for_update()
+            .filter(pk__in=ids)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
 
 
 def _record_cases(cases, provider: Provider) -> int:
     finished = 0
     for claim, context, outcome in cases:
         try:  # a savepoint per case: one bad case must not lose the others
-            finished += proposal_record_and_gate(claim=claim, context=context,
-                                                 outcome=outcome, provider=provider)
+            finished += proposal_record_and_gate(
+                claim=claim, context=context, outcome=outcome, provider=provider
+            )
         except Exception:  # the reconciler re-drives it later
-            logger.exception("recording a draft failed",
-                             extra={"request": str(claim.request.public_id)})
+            logger.exception(
+                "recording a draft failed", extra={"request": str(claim.request.public_id)}
+            )
     return finished
 
 
 @transaction.atomic
-def proposal_record_and_gate(*, claim: Claim, context: DraftContext, outcome: DraftOutcome,
-                             provider: Provider) -> bool:
+def proposal_record_and_gate(
+    *, claim: Claim, context: DraftContext, outcome: DraftOutcome, provider: Provider
+) -> bool:
     """Stores the proposal and routes the request through the gate, in one transaction.
 
     Returns False (and writes nothing) if the claim is stale: the request was re-driven by
@@ -165,27 +187,55 @@ def proposal_record_and_gate(*, claim: Claim, context: DraftContext, outcome: Dr
         return False
     version = _policy_version(context)
     proposal = Proposal.objects.create(
-        request=locked, policy_version=version, provider=provider.name,
-        model_name=provider.model_name, prompt_name=PROMPT_NAME,
-        prompt_version=PROMPT_VERSION, prompt_messages=outcome.prompt_messages,
-        sections=context.sections_with_scores(), context=context.case_facts(),
+        request=locked,
+        policy_version=version,
+        provider=provider.name,
+        model_name=provider.model_name,
+        prompt_name=PROMPT_NAME,
+        prompt_version=PROMPT_VERSION,
+        prompt_messages=outcome.prompt_messages,
+        sections=context.sections_with_scores(),
+        context=context.case_facts(),
         raw_output=outcome.raw_output,
         decision=outcome.decision.model_dump(mode="json") if outcome.decision else None,
-        token_usage=outcome.token_usage, latency_ms=outcome.latency_ms,
-        attempts=outcome.attempts, error_code=outcome.error_code,
-        error_message=outcome.error_message)
-    record_event(event_type="context.retrieved", actor=PIPELINE, subject=locked, payload={
-        "policy_version": context.policy_version, "sections": context.sections_with_scores(),
-        "refundable_remaining": context.refundable_remaining,
-        "injection_markers": list(context.injection_markers)})
-    record_event(event_type="proposal.created", actor=Actor.model(provider.label),
-                 subject=locked, payload={
-                     "proposal": proposal.pk, "provider": provider.name,
-                     "model": provider.model_name, "prompt_version": proposal.prompt_version,
-                     "decision": proposal.decision, "error_code": outcome.error_code,
-                     "attempts": outcome.attempts})
-    refund_request_transition(request=locked, to_status=RefundStatus.GATED, actor=PIPELINE,
-                              reason="drafted", payload={"proposal": proposal.pk})
+        token_usage=outcome.token_usage,
+        latency_ms=outcome.latency_ms,
+        attempts=outcome.attempts,
+        error_code=outcome.error_code,
+        error_message=outcome.error_message,
+    )
+    record_event(
+        event_type="context.retrieved",
+        actor=PIPELINE,
+        subject=locked,
+        payload={
+            "policy_version": context.policy_version,
+            "sections": context.sections_with_scores(),
+            "refundable_remaining": context.refundable_remaining,
+            "injection_markers": list(context.injection_markers),
+        },
+    )
+    record_event(
+        event_type="proposal.created",
+        actor=Actor.model(provider.label),
+        subject=locked,
+        payload={
+            "proposal": proposal.pk,
+            "provider": provider.name,
+            "model": provider.model_name,
+            "prompt_version": proposal.prompt_version,
+            "decision": proposal.decision,
+            "error_code": outcome.error_code,
+            "attempts": outcome.attempts,
+        },
+    )
+    refund_request_transition(
+        request=locked,
+        to_status=RefundStatus.GATED,
+        actor=PIPELINE,
+        reason="drafted",
+        payload={"proposal": proposal.pk},
+    )
     _hand_over_to_gate(locked, outcome.decision, _failure_code(context, outcome))
     return True
 
@@ -198,8 +248,9 @@ def _failure_code(context: DraftContext, outcome: DraftOutcome) -> str | None:
     return PROMPT_INJECTION_SUSPECTED if context.injection_markers else None
 
 
-def _hand_over_to_gate(request: RefundRequest, decision: RefundDecision | None,
-                       failure_code: str | None) -> None:
+def _hand_over_to_gate(
+    request: RefundRequest, decision: RefundDecision | None, failure_code: str | None
+) -> None:
     from .gate.services import refund_request_gate
 
     refund_request_gate(request=request, decision=decision, failure_code=failure_code)
@@ -212,8 +263,9 @@ def _policy_version(context: DraftContext) -> RefundPolicyVersion | None:
     return RefundPolicyVersion.objects.filter(policy__slug=slug, version=version).first()
 
 
-def pipeline_reconcile(*, stale_after: timedelta | None = None,
-                       now: datetime | None = None) -> dict[str, int]:
+def pipeline_reconcile(
+    *, stale_after: timedelta | None = None, now: datetime | None = None
+) -> dict[str, int]:
     """Re-drives requests a lost or crashed task left behind: ``received`` ones waiting too
     long are re-enqueued; ``drafting`` ones stuck too long go back to ``received`` first.
     A draft still running elsewhere then finds its claim stale and records nothing, so a
@@ -224,22 +276,25 @@ def pipeline_reconcile(*, stale_after: timedelta | None = None,
         stale_after = timedelta(seconds=settings.HITL_DRAFT_STALE_SECONDS)
     cutoff = (now or timezone.now()) - stale_after
     requeued = reset = 0
-    for request in RefundRequest.objects.filter(status=RefundStatus.DRAFTING,
-                                                status_changed_at__lt=cutoff):
+    for request in RefundRequest.objects.filter(
+        status=RefundStatus.DRAFTING, status_changed_at__lt=cutoff
+    ):
         try:
             with transaction.atomic():
                 refund_request_transition(
-                    request=request, to_status=RefundStatus.RECEIVED,
-                    actor=Actor.system("reconciler"), reason="drafting timed out; re-driven",
-                    expected_from=RefundStatus.DRAFTING)
-                transaction.on_commit(
-                    lambda pk=request.pk: enqueue_refund_request_processing(pk))
+                    request=request,
+                    to_status=RefundStatus.RECEIVED,
+                    actor=Actor.system("reconciler"),
+                    reason="drafting timed out; re-driven",
+                    expected_from=RefundStatus.DRAFTING,
+                )
+                transaction.on_commit(lambda pk=request.pk: enqueue_refund_request_processing(pk))
             reset += 1
         except IllegalTransition:
             continue
-    for pk in RefundRequest.objects.filter(status=RefundStatus.RECEIVED,
-                                           status_changed_at__lt=cutoff).values_list("pk",
-                                                                                     flat=True):
+    for pk in RefundRequest.objects.filter(
+        status=RefundStatus.RECEIVED, status_changed_at__lt=cutoff
+    ).values_list("pk", flat=True):
         enqueue_refund_request_processing(pk)
         requeued += 1
     return {"reset": reset, "requeued": requeued}

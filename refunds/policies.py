@@ -11,8 +11,9 @@ from .models import RefundPolicy, RefundPolicySection, RefundPolicyVersion
 
 
 @transaction.atomic
-def refund_policy_version_create(*, policy: RefundPolicy, text: str, actor: Actor,
-                                 created_by=None, change_note: str = "") -> RefundPolicyVersion:
+def refund_policy_version_create(
+    *, policy: RefundPolicy, text: str, actor: Actor, created_by=None, change_note: str = ""
+) -> RefundPolicyVersion:
     """Saves ``text`` as the policy's next version and splits it into sections.
 
     Raises ``ApplicationError`` (400) for text with no content. Audited as
@@ -20,21 +21,34 @@ def refund_policy_version_create(*, policy: RefundPolicy, text: str, actor: Acto
     """
     text = text.strip()
     if not text:
-        raise ApplicationError("The policy text is empty.", code="empty_policy",
-                               status_code=400)
+        raise ApplicationError("The policy text is empty.", code="empty_policy", status_code=400)
     RefundPolicy.objects.select_for_update().get(pk=policy.pk)  # serialise version numbers
     latest = policy.versions.aggregate(n=Max("version"))["n"] or 0
     if latest and policy.versions.get(version=latest).text == text:
         return policy.versions.get(version=latest)
-    version = RefundPolicyVersion.objects.create(policy=policy, version=latest + 1, text=text,
-                                                 created_by=created_by,
-                                                 change_note=change_note[:300])
+    version = RefundPolicyVersion.objects.create(
+        policy=policy,
+        version=latest + 1,
+        text=text,
+        created_by=created_by,
+        change_note=change_note[:300],
+    )
     sections = split_policy_text(text)
     RefundPolicySection.objects.bulk_create(
-        RefundPolicySection(version=version, section_id=sid, title=title[:200], body=body,
-                            position=i) for i, (sid, title, body) in enumerate(sections))
-    record_event(event_type="refund_policy.version_created", actor=actor, subject=version,
-                 payload={"policy": policy.slug, "version": version.version,
-                          "sections": [sid for sid, _, _ in sections],
-                          "change_note": change_note})
+        RefundPolicySection(
+            version=version, section_id=sid, title=title[:200], body=body, position=i
+        )
+        for i, (sid, title, body) in enumerate(sections)
+    )
+    record_event(
+        event_type="refund_policy.version_created",
+        actor=actor,
+        subject=version,
+        payload={
+            "policy": policy.slug,
+            "version": version.version,
+            "sections": [sid for sid, _, _ in sections],
+            "change_note": change_note,
+        },
+    )
     return version

@@ -12,26 +12,31 @@ from .states import RefundStatus
 
 # Statuses in which a refund has been granted (or is being paid out): they count against
 # the order's refundable remainder and towards the customer's refund history.
-GRANTED_STATUSES = (RefundStatus.AUTO_APPROVED, RefundStatus.APPROVED, RefundStatus.EXECUTING,
-                    RefundStatus.EXECUTED)
+GRANTED_STATUSES = (
+    RefundStatus.AUTO_APPROVED,
+    RefundStatus.APPROVED,
+    RefundStatus.EXECUTING,
+    RefundStatus.EXECUTED,
+)
 
 
 def refund_requests_for_integration(*, integration: Integration) -> QuerySet[RefundRequest]:
     """An integration sees only its own requests; anything else is a 404 to it."""
     latest_first = Proposal.objects.order_by("-created_at", "-id")
-    return (RefundRequest.objects.filter(integration=integration)
-            .select_related("customer", "order")
-            .prefetch_related(Prefetch("proposals", queryset=latest_first,
-                                       to_attr="latest_proposals")))
+    return (
+        RefundRequest.objects.filter(integration=integration)
+        .select_related("customer", "order")
+        .prefetch_related(Prefetch("proposals", queryset=latest_first, to_attr="latest_proposals"))
+    )
 
 
 def _granted_refunds() -> QuerySet[RefundRequest]:
-    return RefundRequest.objects.filter(status__in=GRANTED_STATUSES,
-                                        final_action="approve_refund")
+    return RefundRequest.objects.filter(status__in=GRANTED_STATUSES, final_action="approve_refund")
 
 
-def order_refundable_remaining(*, order: Order,
-                               exclude_request: RefundRequest | None = None) -> Decimal:
+def order_refundable_remaining(
+    *, order: Order, exclude_request: RefundRequest | None = None
+) -> Decimal:
     """The order amount minus refunds already granted on it (never below zero)."""
     granted = _granted_refunds().filter(order=order)
     if exclude_request is not None:
@@ -48,8 +53,9 @@ class RefundHistory:
     total_365d: Decimal
 
 
-def customer_refund_history(*, customer: Customer, now: datetime | None = None,
-                            exclude_request: RefundRequest | None = None) -> RefundHistory:
+def customer_refund_history(
+    *, customer: Customer, now: datetime | None = None, exclude_request: RefundRequest | None = None
+) -> RefundHistory:
     """Refunds granted to this customer in our own records, over 90 and 365 days, in one
     query. Totals mix currencies only if the customer's orders do; callers show both."""
     now = now or timezone.now()
@@ -59,8 +65,14 @@ def customer_refund_history(*, customer: Customer, now: datetime | None = None,
         granted = granted.exclude(pk=exclude_request.pk)
     in_90 = Q(decided_at__gte=since_90)
     row = granted.aggregate(
-        count_365d=Count("id"), total_365d=Sum("final_amount"),
-        count_90d=Count("id", filter=in_90), total_90d=Sum("final_amount", filter=in_90))
-    return RefundHistory(count_90d=row["count_90d"], total_90d=row["total_90d"] or Decimal("0"),
-                         count_365d=row["count_365d"],
-                         total_365d=row["total_365d"] or Decimal("0"))
+        count_365d=Count("id"),
+        total_365d=Sum("final_amount"),
+        count_90d=Count("id", filter=in_90),
+        total_90d=Sum("final_amount", filter=in_90),
+    )
+    return RefundHistory(
+        count_90d=row["count_90d"],
+        total_90d=row["total_90d"] or Decimal("0"),
+        count_365d=row["count_365d"],
+        total_365d=row["total_365d"] or Decimal("0"),
+    )

@@ -36,36 +36,41 @@ def _customer_upsert(*, integration: Integration, snapshot: dict[str, Any]) -> C
     return customer
 
 
-def _order_upsert(*, integration: Integration, customer: Customer,
-                  snapshot: dict[str, Any]) -> Order:
+def _order_upsert(
+    *, integration: Integration, customer: Customer, snapshot: dict[str, Any]
+) -> Order:
     """Updates the order's facts but never moves an existing order to another customer:
     a mismatch is evidence the gate must see, not something intake should paper over."""
     fields = {k: v for k, v in snapshot.items() if k != "external_id"}
     if "items" in fields:
         # A JSONField cannot hold Decimal: unit prices are stored as exact strings ("9.95").
-        fields["items"] = [{**item, "unit_price": str(item["unit_price"])}
-                           for item in fields["items"]]
+        fields["items"] = [
+            {**item, "unit_price": str(item["unit_price"])} for item in fields["items"]
+        ]
     order, _ = Order.objects.update_or_create(
-        integration=integration, external_id=snapshot["external_id"], defaults=fields,
+        integration=integration,
+        external_id=snapshot["external_id"],
+        defaults=fields,
         create_defaults={**fields, "customer": customer},
     )
     return order
 
 
 def _replay(*, integration: Integration, idempotency_key: str, fingerprint: str) -> IntakeResult:
-    existing = RefundRequest.objects.get(integration=integration,
-                                         idempotency_key=idempotency_key)
+    existing = RefundRequest.objects.get(integration=integration, idempotency_key=idempotency_key)
     if existing.idempotency_fingerprint != fingerprint:
         raise ApplicationError(
             "This Idempotency-Key was already used with a different request body. "
             "Use a new key for a new request.",
-            code="idempotency_key_reused", status_code=422,
+            code="idempotency_key_reused",
+            status_code=422,
         )
     return IntakeResult(request=existing, created=False)
 
 
-def refund_request_create(*, integration: Integration, data: dict[str, Any],
-                          idempotency_key: str | None = None) -> IntakeResult:
+def refund_request_create(
+    *, integration: Integration, data: dict[str, Any], idempotency_key: str | None = None
+) -> IntakeResult:
     """Records a new request from validated intake ``data`` and queues its processing.
 
     Upserts the customer and order by external id within ``integration``. With an
@@ -75,25 +80,35 @@ def refund_request_create(*, integration: Integration, data: dict[str, Any],
     Side effects: audit ``refund_request.received``; on commit, enqueues the pipeline.
     """
     fingerprint = request_fingerprint(data)
-    if idempotency_key and RefundRequest.objects.filter(
-        integration=integration, idempotency_key=idempotency_key
-    ).exists():
-        return _replay(integration=integration, idempotency_key=idempotency_key,
-                       fingerprint=fingerprint)
+    if (
+        idempotency_key
+        and RefundRequest.objects.filter(
+            integration=integration, idempotency_key=idempotency_key
+        ).exists()
+    ):
+        return _replay(
+            integration=integration, idempotency_key=idempotency_key, fingerprint=fingerprint
+        )
     try:
         with transaction.atomic():
-            request = _create(integration=integration, data=data,
-                              idempotency_key=idempotency_key, fingerprint=fingerprint)
+            request = _create(
+                integration=integration,
+                data=data,
+                idempotency_key=idempotency_key,
+                fingerprint=fingerprint,
+            )
     except IntegrityError:
         if not idempotency_key:
             raise
-        return _replay(integration=integration, idempotency_key=idempotency_key,
-                       fingerprint=fingerprint)
+        return _replay(
+            integration=integration, idempotency_key=idempotency_key, fingerprint=fingerprint
+        )
     return IntakeResult(request=request, created=True)
 
 
-def _create(*, integration: Integration, data: dict[str, Any], idempotency_key: str | None,
-            fingerprint: str) -> RefundRequest:
+def _create(
+    *, integration: Integration, data: dict[str, Any], idempotency_key: str | None, fingerprint: str
+) -> RefundRequest:
     from .tasks import enqueue_refund_request_processing
     from .webhooks import webhooks_schedule_for_intake
 
@@ -128,6 +143,7 @@ def _create(*, integration: Integration, data: dict[str, Any], idempotency_key: 
             "idempotency_key": idempotency_key,
         },
     )
+
     def after_commit() -> None:
         enqueue_refund_request_processing(request.pk)
         webhooks_schedule_for_intake(request_id=request.pk)  # never raises
@@ -137,16 +153,20 @@ def _create(*, integration: Integration, data: dict[str, Any], idempotency_key: 
 
 
 @transaction.atomic
-def integration_api_key_create(*, integration: Integration, name: str,
-                               actor: Actor) -> tuple[IntegrationAPIKey, str]:
+def integration_api_key_create(
+    *, integration: Integration, name: str, actor: Actor
+) -> tuple[IntegrationAPIKey, str]:
     """Creates a key and returns it with the plain secret, which is never stored or shown
     again. Audited as ``integration.api_key_created``."""
     if not integration.is_active:
         raise ApplicationError(f"Integration {integration} is inactive.", code="inactive")
-    api_key, plain = IntegrationAPIKey.objects.create_key(integration=integration,
-                                                          name=name[:50])
-    record_event(event_type="integration.api_key_created", actor=actor, subject=integration,
-                 payload={"prefix": api_key.prefix, "name": api_key.name})
+    api_key, plain = IntegrationAPIKey.objects.create_key(integration=integration, name=name[:50])
+    record_event(
+        event_type="integration.api_key_created",
+        actor=actor,
+        subject=integration,
+        payload={"prefix": api_key.prefix, "name": api_key.name},
+    )
     return api_key, plain
 
 
@@ -157,8 +177,10 @@ def integration_api_key_revoke(*, api_key: IntegrationAPIKey, actor: Actor) -> I
         return api_key
     api_key.revoked = True
     api_key.save(update_fields=["revoked"])
-    record_event(event_type="integration.api_key_revoked", actor=actor,
-                 subject=api_key.integration,
-                 payload={"prefix": api_key.prefix, "name": api_key.name,
-                          "revoked_at": timezone.now()})
+    record_event(
+        event_type="integration.api_key_revoked",
+        actor=actor,
+        subject=api_key.integration,
+        payload={"prefix": api_key.prefix, "name": api_key.name, "revoked_at": timezone.now()},
+    )
     return api_key

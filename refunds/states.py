@@ -1,16 +1,16 @@
 """The refund request state machine: the statuses and the only moves allowed between them.
 
-    received ──> drafting ──> gated ──> auto_approved ──────────────┐
-       ▲  │         │           │                                   ▼
-       │  │         └─> received (re-driven after a crash)       executing ──> executed
-       │  │                     └──> in_review ──> approved ──────▲   │
-       │  │                          │  ▲   │ └──> rejected           └──> execution_failed
-       │  │                          │  │   └────> escalated ──> approved / rejected  │  │
-       │  │                          ▼  │                                    (retry) ◄─┘  └─> closed
-       └──┴──────────── awaiting_customer (customer replied: draft again)
-                               ▲
-    executing ─────────────────┘ (request_more_info executed: the customer was asked)
-    any open status ──> expired
+received ──> drafting ──> gated ──> auto_approved ──────────────┐
+   ▲  │         │           │                                   ▼
+   │  │         └─> received (re-driven after a crash)       executing ──> executed
+   │  │                     └──> in_review ──> approved ──────▲   │
+   │  │                          │  ▲   │ └──> rejected           └──> execution_failed
+   │  │                          │  │   └────> escalated ──> approved / rejected  │  │
+   │  │                          ▼  │                                    (retry) ◄─┘  └─> closed
+   └──┴──────────── awaiting_customer (customer replied: draft again)
+                           ▲
+executing ─────────────────┘ (request_more_info executed: the customer was asked)
+any open status ──> expired
 """
 
 from django.db import models
@@ -39,10 +39,8 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     S.RECEIVED: frozenset({S.DRAFTING, S.EXPIRED}),
     S.DRAFTING: frozenset({S.GATED, S.RECEIVED, S.EXPIRED}),
     S.GATED: frozenset({S.AUTO_APPROVED, S.IN_REVIEW}),
-    S.IN_REVIEW: frozenset({S.APPROVED, S.REJECTED, S.ESCALATED, S.AWAITING_CUSTOMER,
-                            S.EXPIRED}),
-    S.ESCALATED: frozenset({S.APPROVED, S.REJECTED, S.IN_REVIEW, S.AWAITING_CUSTOMER,
-                            S.EXPIRED}),
+    S.IN_REVIEW: frozenset({S.APPROVED, S.REJECTED, S.ESCALATED, S.AWAITING_CUSTOMER, S.EXPIRED}),
+    S.ESCALATED: frozenset({S.APPROVED, S.REJECTED, S.IN_REVIEW, S.AWAITING_CUSTOMER, S.EXPIRED}),
     S.AWAITING_CUSTOMER: frozenset({S.RECEIVED, S.EXPIRED}),
     S.AUTO_APPROVED: frozenset({S.EXECUTING}),
     S.APPROVED: frozenset({S.EXECUTING}),

@@ -11,9 +11,13 @@ def enqueue_refund_request_processing(request_id: int) -> None:
     """Called on commit of the intake transaction, so the worker always finds the row."""
     # save=False: a successful run leaves no Task row (the audit log records everything it
     # did); failures are still saved. Saves one write per request at high volume.
-    async_task("refunds.tasks.refund_request_process", request_id,
-               task_name=f"process-refund-request-{request_id}", group="refund-pipeline",
-               save=False)
+    async_task(
+        "refunds.tasks.refund_request_process",
+        request_id,
+        task_name=f"process-refund-request-{request_id}",
+        group="refund-pipeline",
+        save=False,
+    )
 
 
 def refund_request_process(request_id: int) -> None:
@@ -26,8 +30,12 @@ def refund_request_process(request_id: int) -> None:
 
 def enqueue_refund_request_execution(request_id: int) -> None:
     """Called on commit of a final decision (see ``refunds.decisions``)."""
-    async_task("refunds.tasks.refund_request_execute", request_id,
-               task_name=f"execute-refund-request-{request_id}", group="refund-execution")
+    async_task(
+        "refunds.tasks.refund_request_execute",
+        request_id,
+        task_name=f"execute-refund-request-{request_id}",
+        group="refund-execution",
+    )
 
 
 def refund_request_execute(request_id: int) -> None:
@@ -36,8 +44,10 @@ def refund_request_execute(request_id: int) -> None:
     from .execution.executor import execution_run
 
     outcome = execution_run(request_id=request_id)
-    logger.info("execution run", extra={"request_id": request_id, "outcome": outcome.status,
-                                        "detail": outcome.detail})
+    logger.info(
+        "execution run",
+        extra={"request_id": request_id, "outcome": outcome.status, "detail": outcome.detail},
+    )
 
 
 def executions_reconcile() -> None:

@@ -39,18 +39,24 @@ class CaseTimeline:
 def refund_request_timeline(*, request: RefundRequest) -> CaseTimeline:
     """Every audit event about ``request`` in chain order, the event answering each of the
     questions above, and the execution, message, reply and webhook records."""
-    events = list(audit_events_for_subject(subject_type=RefundRequest._meta.label_lower,
-                                           subject_id=str(request.pk)).order_by("sequence"))
+    events = list(
+        audit_events_for_subject(
+            subject_type=RefundRequest._meta.label_lower, subject_id=str(request.pk)
+        ).order_by("sequence")
+    )
     latest: dict[str, AuditEvent] = {}
     for event in events:
         latest[event.event_type] = event
     answers = []
     for question, types in QUESTIONS:
         found = [latest[t] for t in types if t in latest]
-        answers.append(TimelineAnswer(question, max(found, key=lambda e: e.sequence)
-                                      if found else None))
+        answers.append(
+            TimelineAnswer(question, max(found, key=lambda e: e.sequence) if found else None)
+        )
     return CaseTimeline(
-        request=request, events=events, answers=answers,
+        request=request,
+        events=events,
+        answers=answers,
         executions=list(request.executions.order_by("created_at")),
         related={
             "Customer messages": list(request.outbound_messages.order_by("created_at")),
@@ -58,4 +64,5 @@ def refund_request_timeline(*, request: RefundRequest) -> CaseTimeline:
             "Refunds in the ledger": list(request.ledger_refunds.all()),
             "Replacement orders": list(request.replacement_orders.all()),
             "Webhook deliveries": list(request.webhook_deliveries.order_by("created_at")),
-        })
+        },
+    )

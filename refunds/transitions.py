@@ -26,9 +26,15 @@ class IllegalTransition(ApplicationError):
 
 
 @transaction.atomic
-def refund_request_transition(*, request: RefundRequest, to_status: str, actor: Actor,
-                              reason: str = "", payload: dict[str, Any] | None = None,
-                              expected_from: str | None = None) -> RefundRequest:
+def refund_request_transition(
+    *,
+    request: RefundRequest,
+    to_status: str,
+    actor: Actor,
+    reason: str = "",
+    payload: dict[str, Any] | None = None,
+    expected_from: str | None = None,
+) -> RefundRequest:
     """Moves ``request`` to ``to_status`` and records ``refund_request.transitioned``.
 
     Locks the row (``SELECT ... FOR UPDATE`` where the database has it) and re-reads the
@@ -58,8 +64,12 @@ def refund_request_transition(*, request: RefundRequest, to_status: str, actor: 
         subject=locked,
         payload={"from": from_status, "to": to_status, "reason": reason, **(payload or {})},
     )
-    transaction.on_commit(lambda: webhooks_schedule_for_transition(
-        request_id=locked.pk, from_status=from_status, to_status=to_status), robust=True)
+    transaction.on_commit(
+        lambda: webhooks_schedule_for_transition(
+            request_id=locked.pk, from_status=from_status, to_status=to_status
+        ),
+        robust=True,
+    )
     request.status = to_status
     request.status_changed_at = now
     request.updated_at = now

@@ -52,15 +52,24 @@ def webhook_secret_for(integration: Integration) -> IntegrationWebhook:
 
 
 def _request_data(request: RefundRequest) -> dict[str, Any]:
-    return {"id": str(request.public_id), "status": request.status,
-            "external_reference": request.external_reference,
-            "conversation_id": request.conversation_id,
-            "final_action": request.final_action or None,
-            "final_amount": request.final_amount, "currency": request.currency}
+    return {
+        "id": str(request.public_id),
+        "status": request.status,
+        "external_reference": request.external_reference,
+        "conversation_id": request.conversation_id,
+        "final_action": request.final_action or None,
+        "final_amount": request.final_amount,
+        "currency": request.currency,
+    }
 
 
-def webhook_delivery_create(*, integration: Integration, event: str, data: dict[str, Any],
-                            request: RefundRequest | None = None) -> WebhookDelivery | None:
+def webhook_delivery_create(
+    *,
+    integration: Integration,
+    event: str,
+    data: dict[str, Any],
+    request: RefundRequest | None = None,
+) -> WebhookDelivery | None:
     """Records a webhook for ``integration`` and sends it on commit. Returns None (and
     records nothing) if the integration has no webhook URL or its webhook is switched off."""
     if not integration.webhook_url:
@@ -68,19 +77,34 @@ def webhook_delivery_create(*, integration: Integration, event: str, data: dict[
     if not webhook_secret_for(integration).is_active:
         return None
     public_id = uuid.uuid4()
-    payload = json.loads(json.dumps(
-        {"id": str(public_id), "event": event, "created_at": timezone.now(),
-         "refund_request": _request_data(request) if request is not None else None,
-         "data": data}, cls=DjangoJSONEncoder))
+    payload = json.loads(
+        json.dumps(
+            {
+                "id": str(public_id),
+                "event": event,
+                "created_at": timezone.now(),
+                "refund_request": _request_data(request) if request is not None else None,
+                "data": data,
+            },
+            cls=DjangoJSONEncoder,
+        )
+    )
     delivery = WebhookDelivery.objects.create(
-        public_id=public_id, integration=integration, request=request, event=event,
-        url=integration.webhook_url, payload=payload, next_attempt_at=timezone.now())
+        public_id=public_id,
+        integration=integration,
+        request=request,
+        event=event,
+        url=integration.webhook_url,
+        payload=payload,
+        next_attempt_at=timezone.now(),
+    )
     transaction.on_commit(lambda: enqueue_webhook_delivery(delivery.pk), robust=True)
     return delivery
 
 
-def webhooks_schedule_for_transition(*, request_id: int, from_status: str,
-                                     to_status: str) -> WebhookDelivery | None:
+def webhooks_schedule_for_transition(
+    *, request_id: int, from_status: str, to_status: str
+) -> WebhookDelivery | None:
     """Called on commit of every status change (``refunds.transitions``): records and
     queues the webhook for the moves the integration cares about."""
     event = STATUS_EVENTS.get(to_status)
@@ -90,28 +114,37 @@ def webhooks_schedule_for_transition(*, request_id: int, from_status: str,
     if request is None or not request.integration.webhook_url:
         return None
     with transaction.atomic():
-        return webhook_delivery_create(integration=request.integration, request=request,
-                                       event=event, data={"from": from_status,
-                                                          "to": to_status})
+        return webhook_delivery_create(
+            integration=request.integration,
+            request=request,
+            event=event,
+            data={"from": from_status, "to": to_status},
+        )
 
 
 def webhooks_schedule_for_intake(*, request_id: int) -> WebhookDelivery | None:
     """Called on commit of intake (a new request is ``received`` without a transition).
     Never raises: a webhook problem must not turn an accepted request into an error."""
     try:
-        return webhooks_schedule_for_transition(request_id=request_id, from_status="",
-                                                to_status=S.RECEIVED)
+        return webhooks_schedule_for_transition(
+            request_id=request_id, from_status="", to_status=S.RECEIVED
+        )
     except Exception:
-        logger.exception("could not schedule the 'received' webhook",
-                         extra={"request_id": request_id})
+        logger.exception(
+            "could not schedule the 'received' webhook", extra={"request_id": request_id}
+        )
         return None
 
 
 def enqueue_webhook_delivery(delivery_id: int) -> None:
     from django_q.tasks import async_task
 
-    async_task("refunds.tasks.webhook_delivery_send", delivery_id,
-               task_name=f"webhook-delivery-{delivery_id}", group="webhooks")
+    async_task(
+        "refunds.tasks.webhook_delivery_send",
+        delivery_id,
+        task_name=f"webhook-delivery-{delivery_id}",
+        group="webhooks",
+    )
 
 
 def backoff_seconds(attempts: int) -> int:
@@ -122,8 +155,9 @@ def webhook_body(delivery: WebhookDelivery) -> bytes:
     return json.dumps(delivery.payload, sort_keys=True, separators=(",", ":")).encode()
 
 
-def webhook_delivery_send(*, delivery_id: int,
-                          transport: httpx.BaseTransport | None = None) -> WebhookDelivery | None:
+def webhook_delivery_send(
+    *, delivery_id: int, transport: httpx.BaseTransport | None = None
+) -> WebhookDelivery | None:
     """Sends one pending delivery (a no-op for one already delivered or given up).
 
     A 2xx answer marks it delivered; anything else schedules the next attempt with
@@ -133,16 +167,19 @@ def webhook_delivery_send(*, delivery_id: int,
     now = timezone.now()
     # Claim it: push next_attempt_at forward so a concurrent sweep does not send it too.
     claimed = WebhookDelivery.objects.filter(
-        pk=delivery_id, status=WebhookDelivery.Status.PENDING).update(
-        next_attempt_at=now + timedelta(seconds=settings.HITL_WEBHOOK_TIMEOUT * 2 + 5))
+        pk=delivery_id, status=WebhookDelivery.Status.PENDING
+    ).update(next_attempt_at=now + timedelta(seconds=settings.HITL_WEBHOOK_TIMEOUT * 2 + 5))
     if not claimed:
         return None
     delivery = WebhookDelivery.objects.select_related("integration").get(pk=delivery_id)
     secret = webhook_secret_for(delivery.integration).secret
     body = webhook_body(delivery)
-    headers = {"Content-Type": "application/json", "X-Hitl-Event": delivery.event,
-               "X-Hitl-Delivery": str(delivery.public_id),
-               "X-Hitl-Signature": sign(secret, str(int(time.time())), body)}
+    headers = {
+        "Content-Type": "application/json",
+        "X-Hitl-Event": delivery.event,
+        "X-Hitl-Delivery": str(delivery.public_id),
+        "X-Hitl-Signature": sign(secret, str(int(time.time())), body),
+    }
     status_code, error = None, ""
     try:
         with httpx.Client(timeout=settings.HITL_WEBHOOK_TIMEOUT, transport=transport) as client:
@@ -153,15 +190,22 @@ def webhook_delivery_send(*, delivery_id: int,
     except httpx.HTTPError as exc:
         error = f"{type(exc).__name__}: {exc}"
     attempts = delivery.attempts + 1
-    fields: dict[str, Any] = {"attempts": attempts, "last_status_code": status_code,
-                              "last_error": error}
+    fields: dict[str, Any] = {
+        "attempts": attempts,
+        "last_status_code": status_code,
+        "last_error": error,
+    }
     if not error:
-        fields.update(status=WebhookDelivery.Status.DELIVERED, delivered_at=timezone.now(),
-                      next_attempt_at=None)
+        fields.update(
+            status=WebhookDelivery.Status.DELIVERED,
+            delivered_at=timezone.now(),
+            next_attempt_at=None,
+        )
     elif attempts >= settings.HITL_WEBHOOK_MAX_ATTEMPTS:
         fields.update(status=WebhookDelivery.Status.FAILED, next_attempt_at=None)
-        logger.warning("webhook delivery gave up", extra={"delivery": str(delivery.public_id),
-                                                          "error": error})
+        logger.warning(
+            "webhook delivery gave up", extra={"delivery": str(delivery.public_id), "error": error}
+        )
     else:
         fields["next_attempt_at"] = timezone.now() + timedelta(seconds=backoff_seconds(attempts))
     WebhookDelivery.objects.filter(pk=delivery.pk).update(**fields)
@@ -172,9 +216,13 @@ def webhook_delivery_send(*, delivery_id: int,
 def webhooks_deliver_due(*, now=None, limit: int = 200) -> int:
     """Sends every pending delivery whose next attempt is due (the periodic sweep)."""
     now = now or timezone.now()
-    due = list(WebhookDelivery.objects.filter(
-        status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now)
-        .order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
+    due = list(
+        WebhookDelivery.objects.filter(
+            status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now
+        )
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
     for delivery_id in due:
         webhook_delivery_send(delivery_id=delivery_id)
     return len(due)
@@ -183,5 +231,6 @@ def webhooks_deliver_due(*, now=None, limit: int = 200) -> int:
 def webhook_delivery_requeue(*, delivery: WebhookDelivery) -> None:
     """Puts a failed delivery back in the queue (admin action), with a fresh budget."""
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
-        status=WebhookDelivery.Status.PENDING, attempts=0, next_attempt_at=timezone.now())
+        status=WebhookDelivery.Status.PENDING, attempts=0, next_attempt_at=timezone.now()
+    )
     transaction.on_commit(lambda: enqueue_webhook_delivery(delivery.pk), robust=True)

@@ -30,35 +30,51 @@ class QueueForm(forms.ModelForm):
 
     groups = forms.ModelMultipleChoiceField(
         queryset=Group.objects.exclude(name__in=perms.MACHINE_ROLES).order_by("name"),
-        required=False, widget=admin.widgets.FilteredSelectMultiple("groups", False),
-        help_text="Every member of these groups works this queue.")
+        required=False,
+        widget=admin.widgets.FilteredSelectMultiple("groups", False),
+        help_text="Every member of these groups works this queue.",
+    )
     users = forms.ModelMultipleChoiceField(
-        queryset=get_user_model().objects.filter(is_active=True, is_staff=True)
-        .exclude(groups__name__in=perms.MACHINE_ROLES).order_by("username"),
-        required=False, widget=admin.widgets.FilteredSelectMultiple("users", False))
+        queryset=get_user_model()
+        .objects.filter(is_active=True, is_staff=True)
+        .exclude(groups__name__in=perms.MACHINE_ROLES)
+        .order_by("username"),
+        required=False,
+        widget=admin.widgets.FilteredSelectMultiple("users", False),
+    )
 
     class Meta:
         model = Queue
-        fields = ["slug", "name", "description", "sla_minutes", "hard_deadline_minutes",
-                  "is_active"]
+        fields = [
+            "slug",
+            "name",
+            "description",
+            "sla_minutes",
+            "hard_deadline_minutes",
+            "is_active",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             perm = {"content_object": self.instance, "permission__codename": perms.WORK_QUEUE}
-            self.initial["groups"] = list(QueueGroupObjectPermission.objects.filter(**perm)
-                                          .values_list("group", flat=True))
-            self.initial["users"] = list(QueueUserObjectPermission.objects.filter(**perm)
-                                         .values_list("user", flat=True))
+            self.initial["groups"] = list(
+                QueueGroupObjectPermission.objects.filter(**perm).values_list("group", flat=True)
+            )
+            self.initial["users"] = list(
+                QueueUserObjectPermission.objects.filter(**perm).values_list("user", flat=True)
+            )
 
 
 @admin.register(Queue)
 class QueueAdmin(admin.ModelAdmin):
     form = QueueForm
     list_display = ("slug", "name", "sla_minutes", "hard_deadline_minutes", "is_active")
-    fieldsets = [(None, {"fields": ["slug", "name", "description", "is_active"]}),
-                 ("Service level", {"fields": ["sla_minutes", "hard_deadline_minutes"]}),
-                 ("Who works this queue", {"fields": ["groups", "users"]})]
+    fieldsets = [
+        (None, {"fields": ["slug", "name", "description", "is_active"]}),
+        ("Service level", {"fields": ["sla_minutes", "hard_deadline_minutes"]}),
+        ("Who works this queue", {"fields": ["groups", "users"]}),
+    ]
 
     def has_delete_permission(self, request, obj=None):
         return False  # deactivate instead: tasks keep pointing at it
@@ -88,8 +104,11 @@ class OwnQueuesMixin(ReadOnlyAdminMixin):
     task_path = "queue_id__in"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(
-            **{self.task_path: perms.queue_ids_for_user(request.user)})
+        return (
+            super()
+            .get_queryset(request)
+            .filter(**{self.task_path: perms.queue_ids_for_user(request.user)})
+        )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         if self.get_object(request, admin.utils.unquote(object_id)) is None:
@@ -99,8 +118,16 @@ class OwnQueuesMixin(ReadOnlyAdminMixin):
 
 @admin.register(ReviewTask)
 class ReviewTaskAdmin(OwnQueuesMixin, admin.ModelAdmin):
-    list_display = ("id", "request", "queue", "priority", "status", "assignee", "due_at",
-                    "created_at")
+    list_display = (
+        "id",
+        "request",
+        "queue",
+        "priority",
+        "status",
+        "assignee",
+        "due_at",
+        "created_at",
+    )
     list_filter = ("queue", "status", "priority")
     list_select_related = ("request", "queue", "assignee")
     search_fields = ("request__public_id",)
@@ -131,17 +158,36 @@ class ReviewTaskAdmin(OwnQueuesMixin, admin.ModelAdmin):
         if form.is_valid():
             self._run(request, queryset, outcome=Outcome.REJECT, **form.cleaned_data)
             return None
-        return TemplateResponse(request, "admin/reviews/reviewtask/bulk_reject.html", {
-            **self.admin_site.each_context(request), "title": "Reject review tasks",
-            "opts": self.model._meta, "form": form, "tasks": queryset,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME})
+        return TemplateResponse(
+            request,
+            "admin/reviews/reviewtask/bulk_reject.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Reject review tasks",
+                "opts": self.model._meta,
+                "form": form,
+                "tasks": queryset,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
 
 
 @admin.register(ReviewDecision)
 class ReviewDecisionAdmin(OwnQueuesMixin, admin.ModelAdmin):
     task_path = "task__queue_id__in"
-    list_display = ("id", "task", "reviewer", "outcome", "action", "amount", "currency",
-                    "amount_difference", "is_final", "pending", "created_at")
+    list_display = (
+        "id",
+        "task",
+        "reviewer",
+        "outcome",
+        "action",
+        "amount",
+        "currency",
+        "amount_difference",
+        "is_final",
+        "pending",
+        "created_at",
+    )
     list_filter = ("outcome", "is_final", "pending")
     list_select_related = ("task", "reviewer")
     show_full_result_count = False

@@ -24,25 +24,33 @@ from .drift import drift_check, drift_window_start
 from .models import Queue
 from .views import _context, reviewer_required
 
-PERIODS = [("1", "Today"), ("7", "Last 7 days"), ("30", "Last 30 days"),
-           ("90", "Last 90 days")]
+PERIODS = [("1", "Today"), ("7", "Last 7 days"), ("30", "Last 30 days"), ("90", "Last 90 days")]
 DEFAULT_PERIOD = "30"
 
 
 class DashboardFilterForm(forms.Form):
     period = forms.ChoiceField(choices=PERIODS, required=False)
     queue = forms.ChoiceField(required=False)
-    channel = forms.ChoiceField(required=False, choices=[("", "All channels"),
-                                                         *RefundRequest.Channel.choices])
-    provider = forms.ChoiceField(required=False, choices=[
-        ("", "All providers"), (OFFLINE, "Offline drafter"), (OPENAI, "OpenAI-compatible")])
+    channel = forms.ChoiceField(
+        required=False, choices=[("", "All channels"), *RefundRequest.Channel.choices]
+    )
+    provider = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "All providers"),
+            (OFFLINE, "Offline drafter"),
+            (OPENAI, "OpenAI-compatible"),
+        ],
+    )
     policy_version = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
 
     def __init__(self, *args, queues=(), policy_versions=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["queue"].choices = [("", "All queues"), *[(q.slug, q.name) for q in queues]]
         self.fields["policy_version"].choices = [
-            ("", "All gate policies"), *[(v, f"Gate policy v{v}") for v in policy_versions]]
+            ("", "All gate policies"),
+            *[(v, f"Gate policy v{v}") for v in policy_versions],
+        ]
 
     def filters(self, *, now: datetime) -> metrics.DashboardFilters:
         data = self.cleaned_data if self.is_valid() else {}
@@ -50,12 +58,17 @@ class DashboardFilterForm(forms.Form):
         start_day = timezone.localdate(now) - timedelta(days=days - 1)
         start = timezone.make_aware(datetime.combine(start_day, time.min))
         return metrics.DashboardFilters(
-            start=start, end=now + timedelta(seconds=1), queue=data.get("queue") or "",
-            channel=data.get("channel") or "", provider=data.get("provider") or "",
-            policy_version=data.get("policy_version"))
+            start=start,
+            end=now + timedelta(seconds=1),
+            queue=data.get("queue") or "",
+            channel=data.get("channel") or "",
+            provider=data.get("provider") or "",
+            policy_version=data.get("policy_version"),
+        )
 
 
 # --- Charts (geometry computed here, drawn by the template) -----------------------------------
+
 
 @dataclass(frozen=True)
 class Bar:
@@ -72,18 +85,17 @@ BAR_HEIGHT, BAR_GAP, BAR_AREA = 18, 6, 300
 def bar_chart(items: list[tuple[str, float, str]]) -> dict[str, Any]:
     """Horizontal bars: (label, value, shown text) each, scaled to the largest value."""
     top = max((v for _, v, _ in items), default=0) or 1
-    bars = [Bar(label, value, text, i * (BAR_HEIGHT + BAR_GAP),
-                round(BAR_AREA * value / top, 1))
-            for i, (label, value, text) in enumerate(items)]
-    return {"bars": bars, "height": max(len(bars), 1) * (BAR_HEIGHT + BAR_GAP),
-            "area": BAR_AREA}
+    bars = [
+        Bar(label, value, text, i * (BAR_HEIGHT + BAR_GAP), round(BAR_AREA * value / top, 1))
+        for i, (label, value, text) in enumerate(items)
+    ]
+    return {"bars": bars, "height": max(len(bars), 1) * (BAR_HEIGHT + BAR_GAP), "area": BAR_AREA}
 
 
 LINE_W, LINE_H = 560, 140
 
 
-def line_chart(days: list[date], series: dict[str, dict[date, float | None]]
-               ) -> dict[str, Any]:
+def line_chart(days: list[date], series: dict[str, dict[date, float | None]]) -> dict[str, Any]:
     """Rates (0..1) per day as polylines; a day without cases leaves a gap."""
     step = LINE_W / max(len(days) - 1, 1)
     lines = []
@@ -100,11 +112,18 @@ def line_chart(days: list[date], series: dict[str, dict[date, float | None]]
         if current:
             segments.append(" ".join(current))
         lines.append({"name": name, "segments": segments})
-    ticks = [{"x": round(i * step, 1), "label": d.strftime("%d %b")}
-             for i, d in enumerate(days) if len(days) <= 8 or i % max(len(days) // 6, 1) == 0]
-    return {"lines": lines, "width": LINE_W, "height": LINE_H, "ticks": ticks,
-            "grid": [{"y": LINE_H - p * LINE_H / 100, "label": f"{p}%"}
-                     for p in (0, 25, 50, 75, 100)]}
+    ticks = [
+        {"x": round(i * step, 1), "label": d.strftime("%d %b")}
+        for i, d in enumerate(days)
+        if len(days) <= 8 or i % max(len(days) // 6, 1) == 0
+    ]
+    return {
+        "lines": lines,
+        "width": LINE_W,
+        "height": LINE_H,
+        "ticks": ticks,
+        "grid": [{"y": LINE_H - p * LINE_H / 100, "label": f"{p}%"} for p in (0, 25, 50, 75, 100)],
+    }
 
 
 def _pct(value: float | None) -> str:
@@ -123,12 +142,16 @@ def _duration(seconds: float | None) -> str:
 
 # --- The page ---------------------------------------------------------------------------------
 
+
 def dashboard_data(f: metrics.DashboardFilters, *, now: datetime) -> dict[str, Any]:
     routing_days, override_days = metrics.daily_routing(f), metrics.daily_overrides(f)
     routing = metrics.routing_summary_from_days(routing_days)
     decisions = metrics.decision_summary(f)
-    latency = ({"p50": decisions["p50"], "p95": decisions["p95"]} if "p50" in decisions
-               else metrics.review_latency(f, total=decisions["total"]))
+    latency = (
+        {"p50": decisions["p50"], "p95": decisions["p95"]}
+        if "p50" in decisions
+        else metrics.review_latency(f, total=decisions["total"])
+    )
     agreement = metrics.reviewer_agreement(f)
     execution = metrics.execution_summary(f)
     reasons = metrics.reason_code_distribution(f)
@@ -140,66 +163,124 @@ def dashboard_data(f: metrics.DashboardFilters, *, now: datetime) -> dict[str, A
     while day <= timezone.localdate(now):
         days.append(day)
         day += timedelta(days=1)
-    trend = line_chart(days, {
-        "review rate": {d: metrics.rate(c["review"], c["total"])
-                        for d, c in routing_days.items()},
-        "override rate": {d: metrics.rate(c["overridden"], c["total"])
-                          for d, c in override_days.items()}})
+    trend = line_chart(
+        days,
+        {
+            "review rate": {
+                d: metrics.rate(c["review"], c["total"]) for d, c in routing_days.items()
+            },
+            "override rate": {
+                d: metrics.rate(c["overridden"], c["total"]) for d, c in override_days.items()
+            },
+        },
+    )
     return {
-        "routing_days": routing_days, "override_days": override_days,
-        "routing": routing, "decisions": decisions, "latency": latency,
-        "agreement": agreement, "execution": execution, "queues": queues,
-        "workload": workload, "trend": trend,
+        "routing_days": routing_days,
+        "override_days": override_days,
+        "routing": routing,
+        "decisions": decisions,
+        "latency": latency,
+        "agreement": agreement,
+        "execution": execution,
+        "queues": queues,
+        "workload": workload,
+        "trend": trend,
         "cards": [
-            ("Auto-approval rate", _pct(routing["auto_rate"]),
-             f"{routing['auto']} of {routing['total']} gate decisions"),
-            ("Review rate", _pct(routing["review_rate"]),
-             f"{routing['review']} sent to a human"),
-            ("Human override rate", _pct(decisions["override_rate"]),
-             f"{decisions['overridden']} of {decisions['with_proposal']} proposals changed"),
-            ("Review latency (median / p95)",
-             f"{_duration(latency['p50'])} / {_duration(latency['p95'])}",
-             f"{decisions['total']} final decisions"),
-            ("SLA misses", _pct(decisions["sla_miss_rate"]),
-             f"{decisions['sla_missed']} decided after the due time"),
-            ("Reviewer agreement", _pct(agreement["agreement_rate"]),
-             f"{agreement['agreed']} of {agreement['compared']} compared; "
-             f"{agreement['two_humans']} cases seen by two humans"),
-            ("Execution failure rate", _pct(execution["failure_rate"]),
-             f"{execution['failed']} of {execution['total']} executions failed"),
+            (
+                "Auto-approval rate",
+                _pct(routing["auto_rate"]),
+                f"{routing['auto']} of {routing['total']} gate decisions",
+            ),
+            ("Review rate", _pct(routing["review_rate"]), f"{routing['review']} sent to a human"),
+            (
+                "Human override rate",
+                _pct(decisions["override_rate"]),
+                f"{decisions['overridden']} of {decisions['with_proposal']} proposals changed",
+            ),
+            (
+                "Review latency (median / p95)",
+                f"{_duration(latency['p50'])} / {_duration(latency['p95'])}",
+                f"{decisions['total']} final decisions",
+            ),
+            (
+                "SLA misses",
+                _pct(decisions["sla_miss_rate"]),
+                f"{decisions['sla_missed']} decided after the due time",
+            ),
+            (
+                "Reviewer agreement",
+                _pct(agreement["agreement_rate"]),
+                f"{agreement['agreed']} of {agreement['compared']} compared; "
+                f"{agreement['two_humans']} cases seen by two humans",
+            ),
+            (
+                "Execution failure rate",
+                _pct(execution["failure_rate"]),
+                f"{execution['failed']} of {execution['total']} executions failed",
+            ),
         ],
-        "reasons_chart": bar_chart([(r["reason_code"].replace("_", " "), r["n"], str(r["n"]))
-                                    for r in reasons]),
+        "reasons_chart": bar_chart(
+            [(r["reason_code"].replace("_", " "), r["n"], str(r["n"])) for r in reasons]
+        ),
         "outcome_charts": [
             (title, bar_chart([(o["label"], o["n"], str(o["n"])) for o in paths.get(key, [])]))
-            for key, title in (("auto", "Auto-approved path"), ("review", "Human path"))],
-        "queue_chart": bar_chart([(q["queue__name"], q["depth"],
-                                   f"{q['depth']} ({q['overdue']} overdue, oldest "
-                                   f"{_duration(q['oldest_age_seconds'])})")
-                                  for q in queues]),
-        "workload_chart": bar_chart([(w["reviewer"], w["decided"],
-                                      f"{w['decided']} decided, {w['overridden']} overridden, "
-                                      f"{w['claimed']} claimed") for w in workload]),
+            for key, title in (("auto", "Auto-approved path"), ("review", "Human path"))
+        ],
+        "queue_chart": bar_chart(
+            [
+                (
+                    q["queue__name"],
+                    q["depth"],
+                    f"{q['depth']} ({q['overdue']} overdue, oldest "
+                    f"{_duration(q['oldest_age_seconds'])})",
+                )
+                for q in queues
+            ]
+        ),
+        "workload_chart": bar_chart(
+            [
+                (
+                    w["reviewer"],
+                    w["decided"],
+                    f"{w['decided']} decided, {w['overridden']} overridden, {w['claimed']} claimed",
+                )
+                for w in workload
+            ]
+        ),
     }
 
 
 @reviewer_required
 def dashboard_view(request):
     if not perms.user_can_view_dashboard(request.user):
-        raise PermissionDenied("The dashboard is for senior reviewers, policy admins and "
-                               "auditors.")
+        raise PermissionDenied("The dashboard is for senior reviewers, policy admins and auditors.")
     now = timezone.now()
     form = DashboardFilterForm(
-        request.GET or None, queues=list(Queue.objects.order_by("slug")),
-        policy_versions=list(GatePolicyVersion.objects.order_by("-version")
-                             .values_list("version", flat=True)))
+        request.GET or None,
+        queues=list(Queue.objects.order_by("slug")),
+        policy_versions=list(
+            GatePolicyVersion.objects.order_by("-version").values_list("version", flat=True)
+        ),
+    )
     f = form.filters(now=now)
     data = dashboard_data(f, now=now)
     # The drift alert is over all cases: reuse the page's daily counts when they are
     # unfiltered and cover the baseline window (the default 30 days do), else query.
     unfiltered = not (f.queue or f.channel or f.provider or f.policy_version is not None)
-    daily = ({"routing": data["routing_days"], "overrides": data["override_days"]}
-             if unfiltered and f.start <= drift_window_start(now) else {})
-    return render(request, "reviews/dashboard.html", _context(
-        request, title="Operations dashboard", form=form, filters=f,
-        alerts=drift_check(now=now, **daily), **data))
+    daily = (
+        {"routing": data["routing_days"], "overrides": data["override_days"]}
+        if unfiltered and f.start <= drift_window_start(now)
+        else {}
+    )
+    return render(
+        request,
+        "reviews/dashboard.html",
+        _context(
+            request,
+            title="Operations dashboard",
+            form=form,
+            filters=f,
+            alerts=drift_check(now=now, **daily),
+            **data,
+        ),
+    )

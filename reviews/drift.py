@@ -58,14 +58,20 @@ class DriftAlert:
         return self.today - self.baseline
 
     def as_payload(self) -> dict[str, Any]:
-        return {"metric": self.metric, "day": self.day.isoformat(),
-                "today": round(self.today, 4), "baseline": round(self.baseline, 4),
-                "margin": self.margin, "today_cases": self.today_cases,
-                "baseline_cases": self.baseline_cases}
+        return {
+            "metric": self.metric,
+            "day": self.day.isoformat(),
+            "today": round(self.today, 4),
+            "baseline": round(self.baseline, 4),
+            "margin": self.margin,
+            "today_cases": self.today_cases,
+            "baseline_cases": self.baseline_cases,
+        }
 
 
-def detect_drift(*, metric: str, today: DailyCount, baseline: list[DailyCount],
-                 margin: float, min_cases: int) -> DriftAlert | None:
+def detect_drift(
+    *, metric: str, today: DailyCount, baseline: list[DailyCount], margin: float, min_cases: int
+) -> DriftAlert | None:
     """An alert when today's rate differs from the pooled baseline rate (sum of parts over
     sum of wholes, so quiet days weigh little) by more than ``margin``. Nothing when today
     or the baseline has fewer than ``min_cases`` cases: small numbers swing."""
@@ -76,14 +82,22 @@ def detect_drift(*, metric: str, today: DailyCount, baseline: list[DailyCount],
     today_rate, base_rate = today.part / today.whole, base_part / base_whole
     if abs(today_rate - base_rate) <= margin:
         return None
-    return DriftAlert(metric=metric, day=today.day, today=today_rate, baseline=base_rate,
-                      margin=margin, today_cases=today.whole, baseline_cases=base_whole)
+    return DriftAlert(
+        metric=metric,
+        day=today.day,
+        today=today_rate,
+        baseline=base_rate,
+        margin=margin,
+        today_cases=today.whole,
+        baseline_cases=base_whole,
+    )
 
 
-def _series(counts: dict[date, dict[str, int]], part: str, days: list[date]
-            ) -> list[DailyCount]:
-    return [DailyCount(d, counts.get(d, {}).get(part, 0), counts.get(d, {}).get("total", 0))
-            for d in days]
+def _series(counts: dict[date, dict[str, int]], part: str, days: list[date]) -> list[DailyCount]:
+    return [
+        DailyCount(d, counts.get(d, {}).get(part, 0), counts.get(d, {}).get("total", 0))
+        for d in days
+    ]
 
 
 def drift_window_start(now: datetime) -> datetime:
@@ -91,9 +105,12 @@ def drift_window_start(now: datetime) -> datetime:
     return timezone.make_aware(datetime.combine(first, datetime.min.time()))
 
 
-def drift_alerts(*, now: datetime | None = None,
-                 routing: dict[date, dict[str, int]] | None = None,
-                 overrides: dict[date, dict[str, int]] | None = None) -> list[DriftAlert]:
+def drift_alerts(
+    *,
+    now: datetime | None = None,
+    routing: dict[date, dict[str, int]] | None = None,
+    overrides: dict[date, dict[str, int]] | None = None,
+) -> list[DriftAlert]:
     """Today (in the site's time zone) against the ``HITL_DRIFT_BASELINE_DAYS`` before it,
     over all cases. Two grouped queries, or none when the caller passes the unfiltered
     daily counts (``metrics.daily_routing`` / ``daily_overrides``) covering the window."""
@@ -103,13 +120,19 @@ def drift_alerts(*, now: datetime | None = None,
     f = DashboardFilters(start=drift_window_start(now), end=now + timedelta(seconds=1))
     routing = routing if routing is not None else daily_routing(f)
     overrides = overrides if overrides is not None else daily_overrides(f)
-    series = {REVIEW_RATE: _series(routing, "review", days),
-              OVERRIDE_RATE: _series(overrides, "overridden", days)}
+    series = {
+        REVIEW_RATE: _series(routing, "review", days),
+        OVERRIDE_RATE: _series(overrides, "overridden", days),
+    }
     alerts = []
     for metric, counts in series.items():
-        alert = detect_drift(metric=metric, today=counts[-1], baseline=counts[:-1],
-                             margin=settings.HITL_DRIFT_MARGIN,
-                             min_cases=settings.HITL_DRIFT_MIN_CASES)
+        alert = detect_drift(
+            metric=metric,
+            today=counts[-1],
+            baseline=counts[:-1],
+            margin=settings.HITL_DRIFT_MARGIN,
+            min_cases=settings.HITL_DRIFT_MIN_CASES,
+        )
         if alert is not None:
             alerts.append(alert)
     return alerts
@@ -120,18 +143,28 @@ def drift_alert_record(*, alert: DriftAlert) -> bool:
     metric exists. Returns True if it wrote one. The chain head is locked first, so two
     dashboards loading at once (on PostgreSQL) write one event, not two."""
     subject = (SUBJECT_TYPE, f"{alert.metric}:{alert.day.isoformat()}")
-    recorded = AuditEvent.objects.filter(event_type=EVENT_TYPE, subject_type=subject[0],
-                                         subject_id=subject[1])
+    recorded = AuditEvent.objects.filter(
+        event_type=EVENT_TYPE, subject_type=subject[0], subject_id=subject[1]
+    )
     if recorded.exists():  # the usual case: no lock taken
         return False
     with transaction.atomic():
         AuditChainHead.objects.select_for_update().get_or_create(pk=1)
         if recorded.exists():
             return False
-        record_event(event_type=EVENT_TYPE, actor=Actor.system("drift-monitor"),
-                     subject=subject, payload=alert.as_payload())
-    logger.warning("drift: %s is %.1f%% today against a baseline of %.1f%%", alert.metric,
-                   alert.today * 100, alert.baseline * 100, extra=alert.as_payload())
+        record_event(
+            event_type=EVENT_TYPE,
+            actor=Actor.system("drift-monitor"),
+            subject=subject,
+            payload=alert.as_payload(),
+        )
+    logger.warning(
+        "drift: %s is %.1f%% today against a baseline of %.1f%%",
+        alert.metric,
+        alert.today * 100,
+        alert.baseline * 100,
+        extra=alert.as_payload(),
+    )
     return True
 
 

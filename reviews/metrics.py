@@ -73,26 +73,33 @@ def rate(part: int | None, whole: int | None) -> float | None:
 
 # --- Expressions ------------------------------------------------------------------------------
 
+
 def human_action_expression(prefix: str = "") -> Case:
     """The action a decision amounts to: a rejection stores none of its own."""
-    return Case(When(**{f"{prefix}outcome": Outcome.REJECT}, then=Value(Action.DENY_REFUND.value)),
-                When(**{f"{prefix}outcome": Outcome.REQUEST_MORE_INFO},
-                     then=Value(Action.REQUEST_MORE_INFO.value)),
-                default=F(f"{prefix}action"), output_field=CharField())
+    return Case(
+        When(**{f"{prefix}outcome": Outcome.REJECT}, then=Value(Action.DENY_REFUND.value)),
+        When(
+            **{f"{prefix}outcome": Outcome.REQUEST_MORE_INFO},
+            then=Value(Action.REQUEST_MORE_INFO.value),
+        ),
+        default=F(f"{prefix}action"),
+        output_field=CharField(),
+    )
 
 
 def human_amount_expression(prefix: str = "") -> Case:
-    return Case(When(**{f"{prefix}outcome__in": [Outcome.REJECT, Outcome.REQUEST_MORE_INFO]},
-                     then=ZERO),
-                default=Coalesce(F(f"{prefix}amount"), ZERO),
-                output_field=DecimalField(max_digits=13, decimal_places=2))
+    return Case(
+        When(**{f"{prefix}outcome__in": [Outcome.REJECT, Outcome.REQUEST_MORE_INFO]}, then=ZERO),
+        default=Coalesce(F(f"{prefix}amount"), ZERO),
+        output_field=DecimalField(max_digits=13, decimal_places=2),
+    )
 
 
 # An override: the human's final action or amount differs from the AI's proposal (cases
 # without a proposal, where drafting failed, have nothing to override).
-OVERRIDDEN = (Q(has_proposal=True)
-              & (~Q(final_action=F("proposed_action"))
-                 | ~Q(final_amount=Coalesce(F("proposed_amount"), ZERO))))
+OVERRIDDEN = Q(has_proposal=True) & (
+    ~Q(final_action=F("proposed_action")) | ~Q(final_amount=Coalesce(F("proposed_amount"), ZERO))
+)
 
 
 class PercentileCont(Aggregate):
@@ -113,13 +120,17 @@ class EpochSeconds(Func):
 
 # --- Filtered bases ---------------------------------------------------------------------------
 
+
 def _provider_exists(provider: str, request_ref: str) -> Exists:
     return Exists(Proposal.objects.filter(request=OuterRef(request_ref), provider=provider))
 
 
 def _policy_exists(version: int, request_ref: str) -> Exists:
-    return Exists(GateEvaluation.objects.filter(request=OuterRef(request_ref),
-                                                policy_version__version=version))
+    return Exists(
+        GateEvaluation.objects.filter(
+            request=OuterRef(request_ref), policy_version__version=version
+        )
+    )
 
 
 def gate_evaluations(f: DashboardFilters) -> QuerySet[GateEvaluation]:
@@ -138,8 +149,7 @@ def gate_evaluations(f: DashboardFilters) -> QuerySet[GateEvaluation]:
 def final_decisions(f: DashboardFilters) -> QuerySet[ReviewDecision]:
     """Final human decisions in the period, annotated with the action/amount they amount
     to (``final_action``/``final_amount``) and whether the AI had proposed anything."""
-    qs = ReviewDecision.objects.filter(is_final=True, created_at__gte=f.start,
-                                       created_at__lt=f.end)
+    qs = ReviewDecision.objects.filter(is_final=True, created_at__gte=f.start, created_at__lt=f.end)
     if f.queue:
         qs = qs.filter(task__queue__slug=f.queue)
     if f.channel:
@@ -148,10 +158,11 @@ def final_decisions(f: DashboardFilters) -> QuerySet[ReviewDecision]:
         qs = qs.filter(_provider_exists(f.provider, "request"))
     if f.policy_version is not None:
         qs = qs.filter(_policy_exists(f.policy_version, "request"))
-    return (qs.order_by()
-            .alias(final_action=human_action_expression(),
-                   final_amount=human_amount_expression(),
-                   has_proposal=~Q(proposed_action="")))
+    return qs.order_by().alias(
+        final_action=human_action_expression(),
+        final_amount=human_amount_expression(),
+        has_proposal=~Q(proposed_action=""),
+    )
 
 
 def executions(f: DashboardFilters) -> QuerySet[Execution]:
@@ -169,13 +180,19 @@ def executions(f: DashboardFilters) -> QuerySet[Execution]:
 
 # --- Figures ----------------------------------------------------------------------------------
 
+
 def routing_summary(f: DashboardFilters) -> dict[str, Any]:
     """Gate decisions in the period: how many were auto-approved, how many reviewed."""
     row = gate_evaluations(f).aggregate(
-        total=Count("pk"), auto=Count("pk", filter=Q(route=GateEvaluation.Route.AUTO)),
-        review=Count("pk", filter=Q(route=GateEvaluation.Route.REVIEW)))
-    return {**row, "auto_rate": rate(row["auto"], row["total"]),
-            "review_rate": rate(row["review"], row["total"])}
+        total=Count("pk"),
+        auto=Count("pk", filter=Q(route=GateEvaluation.Route.AUTO)),
+        review=Count("pk", filter=Q(route=GateEvaluation.Route.REVIEW)),
+    )
+    return {
+        **row,
+        "auto_rate": rate(row["auto"], row["total"]),
+        "review_rate": rate(row["review"], row["total"]),
+    }
 
 
 def decision_summary(f: DashboardFilters) -> dict[str, Any]:
@@ -191,28 +208,35 @@ def decision_summary(f: DashboardFilters) -> dict[str, Any]:
         total=Count("pk"),
         with_proposal=Count("pk", filter=Q(has_proposal=True)),
         overridden=Count("pk", filter=OVERRIDDEN),
-        action_changed=Count("pk", filter=Q(has_proposal=True)
-                             & ~Q(final_action=F("proposed_action"))),
-        approved=Count("pk", filter=Q(outcome__in=[Outcome.APPROVE,
-                                                   Outcome.APPROVE_WITH_EDITS])),
+        action_changed=Count(
+            "pk", filter=Q(has_proposal=True) & ~Q(final_action=F("proposed_action"))
+        ),
+        approved=Count("pk", filter=Q(outcome__in=[Outcome.APPROVE, Outcome.APPROVE_WITH_EDITS])),
         rejected=Count("pk", filter=Q(outcome=Outcome.REJECT)),
         more_info=Count("pk", filter=Q(outcome=Outcome.REQUEST_MORE_INFO)),
         # decided after the task's due time (an SLA escalation moves the due time on)
         sla_missed=Count("pk", filter=Q(created_at__gt=F("task__due_at"))),
     )
-    return {**row, "override_rate": rate(row["overridden"], row["with_proposal"]),
-            "sla_miss_rate": rate(row["sla_missed"], row["total"])}
+    return {
+        **row,
+        "override_rate": rate(row["overridden"], row["with_proposal"]),
+        "sla_miss_rate": rate(row["sla_missed"], row["total"]),
+    }
 
 
 def reason_code_distribution(f: DashboardFilters) -> list[dict[str, Any]]:
     """Reason codes given with final decisions (rejections), most frequent first."""
-    return list(final_decisions(f).exclude(reason_code="").values("reason_code")
-                .annotate(n=Count("pk")).order_by("-n", "reason_code"))
+    return list(
+        final_decisions(f)
+        .exclude(reason_code="")
+        .values("reason_code")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "reason_code")
+    )
 
 
 def _review_seconds() -> ExpressionWrapper:
-    return ExpressionWrapper(F("created_at") - F("task__created_at"),
-                             output_field=DurationField())
+    return ExpressionWrapper(F("created_at") - F("task__created_at"), output_field=DurationField())
 
 
 def review_latency(f: DashboardFilters, *, total: int | None = None) -> dict[str, Any]:
@@ -232,7 +256,7 @@ def review_latency(f: DashboardFilters, *, total: int | None = None) -> dict[str
             result[key] = None
             continue
         rank = round(p * (n - 1))
-        found = ordered[rank:rank + 1]
+        found = ordered[rank : rank + 1]
         result[key] = found[0].total_seconds() if found else None
     return result
 
@@ -245,15 +269,23 @@ def reviewer_agreement(f: DashboardFilters) -> dict[str, Any]:
     One LEFT JOIN from each final decision to the other reviewers' non-final decisions on
     its task (only first approvals and escalations are non-final), counted per final
     decision; a rejection (no action) never matches a first approval."""
-    qs = final_decisions(f).alias(earlier=FilteredRelation(
-        "task__decisions", condition=Q(task__decisions__is_final=False)
-        & ~Q(task__decisions__reviewer=F("reviewer"))))
+    qs = final_decisions(f).alias(
+        earlier=FilteredRelation(
+            "task__decisions",
+            condition=Q(task__decisions__is_final=False)
+            & ~Q(task__decisions__reviewer=F("reviewer")),
+        )
+    )
     opinion = Q(earlier__isnull=False) & ~Q(earlier__outcome=Outcome.ESCALATE)
     row = qs.aggregate(
         two_humans=Count("pk", distinct=True, filter=Q(earlier__isnull=False)),
         compared=Count("pk", distinct=True, filter=opinion),
-        agreed=Count("pk", distinct=True, filter=opinion & Q(
-            earlier__action=F("action"), earlier__amount=F("amount"))))
+        agreed=Count(
+            "pk",
+            distinct=True,
+            filter=opinion & Q(earlier__action=F("action"), earlier__amount=F("amount")),
+        ),
+    )
     return {**row, "agreement_rate": rate(row["agreed"], row["compared"])}
 
 
@@ -262,9 +294,12 @@ def execution_summary(f: DashboardFilters) -> dict[str, Any]:
         total=Count("pk", distinct=bool(f.queue)),
         done=Count("pk", filter=Q(phase=Execution.Phase.RECORDED), distinct=bool(f.queue)),
         failed=Count("pk", filter=Q(phase=Execution.Phase.FAILED), distinct=bool(f.queue)),
-        pending=Count("pk", filter=Q(phase__in=[Execution.Phase.STARTED,
-                                                Execution.Phase.PROVIDER_CALLED]),
-                      distinct=bool(f.queue)))
+        pending=Count(
+            "pk",
+            filter=Q(phase__in=[Execution.Phase.STARTED, Execution.Phase.PROVIDER_CALLED]),
+            distinct=bool(f.queue),
+        ),
+    )
     return {**row, "failure_rate": rate(row["failed"], row["total"])}
 
 
@@ -276,10 +311,16 @@ def queue_state(f: DashboardFilters, *, now: datetime | None = None) -> list[dic
         qs = qs.filter(queue__slug=f.queue)
     if f.channel:
         qs = qs.filter(request__channel=f.channel)
-    rows = list(qs.order_by().values("queue__slug", "queue__name")
-                .annotate(depth=Count("pk"), overdue=Count("pk", filter=Q(due_at__lt=now)),
-                          oldest=Min("created_at"))
-                .order_by("queue__slug"))
+    rows = list(
+        qs.order_by()
+        .values("queue__slug", "queue__name")
+        .annotate(
+            depth=Count("pk"),
+            overdue=Count("pk", filter=Q(due_at__lt=now)),
+            oldest=Min("created_at"),
+        )
+        .order_by("queue__slug")
+    )
     for row in rows:
         row["oldest_age_seconds"] = (now - row["oldest"]).total_seconds()
     return rows
@@ -291,66 +332,107 @@ WORKLOAD_TOP = 15
 def reviewer_workload(f: DashboardFilters) -> list[dict[str, Any]]:
     """Final decisions per reviewer in the period (busiest first, at most ``WORKLOAD_TOP``)
     and the tasks each holds claimed now."""
-    decided = list(final_decisions(f).values("reviewer_id", "reviewer__username")
-                   .annotate(decided=Count("pk"), overridden=Count("pk", filter=OVERRIDDEN))
-                   .order_by("-decided", "reviewer__username")[:WORKLOAD_TOP])
-    claimed = dict(ReviewTask.objects.filter(active=1, assignee__isnull=False,
-                                             assignee_id__in=[r["reviewer_id"]
-                                                              for r in decided])
-                   .order_by().values("assignee_id").annotate(n=Count("pk"))
-                   .values_list("assignee_id", "n"))
-    return [{"reviewer": r["reviewer__username"], "decided": r["decided"],
-             "overridden": r["overridden"], "claimed": claimed.get(r["reviewer_id"], 0)}
-            for r in decided]
+    decided = list(
+        final_decisions(f)
+        .values("reviewer_id", "reviewer__username")
+        .annotate(decided=Count("pk"), overridden=Count("pk", filter=OVERRIDDEN))
+        .order_by("-decided", "reviewer__username")[:WORKLOAD_TOP]
+    )
+    claimed = dict(
+        ReviewTask.objects.filter(
+            active=1, assignee__isnull=False, assignee_id__in=[r["reviewer_id"] for r in decided]
+        )
+        .order_by()
+        .values("assignee_id")
+        .annotate(n=Count("pk"))
+        .values_list("assignee_id", "n")
+    )
+    return [
+        {
+            "reviewer": r["reviewer__username"],
+            "decided": r["decided"],
+            "overridden": r["overridden"],
+            "claimed": claimed.get(r["reviewer_id"], 0),
+        }
+        for r in decided
+    ]
 
 
 # What became of the cases, by path.
 OUTCOME_GROUPS = {
-    RefundStatus.EXECUTED: "executed", RefundStatus.EXECUTION_FAILED: "execution failed",
-    RefundStatus.CLOSED: "closed after failure", RefundStatus.REJECTED: "rejected",
-    RefundStatus.EXPIRED: "expired", RefundStatus.AWAITING_CUSTOMER: "asked the customer",
+    RefundStatus.EXECUTED: "executed",
+    RefundStatus.EXECUTION_FAILED: "execution failed",
+    RefundStatus.CLOSED: "closed after failure",
+    RefundStatus.REJECTED: "rejected",
+    RefundStatus.EXPIRED: "expired",
+    RefundStatus.AWAITING_CUSTOMER: "asked the customer",
 }
 
 
 def outcomes_by_path(f: DashboardFilters) -> dict[str, list[dict[str, Any]]]:
     """Gate decisions in the period by route (auto / human) and the request's status now."""
-    rows = (gate_evaluations(f).values("route", "request__status").annotate(n=Count("pk"))
-            .order_by("route", "-n"))
+    rows = (
+        gate_evaluations(f)
+        .values("route", "request__status")
+        .annotate(n=Count("pk"))
+        .order_by("route", "-n")
+    )
     result: dict[str, list[dict[str, Any]]] = {"auto": [], "review": []}
     for row in rows:
         status = row["request__status"]
-        result.setdefault(row["route"], []).append({
-            "status": status, "label": OUTCOME_GROUPS.get(status, status.replace("_", " ")),
-            "n": row["n"]})
+        result.setdefault(row["route"], []).append(
+            {
+                "status": status,
+                "label": OUTCOME_GROUPS.get(status, status.replace("_", " ")),
+                "n": row["n"],
+            }
+        )
     return result
 
 
 # --- Daily series (charts and the drift alert) ------------------------------------------------
 
+
 def daily_routing(f: DashboardFilters) -> dict[date, dict[str, int]]:
-    rows = (gate_evaluations(f).annotate(day=TruncDate("created_at")).values("day")
-            .annotate(total=Count("pk"),
-                      auto=Count("pk", filter=Q(route=GateEvaluation.Route.AUTO)),
-                      review=Count("pk", filter=Q(route=GateEvaluation.Route.REVIEW)))
-            .order_by("day"))
-    return {_as_date(r["day"]): {"total": r["total"], "auto": r["auto"],
-                                 "review": r["review"]} for r in rows}
+    rows = (
+        gate_evaluations(f)
+        .annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(
+            total=Count("pk"),
+            auto=Count("pk", filter=Q(route=GateEvaluation.Route.AUTO)),
+            review=Count("pk", filter=Q(route=GateEvaluation.Route.REVIEW)),
+        )
+        .order_by("day")
+    )
+    return {
+        _as_date(r["day"]): {"total": r["total"], "auto": r["auto"], "review": r["review"]}
+        for r in rows
+    }
 
 
 def routing_summary_from_days(days: dict[date, dict[str, int]]) -> dict[str, Any]:
     """``routing_summary`` from the daily counts already read (at most one row a day)."""
     row = {key: sum(d.get(key, 0) for d in days.values()) for key in ("total", "auto", "review")}
-    return {**row, "auto_rate": rate(row["auto"], row["total"]),
-            "review_rate": rate(row["review"], row["total"])}
+    return {
+        **row,
+        "auto_rate": rate(row["auto"], row["total"]),
+        "review_rate": rate(row["review"], row["total"]),
+    }
 
 
 def daily_overrides(f: DashboardFilters) -> dict[date, dict[str, int]]:
-    rows = (final_decisions(f).annotate(day=TruncDate("created_at")).values("day")
-            .annotate(total=Count("pk", filter=Q(has_proposal=True)),
-                      overridden=Count("pk", filter=OVERRIDDEN))
-            .order_by("day"))
-    return {_as_date(r["day"]): {"total": r["total"], "overridden": r["overridden"]}
-            for r in rows}
+    rows = (
+        final_decisions(f)
+        .annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(
+            total=Count("pk", filter=Q(has_proposal=True)),
+            overridden=Count("pk", filter=OVERRIDDEN),
+        )
+        .order_by("day")
+    )
+    return {_as_date(r["day"]): {"total": r["total"], "overridden": r["overridden"]} for r in rows}
 
 
 def _as_date(value: Any) -> date:

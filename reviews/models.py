@@ -25,14 +25,18 @@ class Queue(models.Model):
     name = models.CharField(max_length=100)
     description = models.TextField(blank=True)
     sla_minutes = models.PositiveIntegerField(
-        default=240, validators=[MinValueValidator(1)],
+        default=240,
+        validators=[MinValueValidator(1)],
         help_text="A task is due this many minutes after it enters the queue; past it, the "
-                  "SLA sweep escalates it to the senior queue with a raised priority.")
+        "SLA sweep escalates it to the senior queue with a raised priority.",
+    )
     hard_deadline_minutes = models.PositiveIntegerField(
-        default=3 * 24 * 60, validators=[MinValueValidator(1)],
+        default=3 * 24 * 60,
+        validators=[MinValueValidator(1)],
         help_text="Past this many minutes after the case first entered review, the SLA sweep "
-                  "expires it: nothing is executed and the customer is told the case is "
-                  "still open.")
+        "expires it: nothing is executed and the customer is told the case is "
+        "still open.",
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -77,20 +81,29 @@ ACTIVE_TASK_STATUSES = (TaskStatus.OPEN, TaskStatus.CLAIMED, TaskStatus.ESCALATE
 class ReviewTask(models.Model):
     """One refund request waiting for a human. At most one active task per request."""
 
-    request = models.ForeignKey(RefundRequest, on_delete=models.PROTECT,
-                                related_name="review_tasks")
+    request = models.ForeignKey(
+        RefundRequest, on_delete=models.PROTECT, related_name="review_tasks"
+    )
     queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="tasks")
-    priority = models.PositiveSmallIntegerField(choices=RefundRequest.Priority.choices,
-                                                default=RefundRequest.Priority.NORMAL)
-    status = models.CharField(max_length=12, choices=TaskStatus.choices,
-                              default=TaskStatus.OPEN, editable=False)
-    reasons = models.JSONField(default=list, blank=True,
-                               help_text="The gate's reasons: [{code, message}].")
+    priority = models.PositiveSmallIntegerField(
+        choices=RefundRequest.Priority.choices, default=RefundRequest.Priority.NORMAL
+    )
+    status = models.CharField(
+        max_length=12, choices=TaskStatus.choices, default=TaskStatus.OPEN, editable=False
+    )
+    reasons = models.JSONField(
+        default=list, blank=True, help_text="The gate's reasons: [{code, message}]."
+    )
     # ",code1,code2," — filterable with a plain LIKE on every database (SQLite has no
     # JSON containment lookup).
     reason_codes = models.CharField(max_length=500, blank=True, editable=False)
-    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                 null=True, blank=True, related_name="review_tasks")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="review_tasks",
+    )
     claimed_at = models.DateTimeField(null=True, blank=True)
     claim_expires_at = models.DateTimeField(null=True, blank=True)
     due_at = models.DateTimeField()
@@ -107,10 +120,13 @@ class ReviewTask(models.Model):
     # Django binds them — nor a boolean — Django filters it as a bare column, which SQLite
     # does not match to an index — would be used.)
     active = models.GeneratedField(
-        expression=models.Case(models.When(status__in=ACTIVE_TASK_STATUSES,
-                                           then=models.Value(1)),
-                               default=models.Value(0)),
-        output_field=models.PositiveSmallIntegerField(), db_persist=True)
+        expression=models.Case(
+            models.When(status__in=ACTIVE_TASK_STATUSES, then=models.Value(1)),
+            default=models.Value(0),
+        ),
+        output_field=models.PositiveSmallIntegerField(),
+        db_persist=True,
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -118,18 +134,23 @@ class ReviewTask(models.Model):
         ordering = ["-priority", "due_at", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["request"], condition=models.Q(status__in=ACTIVE_TASK_STATUSES),
-                name="review_task_one_active_per_request"),
+                fields=["request"],
+                condition=models.Q(status__in=ACTIVE_TASK_STATUSES),
+                name="review_task_one_active_per_request",
+            ),
         ]
         indexes = [
             # The queue page walks this in page order and stops after the page's last row
             # (see reviews.selectors.review_queue_for_user), whatever the queue length;
             # queue_id is in it so rows of other queues are skipped without a table read.
-            models.Index(fields=["active", "-priority", "due_at", "id", "queue"],
-                         name="review_task_open_order"),
+            models.Index(
+                fields=["active", "-priority", "due_at", "id", "queue"],
+                name="review_task_open_order",
+            ),
             # Counts and statistics per queue (depth, overdue, oldest) from the index alone.
-            models.Index(fields=["queue", "active", "due_at", "created_at"],
-                         name="review_task_open_queue"),
+            models.Index(
+                fields=["queue", "active", "due_at", "created_at"], name="review_task_open_queue"
+            ),
             # The SLA sweep.
             models.Index(fields=["active", "due_at"], name="review_task_open_due"),
             models.Index(fields=["active", "deadline_at"], name="review_task_open_deadline"),
@@ -149,9 +170,12 @@ class ReviewTask(models.Model):
     def claimed_by_other(self, user, now=None) -> bool:
         """True while another user holds an unexpired claim."""
         now = now or timezone.now()
-        return (self.status == TaskStatus.CLAIMED and self.assignee_id is not None
-                and self.assignee_id != user.pk
-                and (self.claim_expires_at is None or self.claim_expires_at > now))
+        return (
+            self.status == TaskStatus.CLAIMED
+            and self.assignee_id is not None
+            and self.assignee_id != user.pk
+            and (self.claim_expires_at is None or self.claim_expires_at > now)
+        )
 
 
 class Outcome(models.TextChoices):
@@ -186,21 +210,25 @@ class ReviewDecision(models.Model):
     """
 
     task = models.ForeignKey(ReviewTask, on_delete=models.PROTECT, related_name="decisions")
-    request = models.ForeignKey(RefundRequest, on_delete=models.PROTECT,
-                                related_name="review_decisions")
-    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                 related_name="review_decisions")
+    request = models.ForeignKey(
+        RefundRequest, on_delete=models.PROTECT, related_name="review_decisions"
+    )
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="review_decisions"
+    )
     outcome = models.CharField(max_length=24, choices=Outcome.choices)
     action = models.CharField(max_length=32, blank=True)
-    amount = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES,
-                                 null=True, blank=True)
+    amount = models.DecimalField(
+        max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, null=True, blank=True
+    )
     currency = models.CharField(max_length=3, blank=True)
     proposed_action = models.CharField(max_length=32, blank=True)
-    proposed_amount = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES,
-                                          null=True, blank=True)
-    amount_difference = models.DecimalField(max_digits=MAX_DIGITS + 1,
-                                            decimal_places=DECIMAL_PLACES,
-                                            null=True, blank=True)
+    proposed_amount = models.DecimalField(
+        max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, null=True, blank=True
+    )
+    amount_difference = models.DecimalField(
+        max_digits=MAX_DIGITS + 1, decimal_places=DECIMAL_PLACES, null=True, blank=True
+    )
     message = models.TextField(blank=True, help_text="To the customer (or the question asked).")
     reason_code = models.CharField(max_length=32, blank=True)
     comment = models.TextField(blank=True)
@@ -210,22 +238,34 @@ class ReviewDecision(models.Model):
     is_final = models.BooleanField(default=False)
     # A first approval above the four-eyes amount, waiting for a second approver.
     pending = models.BooleanField(default=False)
-    confirms = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True,
-                                 related_name="confirmations",
-                                 help_text="The first approval this second approval confirms.")
+    confirms = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="confirmations",
+        help_text="The first approval this second approval confirms.",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
             # The database, not a check-then-write, guarantees a single decision takes effect.
-            models.UniqueConstraint(fields=["task"], condition=models.Q(is_final=True),
-                                    name="review_decision_one_final_per_task"),
-            models.UniqueConstraint(fields=["task"], condition=models.Q(pending=True),
-                                    name="review_decision_one_pending_per_task"),
-            models.CheckConstraint(condition=models.Q(amount__isnull=True)
-                                   | models.Q(amount__gte=0),
-                                   name="review_decision_amount_not_negative"),
+            models.UniqueConstraint(
+                fields=["task"],
+                condition=models.Q(is_final=True),
+                name="review_decision_one_final_per_task",
+            ),
+            models.UniqueConstraint(
+                fields=["task"],
+                condition=models.Q(pending=True),
+                name="review_decision_one_pending_per_task",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount__isnull=True) | models.Q(amount__gte=0),
+                name="review_decision_amount_not_negative",
+            ),
         ]
         indexes = [models.Index(fields=["task", "-created_at"])]
 

@@ -55,13 +55,22 @@ def queue_ids_for_user(user) -> frozenset[int]:
         # (review_task_open falls back to standard), its open tasks stay workable.
         queues = Queue.objects.all()
         if not user_works_every_queue(user):
-            perm = {"permission__codename": WORK_QUEUE,
-                    "permission__content_type__app_label": "reviews"}
+            perm = {
+                "permission__codename": WORK_QUEUE,
+                "permission__content_type__app_label": "reviews",
+            }
             queues = queues.filter(
-                Q(pk__in=QueueUserObjectPermission.objects.filter(user=user, **perm)
-                  .values("content_object"))
-                | Q(pk__in=QueueGroupObjectPermission.objects.filter(group__user=user, **perm)
-                    .values("content_object")))
+                Q(
+                    pk__in=QueueUserObjectPermission.objects.filter(user=user, **perm).values(
+                        "content_object"
+                    )
+                )
+                | Q(
+                    pk__in=QueueGroupObjectPermission.objects.filter(
+                        group__user=user, **perm
+                    ).values("content_object")
+                )
+            )
         ids = frozenset(queues.values_list("pk", flat=True))
     user._review_queue_ids = ids
     return ids
@@ -83,9 +92,12 @@ def user_created_case(user, task: ReviewTask) -> bool:
     if email and (request.customer.email or "").strip().lower() == email:
         return True
     return AuditEvent.objects.filter(
-        subject_type=request._meta.label_lower, subject_id=str(request.pk),
-        event_type="refund_request.received", actor_type=ActorType.USER,
-        actor_id=str(user.pk)).exists()
+        subject_type=request._meta.label_lower,
+        subject_id=str(request.pk),
+        event_type="refund_request.received",
+        actor_type=ActorType.USER,
+        actor_id=str(user.pk),
+    ).exists()
 
 
 def user_can_reassign(user) -> bool:

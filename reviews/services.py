@@ -54,7 +54,8 @@ SLA_ACTOR = Actor.system("review-sla")
 # What the customer is told when a case times out: nothing was executed, it is not closed.
 TIMEOUT_CUSTOMER_NOTICE = (
     "We have not been able to finish reviewing your request yet. Nothing has been charged "
-    "or refunded, and your case is still open with our team: we will contact you.")
+    "or refunded, and your case is still open with our team: we will contact you."
+)
 TIMEOUT_MESSAGE_KIND = OutboundMessage.Kind.CASE_OPEN
 REVIEW_REVIEWABLE = (RefundStatus.IN_REVIEW, RefundStatus.ESCALATED)
 MAX_PRIORITY = max(RefundRequest.Priority.values)
@@ -69,10 +70,11 @@ def _forbidden(message: str = "You may not work this task.") -> ApplicationError
 
 
 def _lock(task: ReviewTask) -> ReviewTask:
-    return (ReviewTask.objects.select_for_update(of=("self",))
-            .select_related("queue", "request", "request__customer", "request__order",
-                            "assignee")
-            .get(pk=task.pk))
+    return (
+        ReviewTask.objects.select_for_update(of=("self",))
+        .select_related("queue", "request", "request__customer", "request__order", "assignee")
+        .get(pk=task.pk)
+    )
 
 
 def _save(task: ReviewTask, fields: list[str]) -> None:
@@ -89,22 +91,26 @@ def _closed_error(task: ReviewTask) -> ApplicationError:
     if task.status == TaskStatus.EXPIRED:
         return ApplicationError(
             f"This task expired at {timezone.localtime(task.decided_at):%Y-%m-%d %H:%M} "
-            "(past its hard deadline); nothing was decided.", code="task_expired")
-    final = (task.decisions.filter(is_final=True).select_related("reviewer").first())
+            "(past its hard deadline); nothing was decided.",
+            code="task_expired",
+        )
+    final = task.decisions.filter(is_final=True).select_related("reviewer").first()
     who = final.reviewer.get_username() if final else "someone"
     when = timezone.localtime(final.created_at if final else task.decided_at)
     outcome = final.get_outcome_display().lower() if final else "decided"
     return ApplicationError(
         f"Already decided by {who} at {when:%Y-%m-%d %H:%M:%S} ({outcome}).",
         code="task_already_decided",
-        extra={"decided_by": who, "decided_at": when.isoformat(), "outcome": outcome})
+        extra={"decided_by": who, "decided_at": when.isoformat(), "outcome": outcome},
+    )
 
 
 def _queue_named(slug: str) -> Queue:
     queue = Queue.objects.filter(slug=slug).first()
     if queue is None:
-        raise ApplicationError(f"The '{slug}' review queue is missing; recreate it in the "
-                               "admin.", code="queue_missing")
+        raise ApplicationError(
+            f"The '{slug}' review queue is missing; recreate it in the admin.", code="queue_missing"
+        )
     return queue
 
 
@@ -117,36 +123,48 @@ def _require_worker(task: ReviewTask, user) -> None:
 
 # --- Queue access ----------------------------------------------------------------------------
 
+
 @transaction.atomic
-def queue_access_grant(*, queue: Queue, actor: Actor, user=None,
-                       group: Group | None = None) -> None:
+def queue_access_grant(
+    *, queue: Queue, actor: Actor, user=None, group: Group | None = None
+) -> None:
     """Lets ``user`` or ``group`` work ``queue`` (guardian object permission, direct FK
     table). Machine accounts are refused. Audited ``review_queue.access_granted``."""
     target = _access_target(user, group)
     model = QueueUserObjectPermission if user is not None else QueueGroupObjectPermission
     holder = {"user": user} if user is not None else {"group": group}
-    if model.objects.filter(content_object=queue, permission__codename=perms.WORK_QUEUE,
-                            **holder).exists():
+    if model.objects.filter(
+        content_object=queue, permission__codename=perms.WORK_QUEUE, **holder
+    ).exists():
         return  # already granted: nothing to do, nothing to audit
     assign_perm(perms.WORK_QUEUE, target, queue)
-    record_event(event_type="review_queue.access_granted", actor=actor, subject=queue,
-                 payload={"user": getattr(user, "pk", None),
-                          "group": getattr(group, "name", None)})
+    record_event(
+        event_type="review_queue.access_granted",
+        actor=actor,
+        subject=queue,
+        payload={"user": getattr(user, "pk", None), "group": getattr(group, "name", None)},
+    )
 
 
 @transaction.atomic
-def queue_access_revoke(*, queue: Queue, actor: Actor, user=None,
-                        group: Group | None = None) -> None:
+def queue_access_revoke(
+    *, queue: Queue, actor: Actor, user=None, group: Group | None = None
+) -> None:
     target = _access_target(user, group)
     remove_perm(perms.WORK_QUEUE, target, queue)
-    record_event(event_type="review_queue.access_revoked", actor=actor, subject=queue,
-                 payload={"user": getattr(user, "pk", None),
-                          "group": getattr(group, "name", None)})
+    record_event(
+        event_type="review_queue.access_revoked",
+        actor=actor,
+        subject=queue,
+        payload={"user": getattr(user, "pk", None), "group": getattr(group, "name", None)},
+    )
 
 
 # Which role works which queue by default (``queue_access_defaults_ensure``).
-DEFAULT_QUEUE_ACCESS = {"reviewer": ["standard"],
-                        "senior_reviewer": ["standard", "senior", "legal"]}
+DEFAULT_QUEUE_ACCESS = {
+    "reviewer": ["standard"],
+    "senior_reviewer": ["standard", "senior", "legal"],
+}
 
 
 def queue_access_defaults_ensure(*, actor: Actor) -> None:
@@ -163,18 +181,22 @@ def queue_access_defaults_ensure(*, actor: Actor) -> None:
 
 def _access_target(user, group):
     if (user is None) == (group is None):
-        raise ApplicationError("Grant to exactly one user or one group.", code="invalid_grant",
-                               status_code=400)
+        raise ApplicationError(
+            "Grant to exactly one user or one group.", code="invalid_grant", status_code=400
+        )
     if user is not None and perms.user_is_machine(user):
-        raise ApplicationError("Machine accounts cannot work review queues.",
-                               code="machine_account", status_code=400)
+        raise ApplicationError(
+            "Machine accounts cannot work review queues.", code="machine_account", status_code=400
+        )
     if group is not None and group.name in perms.MACHINE_ROLES:
-        raise ApplicationError("Machine accounts cannot work review queues.",
-                               code="machine_account", status_code=400)
+        raise ApplicationError(
+            "Machine accounts cannot work review queues.", code="machine_account", status_code=400
+        )
     return user if user is not None else group
 
 
 # --- Opening ---------------------------------------------------------------------------------
+
 
 def _reason_codes(reasons: list[dict]) -> str:
     codes = [str(r.get("code", "")).strip() for r in reasons if r.get("code")]
@@ -182,8 +204,9 @@ def _reason_codes(reasons: list[dict]) -> str:
 
 
 @transaction.atomic
-def review_task_open(*, request: RefundRequest, queue_slug: str, priority: int,
-                     reasons: list[dict]) -> ReviewTask:
+def review_task_open(
+    *, request: RefundRequest, queue_slug: str, priority: int, reasons: list[dict]
+) -> ReviewTask:
     """Opens the review task of a request the gate sent to review. Idempotent: if the
     request already has an active task, that task is returned unchanged.
 
@@ -191,15 +214,16 @@ def review_task_open(*, request: RefundRequest, queue_slug: str, priority: int,
     ``not_in_review``. An unknown or inactive queue slug falls back to ``standard`` (logged
     and audited) rather than losing the case. Audited ``review_task.opened``.
     """
-    existing = ReviewTask.objects.filter(request=request,
-                                         status__in=ACTIVE_TASK_STATUSES).first()
+    existing = ReviewTask.objects.filter(request=request, status__in=ACTIVE_TASK_STATUSES).first()
     if existing is not None:
         return existing
     locked = RefundRequest.objects.select_for_update().get(pk=request.pk)
     if locked.status not in REVIEW_REVIEWABLE:
         raise ApplicationError(
             f"Refund request {locked.public_id} is '{locked.status}'; only a request in "
-            "review gets a review task.", code="not_in_review")
+            "review gets a review task.",
+            code="not_in_review",
+        )
     queue = Queue.objects.filter(slug=queue_slug, is_active=True).first()
     fallback = queue is None
     if fallback:
@@ -207,26 +231,42 @@ def review_task_open(*, request: RefundRequest, queue_slug: str, priority: int,
         queue = _queue_named(STANDARD_QUEUE)
     now = timezone.now()
     task = ReviewTask(
-        request=locked, queue=queue, priority=min(max(int(priority), 0), MAX_PRIORITY),
-        reasons=[{"code": str(r.get("code", "")), "message": str(r.get("message", ""))}
-                 for r in reasons],
-        reason_codes=_reason_codes(reasons)[:500], created_at=now,
+        request=locked,
+        queue=queue,
+        priority=min(max(int(priority), 0), MAX_PRIORITY),
+        reasons=[
+            {"code": str(r.get("code", "")), "message": str(r.get("message", ""))} for r in reasons
+        ],
+        reason_codes=_reason_codes(reasons)[:500],
+        created_at=now,
         due_at=now + timedelta(minutes=queue.sla_minutes),
-        deadline_at=now + timedelta(minutes=queue.hard_deadline_minutes))
+        deadline_at=now + timedelta(minutes=queue.hard_deadline_minutes),
+    )
     try:
         with transaction.atomic():
             task.save(force_insert=True)
     except IntegrityError:  # a concurrent caller opened it first: same answer
         return ReviewTask.objects.get(request=request, status__in=ACTIVE_TASK_STATUSES)
-    record_event(event_type="review_task.opened", actor=Actor.system("review"), subject=locked,
-                 payload={"task": task.pk, "queue": queue.slug, "requested_queue": queue_slug,
-                          "fallback": fallback, "priority": task.priority,
-                          "reasons": [r["code"] for r in task.reasons],
-                          "due_at": task.due_at, "deadline_at": task.deadline_at})
+    record_event(
+        event_type="review_task.opened",
+        actor=Actor.system("review"),
+        subject=locked,
+        payload={
+            "task": task.pk,
+            "queue": queue.slug,
+            "requested_queue": queue_slug,
+            "fallback": fallback,
+            "priority": task.priority,
+            "reasons": [r["code"] for r in task.reasons],
+            "due_at": task.due_at,
+            "deadline_at": task.deadline_at,
+        },
+    )
     return task
 
 
 # --- Claims ----------------------------------------------------------------------------------
+
 
 @transaction.atomic
 def review_task_claim(*, task: ReviewTask, user) -> ReviewTask:
@@ -245,14 +285,20 @@ def review_task_claim(*, task: ReviewTask, user) -> ReviewTask:
     if locked.claimed_by_other(user, now):
         raise ApplicationError(
             f"Claimed by {locked.assignee.get_username()} until "
-            f"{timezone.localtime(locked.claim_expires_at):%H:%M}.", code="task_claimed")
+            f"{timezone.localtime(locked.claim_expires_at):%H:%M}.",
+            code="task_claimed",
+        )
     locked.status = TaskStatus.CLAIMED
     locked.assignee = user
     locked.claimed_at = now
     locked.claim_expires_at = now + timedelta(minutes=settings.REVIEW_CLAIM_MINUTES)
     _save(locked, ["status", "assignee", "claimed_at", "claim_expires_at"])
-    record_event(event_type="review_task.claimed", actor=Actor.user(user), subject=locked,
-                 payload={"until": locked.claim_expires_at})
+    record_event(
+        event_type="review_task.claimed",
+        actor=Actor.user(user),
+        subject=locked,
+        payload={"until": locked.claim_expires_at},
+    )
     return locked
 
 
@@ -266,13 +312,17 @@ def review_task_release(*, task: ReviewTask, user) -> ReviewTask:
     if locked.status != TaskStatus.CLAIMED:
         return locked
     if locked.assignee_id != user.pk and not (
-            perms.user_can_reassign(user) and perms.user_can_view_task(user, locked)):
-        raise _forbidden("Only the reviewer holding the claim or a senior reviewer may "
-                         "release it.")
+        perms.user_can_reassign(user) and perms.user_can_view_task(user, locked)
+    ):
+        raise _forbidden("Only the reviewer holding the claim or a senior reviewer may release it.")
     previous = locked.assignee.get_username() if locked.assignee else ""
     _unclaim(locked)
-    record_event(event_type="review_task.released", actor=Actor.user(user), subject=locked,
-                 payload={"previous_assignee": previous})
+    record_event(
+        event_type="review_task.released",
+        actor=Actor.user(user),
+        subject=locked,
+        payload={"previous_assignee": previous},
+    )
     return locked
 
 
@@ -295,11 +345,14 @@ def review_task_reassign(*, task: ReviewTask, to_user, by) -> ReviewTask:
         raise _forbidden("Only a senior reviewer of this queue may reassign.")
     if not locked.is_active:
         raise _closed_error(locked)
-    if not (perms.user_is_human_staff(to_user) and perms.user_can_work_queue(to_user,
-                                                                             locked.queue)):
-        raise ApplicationError(f"{to_user.get_username()} does not work the "
-                               f"{locked.queue.name} queue.", code="invalid_assignee",
-                               status_code=400)
+    if not (
+        perms.user_is_human_staff(to_user) and perms.user_can_work_queue(to_user, locked.queue)
+    ):
+        raise ApplicationError(
+            f"{to_user.get_username()} does not work the {locked.queue.name} queue.",
+            code="invalid_assignee",
+            status_code=400,
+        )
     previous = locked.assignee.get_username() if locked.assignee else ""
     now = timezone.now()
     locked.status = TaskStatus.CLAIMED
@@ -307,12 +360,17 @@ def review_task_reassign(*, task: ReviewTask, to_user, by) -> ReviewTask:
     locked.claimed_at = now
     locked.claim_expires_at = now + timedelta(minutes=settings.REVIEW_CLAIM_MINUTES)
     _save(locked, ["status", "assignee", "claimed_at", "claim_expires_at"])
-    record_event(event_type="review_task.reassigned", actor=Actor.user(by), subject=locked,
-                 payload={"from": previous, "to": to_user.get_username()})
+    record_event(
+        event_type="review_task.reassigned",
+        actor=Actor.user(by),
+        subject=locked,
+        payload={"from": previous, "to": to_user.get_username()},
+    )
     return locked
 
 
 # --- Personal data ---------------------------------------------------------------------------
+
 
 @transaction.atomic
 def review_pii_reveal(*, task: ReviewTask, user) -> None:
@@ -322,18 +380,34 @@ def review_pii_reveal(*, task: ReviewTask, user) -> None:
         raise _forbidden()
     if not perms.user_can_view_pii(user):
         raise _forbidden("You may not see customers' personal data.")
-    record_event(event_type="review.pii_revealed", actor=Actor.user(user),
-                 subject=task.request,
-                 payload={"task": task.pk, "customer": task.request.customer_id,
-                          "fields": ["email", "phone", "address"]})
+    record_event(
+        event_type="review.pii_revealed",
+        actor=Actor.user(user),
+        subject=task.request,
+        payload={
+            "task": task.pk,
+            "customer": task.request.customer_id,
+            "fields": ["email", "phone", "address"],
+        },
+    )
 
 
 # --- Decisions -------------------------------------------------------------------------------
 
+
 @transaction.atomic
-def review_decide(*, task: ReviewTask, user, outcome: str, action: str | None = None,
-                  amount: Decimal | None = None, message: str = "", reason_code: str = "",
-                  comment: str = "", expected_version: int | None = None) -> ReviewDecision:
+def review_decide(
+    *,
+    task: ReviewTask,
+    user,
+    outcome: str,
+    action: str | None = None,
+    amount: Decimal | None = None,
+    message: str = "",
+    reason_code: str = "",
+    comment: str = "",
+    expected_version: int | None = None,
+) -> ReviewDecision:
     """Records a human decision on ``task`` and applies it.
 
     Outcomes:
@@ -367,22 +441,32 @@ def review_decide(*, task: ReviewTask, user, outcome: str, action: str | None = 
     if expected_version is not None and locked.version != expected_version:
         raise ApplicationError(
             "This task changed since you opened it (claimed, reassigned, escalated or a "
-            "first approval was recorded); reload it and decide again.", code="task_changed")
+            "first approval was recorded); reload it and decide again.",
+            code="task_changed",
+        )
     now = timezone.now()
     if locked.claimed_by_other(user, now):
         raise ApplicationError(
             f"Claimed by {locked.assignee.get_username()} until "
             f"{timezone.localtime(locked.claim_expires_at):%H:%M}; ask a senior reviewer "
-            "to reassign it.", code="task_claimed")
+            "to reassign it.",
+            code="task_claimed",
+        )
     if perms.user_created_case(user, locked):
-        raise _forbidden("You cannot decide a case you created or in which you are the "
-                         "customer.")
+        raise _forbidden("You cannot decide a case you created or in which you are the customer.")
     proposal = proposed_decision(locked.request)
-    fields = {"task": locked, "request": locked.request, "reviewer": user, "outcome": outcome,
-              "currency": locked.request.currency, "message": message.strip(),
-              "comment": comment.strip(), "created_at": now,
-              "proposed_action": proposal.action if proposal else "",
-              "proposed_amount": proposal.amount if proposal else None}
+    fields = {
+        "task": locked,
+        "request": locked.request,
+        "reviewer": user,
+        "outcome": outcome,
+        "currency": locked.request.currency,
+        "message": message.strip(),
+        "comment": comment.strip(),
+        "created_at": now,
+        "proposed_action": proposal.action if proposal else "",
+        "proposed_amount": proposal.amount if proposal else None,
+    }
     if outcome in APPROVING_OUTCOMES:
         return _approve(locked, user, proposal, fields, action, amount)
     if outcome == Outcome.REJECT:
@@ -408,8 +492,11 @@ def _tell_customer(*, request: RefundRequest, key: str, kind: str, body: str) ->
     """Sends a message to the customer through the executor's messaging backend (an
     ``OutboundMessage`` delivered by the integration's webhook, queued on commit; idempotent
     on ``key``). Returns the message reference."""
-    return backends_from_settings().messaging.send(
-        idempotency_key=key, request=request, kind=kind, body=body).reference
+    return (
+        backends_from_settings()
+        .messaging.send(idempotency_key=key, request=request, kind=kind, body=body)
+        .reference
+    )
 
 
 def _clear_pending(task: ReviewTask) -> None:
@@ -439,13 +526,19 @@ def _approve(task, user, proposal, fields, action, amount) -> ReviewDecision:
             raise _invalid("A refund of 0 is not a refund.")
         remaining = order_refundable_remaining(order=request.order, exclude_request=request)
         if amount > remaining:
-            raise _invalid(f"The amount exceeds what is left to refund on the order "
-                           f"({remaining} {request.currency}).")
-    payload_hash = FinalPayload(str(request.public_id), action, amount,
-                                request.currency).hash()
-    fields.update(action=action, amount=amount, payload_hash=payload_hash,
-                  amount_difference=(amount - fields["proposed_amount"]
-                                     if fields["proposed_amount"] is not None else None))
+            raise _invalid(
+                f"The amount exceeds what is left to refund on the order "
+                f"({remaining} {request.currency})."
+            )
+    payload_hash = FinalPayload(str(request.public_id), action, amount, request.currency).hash()
+    fields.update(
+        action=action,
+        amount=amount,
+        payload_hash=payload_hash,
+        amount_difference=(
+            amount - fields["proposed_amount"] if fields["proposed_amount"] is not None else None
+        ),
+    )
     now = fields["created_at"]
     needs_two = action == Action.APPROVE_REFUND and amount > four_eyes_amount()
     pending = task.decisions.filter(pending=True).select_related("reviewer").first()
@@ -456,38 +549,65 @@ def _approve(task, user, proposal, fields, action, amount) -> ReviewDecision:
                 f"You already approved this case at "
                 f"{timezone.localtime(pending.created_at):%H:%M}; above "
                 f"{four_eyes_amount()} a second, different approver must confirm it.",
-                code="four_eyes_same_approver", status_code=403)
+                code="four_eyes_same_approver",
+                status_code=403,
+            )
         if pending is None or pending.payload_hash != payload_hash:
             # First approval (or a different payload replacing the pending one): recorded,
             # not final; the task goes back to the queue for a second approver.
             _clear_pending(task)
             decision = ReviewDecision.objects.create(**fields, pending=True)
             _unclaim(task)
-            record_event(event_type="review.first_approval", actor=Actor.user(user),
-                         subject=request,
-                         payload={"task": task.pk, "decision": decision.pk, "action": action,
-                                  "amount": amount, "payload_hash": payload_hash,
-                                  "replaces": pending.pk if pending else None})
+            record_event(
+                event_type="review.first_approval",
+                actor=Actor.user(user),
+                subject=request,
+                payload={
+                    "task": task.pk,
+                    "decision": decision.pk,
+                    "action": action,
+                    "amount": amount,
+                    "payload_hash": payload_hash,
+                    "replaces": pending.pk if pending else None,
+                },
+            )
             return decision
         confirms = pending
     _clear_pending(task)
     refund_request_finalize(
-        request=request, action=action, amount=amount, actor=Actor.user(user), source="review",
-        extra={"review_task": task.pk, "outcome": fields["outcome"],
-               "four_eyes_first_approver": (confirms.reviewer.get_username()
-                                            if confirms else None)})
+        request=request,
+        action=action,
+        amount=amount,
+        actor=Actor.user(user),
+        source="review",
+        extra={
+            "review_task": task.pk,
+            "outcome": fields["outcome"],
+            "four_eyes_first_approver": (confirms.reviewer.get_username() if confirms else None),
+        },
+    )
     if request.final_payload_hash != payload_hash:  # pragma: no cover - same formula
-        raise ApplicationError("The final payload does not match the approved one.",
-                               code="payload_mismatch")
+        raise ApplicationError(
+            "The final payload does not match the approved one.", code="payload_mismatch"
+        )
     decision = ReviewDecision.objects.create(**fields, is_final=True, confirms=confirms)
     _close(task, now)
-    record_event(event_type="review.decided", actor=Actor.user(user), subject=request,
-                 payload={"task": task.pk, "decision": decision.pk,
-                          "outcome": fields["outcome"], "action": action, "amount": amount,
-                          "proposed_action": fields["proposed_action"],
-                          "proposed_amount": fields["proposed_amount"],
-                          "payload_hash": payload_hash,
-                          "confirms": confirms.pk if confirms else None})
+    record_event(
+        event_type="review.decided",
+        actor=Actor.user(user),
+        subject=request,
+        payload={
+            "task": task.pk,
+            "decision": decision.pk,
+            "outcome": fields["outcome"],
+            "action": action,
+            "amount": amount,
+            "proposed_action": fields["proposed_action"],
+            "proposed_amount": fields["proposed_amount"],
+            "payload_hash": payload_hash,
+            "confirms": confirms.pk if confirms else None,
+        },
+    )
     return decision
 
 
@@ -498,19 +618,34 @@ def _reject(task, user, fields, reason_code) -> ReviewDecision:
         raise _invalid("A comment is required to reject.")
     fields["reason_code"] = reason_code
     _clear_pending(task)
-    refund_request_transition(request=task.request, to_status=RefundStatus.REJECTED,
-                              actor=Actor.user(user), reason=f"rejected: {reason_code}",
-                              payload={"review_task": task.pk})
+    refund_request_transition(
+        request=task.request,
+        to_status=RefundStatus.REJECTED,
+        actor=Actor.user(user),
+        reason=f"rejected: {reason_code}",
+        payload={"review_task": task.pk},
+    )
     decision = ReviewDecision.objects.create(**fields, is_final=True)
     _close(task, fields["created_at"])
     reference = _tell_customer(
-        request=task.request, key=f"review-decision-{decision.pk}",
+        request=task.request,
+        key=f"review-decision-{decision.pk}",
         kind=OutboundMessage.Kind.DENIAL,
-        body=fields["message"] or MESSAGES[Action.DENY_REFUND][1])
-    record_event(event_type="review.decided", actor=Actor.user(user), subject=task.request,
-                 payload={"task": task.pk, "decision": decision.pk, "outcome": "reject",
-                          "reason_code": reason_code, "comment": fields["comment"],
-                          "customer_message": reference})
+        body=fields["message"] or MESSAGES[Action.DENY_REFUND][1],
+    )
+    record_event(
+        event_type="review.decided",
+        actor=Actor.user(user),
+        subject=task.request,
+        payload={
+            "task": task.pk,
+            "decision": decision.pk,
+            "outcome": "reject",
+            "reason_code": reason_code,
+            "comment": fields["comment"],
+            "customer_message": reference,
+        },
+    )
     return decision
 
 
@@ -525,8 +660,20 @@ def _move_to_senior(task: ReviewTask, now: datetime, note: str) -> Queue:
     task.assignee = None
     task.claimed_at = None
     task.claim_expires_at = None
-    _save(task, ["queue", "priority", "escalated_at", "escalation_note", "due_at", "status",
-                 "assignee", "claimed_at", "claim_expires_at"])
+    _save(
+        task,
+        [
+            "queue",
+            "priority",
+            "escalated_at",
+            "escalation_note",
+            "due_at",
+            "status",
+            "assignee",
+            "claimed_at",
+            "claim_expires_at",
+        ],
+    )
     return senior
 
 
@@ -538,16 +685,29 @@ def _escalate(task, user, fields) -> ReviewDecision:
     now = fields["created_at"]
     _clear_pending(task)
     if task.request.status == RefundStatus.IN_REVIEW:
-        refund_request_transition(request=task.request, to_status=RefundStatus.ESCALATED,
-                                  actor=Actor.user(user), reason="escalated by a reviewer",
-                                  payload={"review_task": task.pk})
+        refund_request_transition(
+            request=task.request,
+            to_status=RefundStatus.ESCALATED,
+            actor=Actor.user(user),
+            reason="escalated by a reviewer",
+            payload={"review_task": task.pk},
+        )
     from_queue = task.queue.slug
     decision = ReviewDecision.objects.create(**fields)
     _move_to_senior(task, now, fields["comment"])
-    record_event(event_type="review.escalated", actor=Actor.user(user), subject=task.request,
-                 payload={"task": task.pk, "decision": decision.pk, "from_queue": from_queue,
-                          "to_queue": SENIOR_QUEUE, "priority": task.priority,
-                          "note": fields["comment"]})
+    record_event(
+        event_type="review.escalated",
+        actor=Actor.user(user),
+        subject=task.request,
+        payload={
+            "task": task.pk,
+            "decision": decision.pk,
+            "from_queue": from_queue,
+            "to_queue": SENIOR_QUEUE,
+            "priority": task.priority,
+            "note": fields["comment"],
+        },
+    )
     return decision
 
 
@@ -555,21 +715,38 @@ def _request_more_info(task, user, fields) -> ReviewDecision:
     if not fields["message"]:
         raise _invalid("Write the question to ask the customer.")
     _clear_pending(task)
-    refund_request_transition(request=task.request, to_status=RefundStatus.AWAITING_CUSTOMER,
-                              actor=Actor.user(user), reason="more information requested",
-                              payload={"review_task": task.pk, "question": fields["message"]})
+    refund_request_transition(
+        request=task.request,
+        to_status=RefundStatus.AWAITING_CUSTOMER,
+        actor=Actor.user(user),
+        reason="more information requested",
+        payload={"review_task": task.pk, "question": fields["message"]},
+    )
     decision = ReviewDecision.objects.create(**fields, is_final=True)
     _close(task, fields["created_at"])
-    reference = _tell_customer(request=task.request, key=f"review-decision-{decision.pk}",
-                               kind=OutboundMessage.Kind.MORE_INFO, body=fields["message"])
-    record_event(event_type="review.decided", actor=Actor.user(user), subject=task.request,
-                 payload={"task": task.pk, "decision": decision.pk,
-                          "outcome": "request_more_info", "question": fields["message"],
-                          "customer_message": reference})
+    reference = _tell_customer(
+        request=task.request,
+        key=f"review-decision-{decision.pk}",
+        kind=OutboundMessage.Kind.MORE_INFO,
+        body=fields["message"],
+    )
+    record_event(
+        event_type="review.decided",
+        actor=Actor.user(user),
+        subject=task.request,
+        payload={
+            "task": task.pk,
+            "decision": decision.pk,
+            "outcome": "request_more_info",
+            "question": fields["message"],
+            "customer_message": reference,
+        },
+    )
     return decision
 
 
 # --- SLA -------------------------------------------------------------------------------------
+
 
 def review_sla_sweep(*, now: datetime | None = None) -> dict[str, int]:
     """The scheduled SLA job (``reviews.tasks.review_sla_sweep``, every minute):
@@ -588,8 +765,9 @@ def review_sla_sweep(*, now: datetime | None = None) -> dict[str, int]:
     active = ReviewTask.objects.filter(active=1)
     for pk in active.filter(deadline_at__lte=now).values_list("pk", flat=True):
         counts["expired"] += _sweep_one(review_task_expire, pk, now)
-    overdue = (active.filter(due_at__lte=now, escalated_at__isnull=True)
-               .exclude(status=TaskStatus.CLAIMED, claim_expires_at__gt=now))
+    overdue = active.filter(due_at__lte=now, escalated_at__isnull=True).exclude(
+        status=TaskStatus.CLAIMED, claim_expires_at__gt=now
+    )
     for pk in overdue.values_list("pk", flat=True):
         counts["escalated"] += _sweep_one(review_task_escalate_overdue, pk, now)
     stale = active.filter(status=TaskStatus.CLAIMED, claim_expires_at__lte=now)
@@ -621,17 +799,32 @@ def review_task_expire(*, task: ReviewTask, now: datetime | None = None) -> bool
     locked.decided_at = now
     _save(locked, ["status", "decided_at"])
     if locked.request.status in REVIEW_REVIEWABLE:
-        refund_request_transition(request=locked.request, to_status=RefundStatus.EXPIRED,
-                                  actor=SLA_ACTOR, reason="review hard deadline passed",
-                                  payload={"review_task": locked.pk})
+        refund_request_transition(
+            request=locked.request,
+            to_status=RefundStatus.EXPIRED,
+            actor=SLA_ACTOR,
+            reason="review hard deadline passed",
+            payload={"review_task": locked.pk},
+        )
     # Its own kind, so the integration can tell this notice from a denial or a question.
-    reference = _tell_customer(request=locked.request, key=f"review-timeout-{locked.pk}",
-                               kind=TIMEOUT_MESSAGE_KIND, body=TIMEOUT_CUSTOMER_NOTICE)
-    record_event(event_type="review.timed_out", actor=SLA_ACTOR, subject=locked.request,
-                 payload={"task": locked.pk, "queue": locked.queue.slug,
-                          "deadline_at": locked.deadline_at,
-                          "customer_notice": TIMEOUT_CUSTOMER_NOTICE,
-                          "customer_message": reference})
+    reference = _tell_customer(
+        request=locked.request,
+        key=f"review-timeout-{locked.pk}",
+        kind=TIMEOUT_MESSAGE_KIND,
+        body=TIMEOUT_CUSTOMER_NOTICE,
+    )
+    record_event(
+        event_type="review.timed_out",
+        actor=SLA_ACTOR,
+        subject=locked.request,
+        payload={
+            "task": locked.pk,
+            "queue": locked.queue.slug,
+            "deadline_at": locked.deadline_at,
+            "customer_notice": TIMEOUT_CUSTOMER_NOTICE,
+            "customer_message": reference,
+        },
+    )
     return True
 
 
@@ -641,9 +834,16 @@ def review_task_escalate_overdue(*, task: ReviewTask, now: datetime | None = Non
     priority raised). Skipped while a reviewer holds a live claim."""
     now = now or timezone.now()
     locked = _lock(task)
-    if (not locked.is_active or locked.due_at > now or locked.escalated_at is not None
-            or (locked.status == TaskStatus.CLAIMED and locked.claim_expires_at
-                and locked.claim_expires_at > now)):
+    if (
+        not locked.is_active
+        or locked.due_at > now
+        or locked.escalated_at is not None
+        or (
+            locked.status == TaskStatus.CLAIMED
+            and locked.claim_expires_at
+            and locked.claim_expires_at > now
+        )
+    ):
         return False
     from_queue = locked.queue.slug
     note = f"SLA: overdue since {timezone.localtime(locked.due_at):%Y-%m-%d %H:%M}"
@@ -656,26 +856,55 @@ def review_task_escalate_overdue(*, task: ReviewTask, now: datetime | None = Non
         locked.status = TaskStatus.ESCALATED
         locked.assignee = None
         locked.claimed_at = locked.claim_expires_at = None
-        _save(locked, ["priority", "escalated_at", "escalation_note", "status", "assignee",
-                       "claimed_at", "claim_expires_at"])
+        _save(
+            locked,
+            [
+                "priority",
+                "escalated_at",
+                "escalation_note",
+                "status",
+                "assignee",
+                "claimed_at",
+                "claim_expires_at",
+            ],
+        )
     if locked.request.status == RefundStatus.IN_REVIEW:
-        refund_request_transition(request=locked.request, to_status=RefundStatus.ESCALATED,
-                                  actor=SLA_ACTOR, reason="review SLA missed",
-                                  payload={"review_task": locked.pk})
-    record_event(event_type="review.sla_escalated", actor=SLA_ACTOR, subject=locked.request,
-                 payload={"task": locked.pk, "from_queue": from_queue,
-                          "to_queue": locked.queue.slug, "priority": locked.priority})
+        refund_request_transition(
+            request=locked.request,
+            to_status=RefundStatus.ESCALATED,
+            actor=SLA_ACTOR,
+            reason="review SLA missed",
+            payload={"review_task": locked.pk},
+        )
+    record_event(
+        event_type="review.sla_escalated",
+        actor=SLA_ACTOR,
+        subject=locked.request,
+        payload={
+            "task": locked.pk,
+            "from_queue": from_queue,
+            "to_queue": locked.queue.slug,
+            "priority": locked.priority,
+        },
+    )
     return True
 
 
 @transaction.atomic
 def _release_stale_claim(*, task: ReviewTask, now: datetime) -> bool:
     locked = _lock(task)
-    if (locked.status != TaskStatus.CLAIMED or locked.claim_expires_at is None
-            or locked.claim_expires_at > now):
+    if (
+        locked.status != TaskStatus.CLAIMED
+        or locked.claim_expires_at is None
+        or locked.claim_expires_at > now
+    ):
         return False
     previous = locked.assignee.get_username() if locked.assignee else ""
     _unclaim(locked)
-    record_event(event_type="review_task.released", actor=SLA_ACTOR, subject=locked,
-                 payload={"previous_assignee": previous, "reason": "claim timed out"})
+    record_event(
+        event_type="review_task.released",
+        actor=SLA_ACTOR,
+        subject=locked,
+        payload={"previous_assignee": previous, "reason": "claim timed out"},
+    )
     return True

@@ -48,21 +48,34 @@ def queue_view(request):
     queues = selectors.review_queues_for_user(user=request.user)
     form = QueueFilterForm(request.GET or None, queues=queues)
     filters = form.cleaned_data if form.is_valid() else {}
-    criteria = {"queue": filters.get("queue", ""), "status": filters.get("status", ""),
-                "priority": filters.get("priority", ""), "reason": filters.get("reason", ""),
-                "search": filters.get("q", "")}
-    paginator = Paginator(selectors.review_queue_for_user(user=request.user, **criteria),
-                          PAGE_SIZE)
+    criteria = {
+        "queue": filters.get("queue", ""),
+        "status": filters.get("status", ""),
+        "priority": filters.get("priority", ""),
+        "reason": filters.get("reason", ""),
+        "search": filters.get("q", ""),
+    }
+    paginator = Paginator(selectors.review_queue_for_user(user=request.user, **criteria), PAGE_SIZE)
     # counted on the per-queue index rather than on the page query's, and capped
     count = selectors.review_queue_count(user=request.user, **criteria)
     paginator.count = min(count, selectors.COUNT_CAP)
     page = paginator.get_page(request.GET.get("page"))
     query = urlencode({k: v for k, v in filters.items() if v})
-    return render(request, "reviews/queue.html", _context(
-        request, title="My review queue", form=form, page=page, query=query, queues=queues,
-        more=count > selectors.COUNT_CAP,
-        task_base=reverse("reviews:task", args=[0])[:-2],  # one reverse, not one per row
-        stats=selectors.review_queue_stats(user=request.user)))
+    return render(
+        request,
+        "reviews/queue.html",
+        _context(
+            request,
+            title="My review queue",
+            form=form,
+            page=page,
+            query=query,
+            queues=queues,
+            more=count > selectors.COUNT_CAP,
+            task_base=reverse("reviews:task", args=[0])[:-2],  # one reverse, not one per row
+            stats=selectors.review_queue_stats(user=request.user),
+        ),
+    )
 
 
 def _task_or_404(request, pk: int) -> ReviewTask:
@@ -75,41 +88,74 @@ def _task_or_404(request, pk: int) -> ReviewTask:
 def _assignable_users(task: ReviewTask) -> list:
     """Active human users who work the task's queue (offered for reassignment)."""
     perm = {"permission__codename": perms.WORK_QUEUE, "content_object": task.queue_id}
-    return list(get_user_model().objects.filter(
-        Q(pk__in=QueueUserObjectPermission.objects.filter(**perm).values("user"))
-        | Q(groups__in=QueueGroupObjectPermission.objects.filter(**perm).values("group")),
-        is_active=True).exclude(groups__name__in=perms.MACHINE_ROLES)
-        .distinct().order_by("username").only("id", "username"))
+    return list(
+        get_user_model()
+        .objects.filter(
+            Q(pk__in=QueueUserObjectPermission.objects.filter(**perm).values("user"))
+            | Q(groups__in=QueueGroupObjectPermission.objects.filter(**perm).values("group")),
+            is_active=True,
+        )
+        .exclude(groups__name__in=perms.MACHINE_ROLES)
+        .distinct()
+        .order_by("username")
+        .only("id", "username")
+    )
 
 
-def _render_package(request, task: ReviewTask, *, form: DecisionForm | None = None,
-                    revealed: bool = False, status: int = 200):
+def _render_package(
+    request,
+    task: ReviewTask,
+    *,
+    form: DecisionForm | None = None,
+    revealed: bool = False,
+    status: int = 200,
+):
     package = selectors.decision_package(task)
     user = request.user
     request_obj, customer = package.request, package.request.customer
     proposal = package.proposal
     if form is None:
-        form = DecisionForm(initial={
-            "version": task.version,
-            "action": proposal.action if proposal else "approve_refund",
-            "amount": proposal.amount if proposal else request_obj.requested_amount})
+        form = DecisionForm(
+            initial={
+                "version": task.version,
+                "action": proposal.action if proposal else "approve_refund",
+                "amount": proposal.amount if proposal else request_obj.requested_amount,
+            }
+        )
     can_reassign = perms.user_can_reassign(user)
     pii = {"email": customer.email, "phone": customer.phone, "address": customer.address}
     if not revealed:
-        pii = {"email": selectors.mask_email(customer.email),
-               "phone": selectors.mask_phone(customer.phone),
-               "address": selectors.mask_address(customer.address)}
-    return render(request, "reviews/task.html", _context(
-        request, title=f"Review {request_obj.public_id}", task=task, package=package,
-        req=request_obj, customer=customer, order=request_obj.order, proposal=proposal,
-        form=form, pii=pii, revealed=revealed, can_view_pii=perms.user_can_view_pii(user),
-        can_reassign=can_reassign,
-        assignable=_assignable_users(task) if can_reassign and task.is_active else [],
-        claimed_by_me=task.assignee_id == user.pk and task.status == "claimed",
-        claimed_by_other=task.claimed_by_other(user),
-        final_decision=next((d for d in package.decisions if d.is_final), None),
-        four_eyes_amount=services.four_eyes_amount(),
-        back=reverse("reviews:queue")), status=status)
+        pii = {
+            "email": selectors.mask_email(customer.email),
+            "phone": selectors.mask_phone(customer.phone),
+            "address": selectors.mask_address(customer.address),
+        }
+    return render(
+        request,
+        "reviews/task.html",
+        _context(
+            request,
+            title=f"Review {request_obj.public_id}",
+            task=task,
+            package=package,
+            req=request_obj,
+            customer=customer,
+            order=request_obj.order,
+            proposal=proposal,
+            form=form,
+            pii=pii,
+            revealed=revealed,
+            can_view_pii=perms.user_can_view_pii(user),
+            can_reassign=can_reassign,
+            assignable=_assignable_users(task) if can_reassign and task.is_active else [],
+            claimed_by_me=task.assignee_id == user.pk and task.status == "claimed",
+            claimed_by_other=task.claimed_by_other(user),
+            final_decision=next((d for d in package.decisions if d.is_final), None),
+            four_eyes_amount=services.four_eyes_amount(),
+            back=reverse("reviews:queue"),
+        ),
+        status=status,
+    )
 
 
 @reviewer_required
@@ -132,19 +178,30 @@ def task_decide(request, pk: int):
     data = form.cleaned_data
     try:
         decision = services.review_decide(
-            task=task, user=request.user, outcome=data["outcome"], action=data["action"],
-            amount=data["amount"], message=data["message"], reason_code=data["reason_code"],
-            comment=data["comment"], expected_version=data["version"])
+            task=task,
+            user=request.user,
+            outcome=data["outcome"],
+            action=data["action"],
+            amount=data["amount"],
+            message=data["message"],
+            reason_code=data["reason_code"],
+            comment=data["comment"],
+            expected_version=data["version"],
+        )
     except ApplicationError as exc:
         messages.error(request, exc.message)
         task.refresh_from_db()
         return _render_package(request, task, form=form, status=_error_status(exc))
     if decision.pending:
-        messages.success(request, "First approval recorded: above "
-                         f"{services.four_eyes_amount()} a second reviewer must approve it.")
+        messages.success(
+            request,
+            "First approval recorded: above "
+            f"{services.four_eyes_amount()} a second reviewer must approve it.",
+        )
     else:
-        messages.success(request, f"{decision.get_outcome_display()}: done for request "
-                         f"{task.request.public_id}.")
+        messages.success(
+            request, f"{decision.get_outcome_display()}: done for request {task.request.public_id}."
+        )
     return redirect("reviews:queue")
 
 
@@ -162,23 +219,30 @@ def _post_action(request, pk: int, call, success: str):
 @require_POST
 @reviewer_required
 def task_claim(request, pk: int):
-    return _post_action(request, pk, lambda t: services.review_task_claim(
-        task=t, user=request.user), "Claimed: the task is yours for now.")
+    return _post_action(
+        request,
+        pk,
+        lambda t: services.review_task_claim(task=t, user=request.user),
+        "Claimed: the task is yours for now.",
+    )
 
 
 @require_POST
 @reviewer_required
 def task_release(request, pk: int):
-    return _post_action(request, pk, lambda t: services.review_task_release(
-        task=t, user=request.user), "Released back to the queue.")
+    return _post_action(
+        request,
+        pk,
+        lambda t: services.review_task_release(task=t, user=request.user),
+        "Released back to the queue.",
+    )
 
 
 @require_POST
 @reviewer_required
 def task_reassign(request, pk: int):
     def call(task):
-        to_user = get_user_model().objects.filter(
-            username=request.POST.get("to_user", "")).first()
+        to_user = get_user_model().objects.filter(username=request.POST.get("to_user", "")).first()
         if to_user is None:
             raise ApplicationError("Choose a reviewer.", code="invalid_assignee")
         services.review_task_reassign(task=task, to_user=to_user, by=request.user)

@@ -7,9 +7,15 @@ from audit.services import Actor, record_event
 @pytest.fixture
 def chain(db):
     """Five events, appended the normal way."""
-    return [record_event(event_type="test.event", actor=Actor.system("tests"),
-                         subject=("tests.thing", str(i)), payload={"n": i, "amount": "1.50"})
-            for i in range(1, 6)]
+    return [
+        record_event(
+            event_type="test.event",
+            actor=Actor.system("tests"),
+            subject=("tests.thing", str(i)),
+            payload={"n": i, "amount": "1.50"},
+        )
+        for i in range(1, 6)
+    ]
 
 
 @pytest.fixture

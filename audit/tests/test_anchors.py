@@ -33,8 +33,9 @@ def truncate_to(sequence, tamper):
     tamper("DELETE FROM audit_auditevent WHERE sequence > %s", [sequence])
     last = AuditEvent.objects.get(sequence=sequence)
     with __import__("django.db").db.connection.cursor() as cursor:
-        cursor.execute("UPDATE audit_auditchainhead SET sequence = %s, hash = %s",
-                       [sequence, last.hash])
+        cursor.execute(
+            "UPDATE audit_auditchainhead SET sequence = %s, hash = %s", [sequence, last.hash]
+        )
 
 
 def test_anchor_appends_the_chain_head_and_logs_it(chain, anchors, caplog):
@@ -45,15 +46,16 @@ def test_anchor_appends_the_chain_head_and_logs_it(chain, anchors, caplog):
 
     lines = [json.loads(line) for line in anchors.read_text().splitlines()]
     assert [(line["sequence"], line["hash"]) for line in lines] == [
-        (5, chain[-1].hash), (6, AuditChainHead.objects.get().hash)]
+        (5, chain[-1].hash),
+        (6, AuditChainHead.objects.get().hash),
+    ]
     assert (first.sequence, second.sequence) == (5, 6)
     assert "audit chain anchored" in caplog.text
 
 
 def test_anchor_of_an_empty_log_is_the_genesis(anchors):
     assert audit_anchor_write().sequence == 0
-    assert audit_anchors_verify(anchors=audit_anchors_read(),
-                                report=audit_chain_verify()) is None
+    assert audit_anchors_verify(anchors=audit_anchors_read(), report=audit_chain_verify()) is None
 
 
 def test_intact_chain_agrees_with_its_anchors(chain, anchors, capsys):
@@ -81,10 +83,17 @@ def test_chain_rehashed_from_an_anchored_event_is_caught(chain, anchors, tamper)
     tamper("UPDATE audit_auditevent SET payload = %s WHERE sequence = 5", ['{"n": 500}'])
     forged = AuditEvent.objects.get(sequence=5)
     new_hash = event_hash(
-        sequence=5, created_at=forged.created_at, actor_type=forged.actor_type,
-        actor_id=forged.actor_id, actor_label=forged.actor_label,
-        event_type=forged.event_type, subject_type=forged.subject_type,
-        subject_id=forged.subject_id, payload={"n": 500}, prev_hash=forged.prev_hash)
+        sequence=5,
+        created_at=forged.created_at,
+        actor_type=forged.actor_type,
+        actor_id=forged.actor_id,
+        actor_label=forged.actor_label,
+        event_type=forged.event_type,
+        subject_type=forged.subject_type,
+        subject_id=forged.subject_id,
+        payload={"n": 500},
+        prev_hash=forged.prev_hash,
+    )
     tamper("UPDATE audit_auditevent SET hash = %s WHERE sequence = 5", [new_hash])
     AuditChainHead.objects.update(hash=new_hash)
     assert audit_chain_verify().ok

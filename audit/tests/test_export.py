@@ -22,18 +22,27 @@ pytestmark = pytest.mark.django_db
 def dated_events(tamper):
     """Three events on 1, 2 and 3 November 2026 (moved there after recording; the export
     does not verify, it only selects)."""
-    events = [record_event(event_type=f"test.day{d}", actor=Actor.system("t"),
-                           subject=("tests.thing", str(d)),
-                           payload={"day": d, "note": 'comma, "quote"'}) for d in (1, 2, 3)]
+    events = [
+        record_event(
+            event_type=f"test.day{d}",
+            actor=Actor.system("t"),
+            subject=("tests.thing", str(d)),
+            payload={"day": d, "note": 'comma, "quote"'},
+        )
+        for d in (1, 2, 3)
+    ]
     for d, event in zip((1, 2, 3), events, strict=True):
-        tamper("UPDATE audit_auditevent SET created_at = %s WHERE id = %s",
-               [datetime(2026, 11, d, 12, tzinfo=UTC), event.pk])
+        tamper(
+            "UPDATE audit_auditevent SET created_at = %s WHERE id = %s",
+            [datetime(2026, 11, d, 12, tzinfo=UTC), event.pk],
+        )
     return events
 
 
 def test_range_is_inclusive_of_both_days(dated_events):
-    events = audit_events_between(since=parse_bound("2026-11-02"),
-                                  until=parse_bound("2026-11-03", end=True))
+    events = audit_events_between(
+        since=parse_bound("2026-11-02"), until=parse_bound("2026-11-03", end=True)
+    )
 
     assert [e.event_type for e in events] == ["test.day2", "test.day3"]
 
@@ -70,11 +79,11 @@ def test_export_streams_with_a_chunked_iterator(dated_events, django_assert_num_
 def test_export_command_writes_a_file(dated_events, tmp_path):
     target = tmp_path / "out.csv"
 
-    call_command("export_audit", "--since", "2026-11-02", "--format", "csv",
-                 "--output", str(target))
+    call_command(
+        "export_audit", "--since", "2026-11-02", "--format", "csv", "--output", str(target)
+    )
 
-    assert [r["event_type"] for r in csv.DictReader(target.open())] == [
-        "test.day2", "test.day3"]
+    assert [r["event_type"] for r in csv.DictReader(target.open())] == ["test.day2", "test.day3"]
 
 
 def test_export_command_to_stdout(dated_events, capsys):
@@ -93,8 +102,7 @@ def test_auditor_downloads_a_streamed_export(dated_events, client, role_user):
     client.force_login(role_user("auditor"))
     url = reverse("admin:audit_auditevent_export")
 
-    response = client.get(url, {"since": "2026-11-02", "until": "2026-11-02",
-                                "format": "jsonl"})
+    response = client.get(url, {"since": "2026-11-02", "until": "2026-11-02", "format": "jsonl"})
 
     assert response.status_code == 200 and response.streaming
     assert response["Content-Type"] == "application/x-ndjson"

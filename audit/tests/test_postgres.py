@@ -25,8 +25,11 @@ def test_concurrent_appends_form_one_unbroken_chain():
             barrier.wait()
             for i in range(EVENTS_EACH):
                 with transaction.atomic():
-                    record_event(event_type="test.concurrent", actor=Actor.system(f"w{n}"),
-                                 payload={"writer": n, "i": i})
+                    record_event(
+                        event_type="test.concurrent",
+                        actor=Actor.system(f"w{n}"),
+                        payload={"writer": n, "i": i},
+                    )
         except Exception as exc:  # collected and asserted below
             errors.append(exc)
         finally:
@@ -43,17 +46,24 @@ def test_concurrent_appends_form_one_unbroken_chain():
     assert report.ok, report.broken
     assert report.checked == WRITERS * EVENTS_EACH
     assert list(AuditEvent.objects.values_list("sequence", flat=True)) == list(
-        range(1, WRITERS * EVENTS_EACH + 1))
+        range(1, WRITERS * EVENTS_EACH + 1)
+    )
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("statement", [
-    "UPDATE audit_auditevent SET event_type = 'forged'",
-    "DELETE FROM audit_auditevent",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_auditevent SET event_type = 'forged'",
+        "DELETE FROM audit_auditevent",
+    ],
+)
 def test_database_refuses_update_and_delete_of_audit_events(chain, statement):
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), \
-            connection.cursor() as cursor:
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
         cursor.execute(statement)
 
     assert AuditEvent.objects.count() == 5

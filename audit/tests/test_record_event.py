@@ -30,8 +30,9 @@ def test_stored_event_hash_recomputes_from_its_stored_fields(chain):
 
 
 def test_payload_is_stored_json_safe():
-    event = record_event(event_type="test.event", actor=Actor.system(),
-                         payload={"amount": Decimal("12.50")})
+    event = record_event(
+        event_type="test.event", actor=Actor.system(), payload={"amount": Decimal("12.50")}
+    )
 
     event.refresh_from_db()
     assert event.payload == {"amount": "12.50"}
@@ -45,7 +46,10 @@ def test_actor_from_user_and_integration_records_id_and_label():
     by_integration = record_event(event_type="t", actor=Actor.integration(integration))
 
     assert (by_user.actor_type, by_user.actor_id, by_user.actor_label) == (
-        "user", str(user.pk), "rita")
+        "user",
+        str(user.pk),
+        "rita",
+    )
     assert (by_integration.actor_type, by_integration.actor_label) == ("integration", "chat")
 
 

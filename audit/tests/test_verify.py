@@ -40,10 +40,17 @@ def test_verify_detects_a_rehashed_edit_at_the_next_link(chain, tamper):
 
     edited = AuditEvent.objects.get(sequence=2)
     forged_hash = event_hash(
-        sequence=2, created_at=edited.created_at, actor_type=edited.actor_type,
-        actor_id=edited.actor_id, actor_label=edited.actor_label, event_type=edited.event_type,
-        subject_type=edited.subject_type, subject_id=edited.subject_id, payload={"n": 7},
-        prev_hash=edited.prev_hash)
+        sequence=2,
+        created_at=edited.created_at,
+        actor_type=edited.actor_type,
+        actor_id=edited.actor_id,
+        actor_label=edited.actor_label,
+        event_type=edited.event_type,
+        subject_type=edited.subject_type,
+        subject_id=edited.subject_id,
+        payload={"n": 7},
+        prev_hash=edited.prev_hash,
+    )
     tamper("UPDATE audit_auditevent SET hash = %s WHERE sequence = 2", [forged_hash])
 
     report = audit_chain_verify()
@@ -79,11 +86,21 @@ def test_verify_detects_an_inserted_event(chain, tamper):
     from audit.models import AuditEvent
 
     for sequence in (5, 4, 3):
-        tamper("UPDATE audit_auditevent SET sequence = sequence + 1 WHERE sequence = %s",
-               [sequence])
-    fields = dict(sequence=3, created_at=timezone.now(), actor_type="system", actor_id="",
-                  actor_label="forger", event_type="test.event", subject_type="", subject_id="",
-                  payload={}, prev_hash=chain[1].hash)
+        tamper(
+            "UPDATE audit_auditevent SET sequence = sequence + 1 WHERE sequence = %s", [sequence]
+        )
+    fields = dict(
+        sequence=3,
+        created_at=timezone.now(),
+        actor_type="system",
+        actor_id="",
+        actor_label="forger",
+        event_type="test.event",
+        subject_type="",
+        subject_id="",
+        payload={},
+        prev_hash=chain[1].hash,
+    )
     forged = AuditEvent(**fields, hash=event_hash(**fields))
     tamper("UPDATE audit_auditevent SET prev_hash = %s WHERE sequence = 4", [forged.hash])
     forged.save(force_insert=True)
@@ -101,9 +118,18 @@ def test_unique_prev_hash_refuses_a_forked_insertion(chain):
 
     from audit.models import AuditEvent
 
-    fields = dict(sequence=99, created_at=timezone.now(), actor_type="system", actor_id="",
-                  actor_label="forger", event_type="t", subject_type="", subject_id="",
-                  payload={}, prev_hash=chain[1].hash)
+    fields = dict(
+        sequence=99,
+        created_at=timezone.now(),
+        actor_type="system",
+        actor_id="",
+        actor_label="forger",
+        event_type="t",
+        subject_type="",
+        subject_id="",
+        payload={},
+        prev_hash=chain[1].hash,
+    )
     with pytest.raises(IntegrityError), transaction.atomic():
         AuditEvent(**fields, hash=event_hash(**fields)).save(force_insert=True)
 

@@ -90,8 +90,9 @@ FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6 default, adopted now (webhook URL
 # --- Cache and broker -----------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -196,15 +197,15 @@ HITL_DRAFTER_PROVIDER = env.str("HITL_DRAFTER_PROVIDER", default="offline")  # o
 HITL_OPENAI_MODEL = env.str("HITL_OPENAI_MODEL", default="gpt-4o-mini")
 HITL_OPENAI_BASE_URL = env.str("HITL_OPENAI_BASE_URL", default="") or None
 HITL_OPENAI_API_KEY = env.str("HITL_OPENAI_API_KEY", default="") or env.str(
-    "OPENAI_API_KEY", default="")
+    "OPENAI_API_KEY", default=""
+)
 # One attempt lasts at most TIMEOUT * (MAX_RETRIES + 1); drafting stops starting attempts
 # that could not end within 3/4 of Q_TIMEOUT (see refunds.pipeline), so keep them well below.
 HITL_OPENAI_TIMEOUT = env.float("HITL_OPENAI_TIMEOUT", default=20.0)
 HITL_OPENAI_MAX_RETRIES = env.int("HITL_OPENAI_MAX_RETRIES", default=1)
 # "function_calling" works on OpenAI, vLLM, Ollama and llama.cpp; "json_schema" is stricter
 # where the server supports OpenAI structured outputs.
-HITL_OPENAI_STRUCTURED_METHOD = env.str("HITL_OPENAI_STRUCTURED_METHOD",
-                                        default="function_calling")
+HITL_OPENAI_STRUCTURED_METHOD = env.str("HITL_OPENAI_STRUCTURED_METHOD", default="function_calling")
 HITL_DRAFT_MAX_ATTEMPTS = env.int("HITL_DRAFT_MAX_ATTEMPTS", default=3)
 HITL_DRAFT_BACKOFF_SECONDS = env.float("HITL_DRAFT_BACKOFF_SECONDS", default=1.0)
 HITL_DRAFT_CONCURRENCY = env.int("HITL_DRAFT_CONCURRENCY", default=16)
@@ -227,8 +228,9 @@ HITL_RECONCILE_GRACE = env.int("HITL_RECONCILE_GRACE", default=120)
 HITL_WEBHOOK_TIMEOUT = env.float("HITL_WEBHOOK_TIMEOUT", default=5.0)
 HITL_WEBHOOK_MAX_ATTEMPTS = env.int("HITL_WEBHOOK_MAX_ATTEMPTS", default=8)
 HITL_WEBHOOK_BACKOFF = env.int("HITL_WEBHOOK_BACKOFF", default=30)
-HITL_AUDIT_ANCHOR_PATH = env.str("HITL_AUDIT_ANCHOR_PATH",
-                                 default=str(VAR_DIR / "audit-anchors.jsonl"))
+HITL_AUDIT_ANCHOR_PATH = env.str(
+    "HITL_AUDIT_ANCHOR_PATH", default=str(VAR_DIR / "audit-anchors.jsonl")
+)
 
 # --- Human review (reviews app; see docs/review.md) ----------------------------------------
 # An approval above this amount (in the request's currency) needs a second, different approver.

@@ -29,5 +29,6 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 # Never read or append to a developer's real anchor file from the tests.
-HITL_AUDIT_ANCHOR_PATH = os.path.join(tempfile.mkdtemp(prefix="hitl-test-anchors-"),
-                                      "audit-anchors.jsonl")
+HITL_AUDIT_ANCHOR_PATH = os.path.join(
+    tempfile.mkdtemp(prefix="hitl-test-anchors-"), "audit-anchors.jsonl"
+)

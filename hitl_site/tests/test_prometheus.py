@@ -25,8 +25,11 @@ def _samples(response) -> dict:
 def test_metrics_exports_the_database_gauges(client):
     task = ReviewTaskFactory(created_at=timezone.now() - timedelta(hours=2))
     RefundRequestFactory()
-    proposal_for(task.request, token_usage={"input_tokens": 100, "output_tokens": 20,
-                                            "total_tokens": 120}, latency_ms=1500)
+    proposal_for(
+        task.request,
+        token_usage={"input_tokens": 100, "output_tokens": 20, "total_tokens": 120},
+        latency_ms=1500,
+    )
     proposal_for(task.request, decision=None, error_code="model_unavailable", latency_ms=500)
 
     samples = _samples(client.get("/metrics"))
@@ -35,13 +38,15 @@ def test_metrics_exports_the_database_gauges(client):
     assert samples[("hitl_refund_requests", (("status", "in_review"),))] == 1
     assert samples[("hitl_refund_requests", (("status", "received"),))] == 1
     assert samples[("hitl_review_queue_depth", (("queue", "standard"),))] == 1
-    assert samples[("hitl_review_oldest_open_task_age_seconds",
-                    (("queue", "standard"),))] >= 7200
-    assert samples[("hitl_proposals_total",
-                    (("error_code", "model_unavailable"), ("provider", "offline")))] == 1
+    assert samples[("hitl_review_oldest_open_task_age_seconds", (("queue", "standard"),))] >= 7200
+    assert (
+        samples[
+            ("hitl_proposals_total", (("error_code", "model_unavailable"), ("provider", "offline")))
+        ]
+        == 1
+    )
     assert samples[("hitl_proposals_total", (("error_code", ""), ("provider", "offline")))] == 1
-    assert samples[("hitl_model_tokens_total", (("kind", "total"), ("provider", "offline")))] \
-        == 120
+    assert samples[("hitl_model_tokens_total", (("kind", "total"), ("provider", "offline")))] == 120
     assert samples[("hitl_model_latency_seconds_count", (("provider", "offline"),))] == 2
     assert samples[("hitl_model_latency_seconds_sum", (("provider", "offline"),))] == 2.0
 
@@ -52,8 +57,10 @@ def test_metrics_counts_requests_by_route_not_by_path(client):
     client.get("/review/tasks/123/")
     client.get("/review/tasks/456/")
     after = _samples(client.get("/metrics"))
-    key = ("hitl_http_requests_total", (("method", "GET"), ("route", "/review/tasks/<int:pk>/"),
-                                        ("status", "302")))
+    key = (
+        "hitl_http_requests_total",
+        (("method", "GET"), ("route", "/review/tasks/<int:pk>/"), ("status", "302")),
+    )
     assert after[key] - before.get(key, 0) == 2
     assert not any("123" in str(labels) for _, labels in after)
 
@@ -64,16 +71,23 @@ def test_metrics_counts_executions_by_phase(client):
     request = final_decision(via="gated")
     from refunds.models import Execution
 
-    Execution.objects.create(request=request, payload_hash=request.final_payload_hash,
-                             decided_at=request.decided_at, idempotency_key="k-1",
-                             action="approve_refund", amount="10.00", currency="GBP",
-                             phase=Execution.Phase.FAILED)
+    Execution.objects.create(
+        request=request,
+        payload_hash=request.final_payload_hash,
+        decided_at=request.decided_at,
+        idempotency_key="k-1",
+        action="approve_refund",
+        amount="10.00",
+        currency="GBP",
+        phase=Execution.Phase.FAILED,
+    )
     samples = _samples(client.get("/metrics"))
     assert samples[("hitl_executions", (("phase", "failed"),))] == 1
 
 
-@pytest.mark.parametrize("header, status", [
-    (None, 401), ("Bearer wrong", 401), ("Bearer s3cret", 200), ("s3cret", 401)])
+@pytest.mark.parametrize(
+    "header, status", [(None, 401), ("Bearer wrong", 401), ("Bearer s3cret", 200), ("s3cret", 401)]
+)
 def test_metrics_token_is_required_when_configured(client, settings, header, status):
     settings.METRICS_TOKEN = "s3cret"
     extra = {"HTTP_AUTHORIZATION": header} if header else {}

@@ -39,8 +39,12 @@ def test_schema_documents_the_idempotency_key_header(schema):
 def test_schema_documents_the_api_key_scheme(schema):
     scheme = schema["components"]["securitySchemes"]["IntegrationApiKey"]
 
-    assert scheme == {"type": "apiKey", "in": "header", "name": "Authorization",
-                      "description": scheme["description"]}
+    assert scheme == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": scheme["description"],
+    }
     post = schema["paths"]["/api/v1/refund-requests/"]["post"]
     assert {"IntegrationApiKey": []} in post["security"]
 

@@ -18,38 +18,50 @@ PRINT_SETTINGS = (
 
 
 def run_django(code_or_args, *, settings: str, env: dict[str, str], tmp_path: Path):
-    clean = {k: v for k, v in os.environ.items()
-             if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG"}}
-    full_env = {**clean, "DJANGO_SETTINGS_MODULE": settings, "HITL_VAR_DIR": str(tmp_path),
-                **env}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG"}
+    }
+    full_env = {**clean, "DJANGO_SETTINGS_MODULE": settings, "HITL_VAR_DIR": str(tmp_path), **env}
     args = code_or_args if isinstance(code_or_args, list) else ["-c", code_or_args]
-    return subprocess.run([sys.executable, *args], cwd=ROOT, env=full_env, capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_production_refuses_to_start_without_secret_key(tmp_path):
-    result = run_django(PRINT_SETTINGS, settings="hitl_site.settings.production", env={},
-                        tmp_path=tmp_path)
+    result = run_django(
+        PRINT_SETTINGS, settings="hitl_site.settings.production", env={}, tmp_path=tmp_path
+    )
 
     assert result.returncode != 0
     assert "SECRET_KEY is not set" in result.stderr
 
 
 def test_check_deploy_passes_with_production_variables(tmp_path):
-    env = {"SECRET_KEY": "x" * 60 + "-production-secret-value-0123456789",
-           "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-           "REDIS_URL": "redis://127.0.0.1:6379/0", "ALLOWED_HOSTS": "hitl.example.com"}
+    env = {
+        "SECRET_KEY": "x" * 60 + "-production-secret-value-0123456789",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "ALLOWED_HOSTS": "hitl.example.com",
+    }
 
-    result = run_django(["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-                        settings="hitl_site.settings.production", env=env, tmp_path=tmp_path)
+    result = run_django(
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        settings="hitl_site.settings.production",
+        env=env,
+        tmp_path=tmp_path,
+    )
 
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
 
 
 def test_embedded_default_is_sqlite_orm_broker_and_debug_off(tmp_path):
-    result = run_django(PRINT_SETTINGS, settings="hitl_site.settings.local", env={},
-                        tmp_path=tmp_path)
+    result = run_django(
+        PRINT_SETTINGS, settings="hitl_site.settings.local", env={}, tmp_path=tmp_path
+    )
 
     loaded = json.loads(result.stdout)
     assert loaded["engine"] == "django.db.backends.sqlite3"
@@ -58,10 +70,15 @@ def test_embedded_default_is_sqlite_orm_broker_and_debug_off(tmp_path):
 
 
 def test_redis_url_switches_the_broker_to_redis(tmp_path):
-    result = run_django(PRINT_SETTINGS, settings="hitl_site.settings.local",
-                        env={"REDIS_URL": "redis://127.0.0.1:6379/5",
-                             "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/hitl"},
-                        tmp_path=tmp_path)
+    result = run_django(
+        PRINT_SETTINGS,
+        settings="hitl_site.settings.local",
+        env={
+            "REDIS_URL": "redis://127.0.0.1:6379/5",
+            "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/hitl",
+        },
+        tmp_path=tmp_path,
+    )
 
     loaded = json.loads(result.stdout)
     assert loaded["q"] == ["redis"]
@@ -70,10 +87,16 @@ def test_redis_url_switches_the_broker_to_redis(tmp_path):
 
 @pytest.mark.skipif(os.name != "posix", reason="file modes")
 def test_development_secret_key_is_generated_once_into_var(tmp_path):
-    first = json.loads(run_django(PRINT_SETTINGS, settings="hitl_site.settings.local", env={},
-                                  tmp_path=tmp_path).stdout)
-    second = json.loads(run_django(PRINT_SETTINGS, settings="hitl_site.settings.local", env={},
-                                   tmp_path=tmp_path).stdout)
+    first = json.loads(
+        run_django(
+            PRINT_SETTINGS, settings="hitl_site.settings.local", env={}, tmp_path=tmp_path
+        ).stdout
+    )
+    second = json.loads(
+        run_django(
+            PRINT_SETTINGS, settings="hitl_site.settings.local", env={}, tmp_path=tmp_path
+        ).stdout
+    )
 
     key_file = tmp_path / "secret_key"
     assert first["secret"] == second["secret"] == key_file.read_text().strip()

@@ -29,12 +29,23 @@ MODEL_EMPTY = "model_empty"
 
 # The client already retries these with backoff (honouring Retry-After); our loop adds a
 # bounded number of whole attempts on top, so a flapping server still gets a fair chance.
-UNAVAILABLE_ERRORS = (openai.APIConnectionError, openai.APITimeoutError, openai.RateLimitError,
-                      openai.InternalServerError, openai.APIStatusError, TimeoutError,
-                      ConnectionError)
+UNAVAILABLE_ERRORS = (
+    openai.APIConnectionError,
+    openai.APITimeoutError,
+    openai.RateLimitError,
+    openai.InternalServerError,
+    openai.APIStatusError,
+    TimeoutError,
+    ConnectionError,
+)
 # A 200 whose body is not JSON, or JSON of the wrong shape.
-INVALID_RESPONSE_ERRORS = (openai.APIResponseValidationError, json.JSONDecodeError, ValueError,
-                           KeyError, TypeError)
+INVALID_RESPONSE_ERRORS = (
+    openai.APIResponseValidationError,
+    json.JSONDecodeError,
+    ValueError,
+    KeyError,
+    TypeError,
+)
 
 
 @dataclass(frozen=True)
@@ -55,8 +66,13 @@ MAX_RETRY_AFTER_SECONDS = 60.0
 
 
 class _AttemptFailed(Exception):
-    def __init__(self, code: str, message: str, raw: dict[str, Any] | None = None,
-                 retry_after: float | None = None):
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        raw: dict[str, Any] | None = None,
+        retry_after: float | None = None,
+    ):
         super().__init__(message)
         self.code, self.message, self.raw = code, message, raw
         self.retry_after = retry_after
@@ -88,10 +104,13 @@ def build_chain(provider: Provider) -> Runnable:
 def _raw_to_json(raw: Any) -> dict[str, Any] | None:
     if not isinstance(raw, AIMessage):
         return None
-    return {"content": raw.content, "tool_calls": raw.tool_calls,
-            "invalid_tool_calls": raw.invalid_tool_calls,
-            "refusal": raw.additional_kwargs.get("refusal"),
-            "response_metadata": json.loads(json.dumps(raw.response_metadata, default=str))}
+    return {
+        "content": raw.content,
+        "tool_calls": raw.tool_calls,
+        "invalid_tool_calls": raw.invalid_tool_calls,
+        "refusal": raw.additional_kwargs.get("refusal"),
+        "response_metadata": json.loads(json.dumps(raw.response_metadata, default=str)),
+    }
 
 
 def _usage(raw: Any) -> dict[str, int]:
@@ -105,8 +124,9 @@ def _attempt(chain: Runnable, inputs: dict[str, str]) -> tuple[RefundDecision, d
     except ModelRefusalError as exc:
         raise _AttemptFailed(MODEL_REFUSED, str(exc)[:2000]) from exc
     except UNAVAILABLE_ERRORS as exc:
-        raise _AttemptFailed(MODEL_UNAVAILABLE, f"{type(exc).__name__}: {exc}",
-                             retry_after=_retry_after(exc)) from exc
+        raise _AttemptFailed(
+            MODEL_UNAVAILABLE, f"{type(exc).__name__}: {exc}", retry_after=_retry_after(exc)
+        ) from exc
     except INVALID_RESPONSE_ERRORS as exc:
         raise _AttemptFailed(MODEL_OUTPUT_INVALID, f"{type(exc).__name__}: {exc}") from exc
     raw, parsed, error = result["raw"], result["parsed"], result["parsing_error"]
@@ -116,8 +136,9 @@ def _attempt(chain: Runnable, inputs: dict[str, str]) -> tuple[RefundDecision, d
     if error is None and parsed is None and getattr(raw, "invalid_tool_calls", None):
         error = ValueError(f"unparseable tool call: {raw.invalid_tool_calls[0].get('error')}")
     if error is not None:
-        raise _AttemptFailed(MODEL_OUTPUT_INVALID, f"{type(error).__name__}: {error}"[:2000],
-                             raw_json)
+        raise _AttemptFailed(
+            MODEL_OUTPUT_INVALID, f"{type(error).__name__}: {error}"[:2000], raw_json
+        )
     if parsed is None:
         refusal = raw.additional_kwargs.get("refusal") if isinstance(raw, AIMessage) else None
         content = raw.content if isinstance(raw, AIMessage) else ""
@@ -127,11 +148,17 @@ def _attempt(chain: Runnable, inputs: dict[str, str]) -> tuple[RefundDecision, d
     return parsed, raw_json or {}, usage
 
 
-def draft_decision(*, context: DraftContext, provider: Provider, max_attempts: int = 3,
-                   backoff_seconds: float = 1.0,
-                   sleep: Callable[[float], None] = time.sleep,
-                   chain: Runnable | None = None, deadline: float | None = None,
-                   attempt_seconds: float = 0.0) -> DraftOutcome:
+def draft_decision(
+    *,
+    context: DraftContext,
+    provider: Provider,
+    max_attempts: int = 3,
+    backoff_seconds: float = 1.0,
+    sleep: Callable[[float], None] = time.sleep,
+    chain: Runnable | None = None,
+    deadline: float | None = None,
+    attempt_seconds: float = 0.0,
+) -> DraftOutcome:
     """Runs the chain up to ``max_attempts`` times with exponential backoff. Never raises
     for model trouble: a failed outcome carries the last error code for the gate.
 
@@ -142,8 +169,7 @@ def draft_decision(*, context: DraftContext, provider: Provider, max_attempts: i
     task finishes, with a failure to route, before the worker's own timeout kills it.
     """
     inputs = prompt_inputs(context)
-    messages = [{"role": m.type, "content": m.content}
-                for m in PROMPT.format_messages(**inputs)]
+    messages = [{"role": m.type, "content": m.content} for m in PROMPT.format_messages(**inputs)]
     chain = chain or build_chain(provider)
     started = time.monotonic()
     usage_total = {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}
@@ -153,9 +179,15 @@ def draft_decision(*, context: DraftContext, provider: Provider, max_attempts: i
             decision, raw, usage = _attempt(chain, inputs)
         except _AttemptFailed as exc:
             failure = exc
-            logger.warning("draft attempt failed", extra={
-                "request": context.request_public_id, "attempt": attempt, "code": exc.code,
-                "error": exc.message[:300]})
+            logger.warning(
+                "draft attempt failed",
+                extra={
+                    "request": context.request_public_id,
+                    "attempt": attempt,
+                    "code": exc.code,
+                    "error": exc.message[:300],
+                },
+            )
             if attempt == max_attempts:
                 break
             delay = backoff_seconds * 2 ** (attempt - 1)
@@ -167,23 +199,36 @@ def draft_decision(*, context: DraftContext, provider: Provider, max_attempts: i
             continue
         for key, value in usage.items():
             usage_total[key] += value
-        return DraftOutcome(decision=decision, prompt_messages=messages, raw_output=raw,
-                            attempts=attempt, token_usage=usage_total,
-                            latency_ms=int((time.monotonic() - started) * 1000))
+        return DraftOutcome(
+            decision=decision,
+            prompt_messages=messages,
+            raw_output=raw,
+            attempts=attempt,
+            token_usage=usage_total,
+            latency_ms=int((time.monotonic() - started) * 1000),
+        )
     assert failure is not None
-    return DraftOutcome(decision=None, prompt_messages=messages, raw_output=failure.raw,
-                        error_code=failure.code, error_message=failure.message,
-                        attempts=attempt, token_usage=usage_total,
-                        latency_ms=int((time.monotonic() - started) * 1000))
+    return DraftOutcome(
+        decision=None,
+        prompt_messages=messages,
+        raw_output=failure.raw,
+        error_code=failure.code,
+        error_message=failure.message,
+        attempts=attempt,
+        token_usage=usage_total,
+        latency_ms=int((time.monotonic() - started) * 1000),
+    )
 
 
-def draft_decisions(*, contexts: list[DraftContext], provider: Provider, max_concurrency: int,
-                    **kwargs: Any) -> list[DraftOutcome]:
+def draft_decisions(
+    *, contexts: list[DraftContext], provider: Provider, max_concurrency: int, **kwargs: Any
+) -> list[DraftOutcome]:
     """Drafts many cases with up to ``max_concurrency`` model calls in flight (threads: the
     calls wait on the network, so threads are cheap and the GIL is no bottleneck)."""
     kwargs.setdefault("chain", build_chain(provider))  # one chain (and client) for all
     if len(contexts) <= 1:
         return [draft_decision(context=c, provider=provider, **kwargs) for c in contexts]
     with ThreadPoolExecutor(max_workers=min(max_concurrency, len(contexts))) as pool:
-        return list(pool.map(lambda c: draft_decision(context=c, provider=provider, **kwargs),
-                             contexts))
+        return list(
+            pool.map(lambda c: draft_decision(context=c, provider=provider, **kwargs), contexts)
+        )

@@ -46,8 +46,10 @@ class DraftContext:
         return "\n\n".join(parts)
 
     def sections_with_scores(self) -> list[dict[str, Any]]:
-        return [{"id": s.section_id, "title": s.title, "score": round(s.score, 4)}
-                for s in self.sections]
+        return [
+            {"id": s.section_id, "title": s.title, "score": round(s.score, 4)}
+            for s in self.sections
+        ]
 
 
 def _json_ready(value: Any) -> Any:

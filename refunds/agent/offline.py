@@ -36,15 +36,43 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 DRAFTER_NAME = "offline heuristic drafter"
 DRAFTER_MODEL = "offline-heuristic-drafter-1"
 
-RISK_WORDS = {"fraud": "fraud", "chargeback": "chargeback", "lawyer": "legal",
-              "legal": "legal", "lawsuit": "legal", "sue ": "legal", "injur": "injury",
-              "police": "fraud"}
-INJECTION = re.compile(r"ignore (all |any )?(previous|prior|above) instructions|^\s*system\s*:"
-                       r"|you are now|new instructions", re.IGNORECASE | re.MULTILINE)
-DAMAGE = ("broken", "damaged", "defective", "cracked", "faulty", "not working", "doesn't work",
-          "does not work", "shattered")
-NOT_ARRIVED = ("never arrived", "not arrived", "didn't arrive", "did not arrive", "not received",
-               "never received", "lost in", "hasn't arrived", "has not arrived")
+RISK_WORDS = {
+    "fraud": "fraud",
+    "chargeback": "chargeback",
+    "lawyer": "legal",
+    "legal": "legal",
+    "lawsuit": "legal",
+    "sue ": "legal",
+    "injur": "injury",
+    "police": "fraud",
+}
+INJECTION = re.compile(
+    r"ignore (all |any )?(previous|prior|above) instructions|^\s*system\s*:"
+    r"|you are now|new instructions",
+    re.IGNORECASE | re.MULTILINE,
+)
+DAMAGE = (
+    "broken",
+    "damaged",
+    "defective",
+    "cracked",
+    "faulty",
+    "not working",
+    "doesn't work",
+    "does not work",
+    "shattered",
+)
+NOT_ARRIVED = (
+    "never arrived",
+    "not arrived",
+    "didn't arrive",
+    "did not arrive",
+    "not received",
+    "never received",
+    "lost in",
+    "hasn't arrived",
+    "has not arrived",
+)
 EXCHANGE = ("replace", "replacement", "exchange", "swap", "send another", "new one")
 ANGRY = ("furious", "ridiculous", "unacceptable", "scam", "disgusting", "worst", "outraged")
 FRUSTRATED = ("still", "again", "disappointed", "frustrated", "waiting", "annoyed", "weeks")
@@ -123,10 +151,11 @@ def draft_from_prompt(prompt: str) -> dict[str, Any]:
         "amount": f"{amount:.2f}",
         "currency": currency,
         "rationale": f"[{DRAFTER_NAME}, not an AI] Proposed {action.replace('_', ' ')} "
-                     f"because {why}; sections consulted: {', '.join(cited) or 'none'}.",
+        f"because {why}; sections consulted: {', '.join(cited) or 'none'}.",
         "cited_sections": cited,
         "policy_match": policy_match,
-        "needs_human_review": bool(flags) or policy_match != "strong"
+        "needs_human_review": bool(flags)
+        or policy_match != "strong"
         or action == "request_more_info",
         "customer_sentiment": sentiment,
         "risk_flags": flags,
@@ -149,9 +178,13 @@ class OfflineHeuristicDrafter(BaseChatModel):
     def bind_tools(self, tools, *, tool_choice=None, **kwargs):
         return self.bind(tools=[convert_to_openai_tool(t) for t in tools], **kwargs)
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                  run_manager: CallbackManagerForLLMRun | None = None,
-                  **kwargs: Any) -> ChatResult:
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
         prompt = "\n".join(str(m.content) for m in messages if m.type == "human")
         tools = kwargs.get("tools") or [{"function": {"name": "RefundDecision"}}]
         args = draft_from_prompt(prompt)
@@ -159,10 +192,19 @@ class OfflineHeuristicDrafter(BaseChatModel):
         words_out = len(json.dumps(args).split())
         message = AIMessage(
             content="",
-            tool_calls=[{"name": tools[0]["function"]["name"], "args": args,
-                         "id": "offline-draft", "type": "tool_call"}],
-            usage_metadata={"input_tokens": words_in, "output_tokens": words_out,
-                            "total_tokens": words_in + words_out},
+            tool_calls=[
+                {
+                    "name": tools[0]["function"]["name"],
+                    "args": args,
+                    "id": "offline-draft",
+                    "type": "tool_call",
+                }
+            ],
+            usage_metadata={
+                "input_tokens": words_in,
+                "output_tokens": words_out,
+                "total_tokens": words_in + words_out,
+            },
             response_metadata={"model_name": self.model_name},
         )
         return ChatResult(generations=[ChatGeneration(message=message)])

@@ -55,13 +55,16 @@ def neutralise_tags(text: str) -> str:
 
 
 def prompt_inputs(context: DraftContext) -> dict[str, str]:
-    sections = "\n\n".join(
-        f'<section id="{s.section_id}" title="{s.title}">\n{s.body}\n</section>'
-        for s in context.sections) or "(no policy text is configured)"
+    sections = (
+        "\n\n".join(
+            f'<section id="{s.section_id}" title="{s.title}">\n{s.body}\n</section>'
+            for s in context.sections
+        )
+        or "(no policy text is configured)"
+    )
     return {
         # Item names and the like come from integrations too: no tag may be closed early.
-        "case_facts": neutralise_tags(json.dumps(context.case_facts(), indent=2,
-                                                 sort_keys=True)),
+        "case_facts": neutralise_tags(json.dumps(context.case_facts(), indent=2, sort_keys=True)),
         "policy_version": context.policy_version or "none",
         "policy_sections": sections,
         "customer_message": neutralise_tags(context.customer_text()),

@@ -14,9 +14,9 @@ OPENAI = "openai"
 
 @dataclass(frozen=True)
 class Provider:
-    name: str            # "offline" | "openai"
+    name: str  # "offline" | "openai"
     model_name: str
-    label: str           # what reviewers see
+    label: str  # what reviewers see
     llm: BaseChatModel
     structured_method: str | None  # None: the model's own default (offline: tool calling)
 
@@ -29,7 +29,8 @@ def build_provider(name: str | None = None) -> Provider:
     if name == OPENAI:
         return _openai_provider()
     raise ImproperlyConfigured(
-        f"HITL_DRAFTER_PROVIDER={name!r}; expected {OFFLINE!r} or {OPENAI!r}.")
+        f"HITL_DRAFTER_PROVIDER={name!r}; expected {OFFLINE!r} or {OPENAI!r}."
+    )
 
 
 def _openai_provider() -> Provider:
@@ -40,7 +41,8 @@ def _openai_provider() -> Provider:
         if not settings.HITL_OPENAI_BASE_URL:
             raise ImproperlyConfigured(
                 "HITL_DRAFTER_PROVIDER=openai needs HITL_OPENAI_API_KEY (or OPENAI_API_KEY), "
-                "or HITL_OPENAI_BASE_URL for a self-hosted server.")
+                "or HITL_OPENAI_BASE_URL for a self-hosted server."
+            )
         api_key = "not-needed"  # vLLM / Ollama / llama.cpp accept any key
     llm = ChatOpenAI(
         model=settings.HITL_OPENAI_MODEL,
@@ -51,5 +53,6 @@ def _openai_provider() -> Provider:
         temperature=0,
     )
     label = f"{settings.HITL_OPENAI_MODEL} via OpenAI-compatible API"
-    return Provider(OPENAI, settings.HITL_OPENAI_MODEL, label, llm,
-                    settings.HITL_OPENAI_STRUCTURED_METHOD)
+    return Provider(
+        OPENAI, settings.HITL_OPENAI_MODEL, label, llm, settings.HITL_OPENAI_STRUCTURED_METHOD
+    )

@@ -19,22 +19,36 @@ from .screening import injection_markers
 
 TOP_K = 3
 WORD = re.compile(r"[a-z0-9]+")
-STOPWORDS = frozenset("""
+_STOPWORD_TEXT = """
     a an and are as at be but by for from has have i if in into is it its me my no not of on
     or our so that the their them then there these they this to was we were what when which
     who will with you your
-""".split())  # noqa: SIM905 - a word list reads better as text
+"""
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 
 # Customers say "cracked" where the policy says "damaged": BM25 is lexical, so the query is
 # expanded with the policy's own words for a few common complaints.
 QUERY_EXPANSIONS = {
-    "cracked": "damaged broken", "shattered": "damaged broken", "smashed": "damaged broken",
-    "dented": "damaged", "scratched": "damaged", "faulty": "defective",
-    "stopped": "defective", "working": "defective", "missing": "never arrived",
-    "lost": "never arrived", "late": "never arrived", "exchange": "replacement",
-    "swap": "exchange replacement", "size": "exchange", "bank": "chargeback dispute",
-    "lawyer": "legal", "sue": "legal", "hurt": "injury", "injured": "injury",
+    "cracked": "damaged broken",
+    "shattered": "damaged broken",
+    "smashed": "damaged broken",
+    "dented": "damaged",
+    "scratched": "damaged",
+    "faulty": "defective",
+    "stopped": "defective",
+    "working": "defective",
+    "missing": "never arrived",
+    "lost": "never arrived",
+    "late": "never arrived",
+    "exchange": "replacement",
+    "swap": "exchange replacement",
+    "size": "exchange",
+    "bank": "chargeback dispute",
+    "lawyer": "legal",
+    "sue": "legal",
+    "hurt": "injury",
+    "injured": "injury",
 }
 
 
@@ -71,23 +85,23 @@ def split_policy_text(text: str) -> list[tuple[str, str, str]]:
     return result
 
 
-def rank_sections(query: str, sections: list[PolicySection], k: int = TOP_K
-                  ) -> list[PolicySection]:
+def rank_sections(query: str, sections: list[PolicySection], k: int = TOP_K) -> list[PolicySection]:
     """The ``k`` best sections for ``query`` by BM25, best first, scores attached."""
     if not sections:
         return []
     corpus = [tokenize(f"{s.title} {s.title} {s.body}") for s in sections]
     scores = BM25Okapi(corpus).get_scores(tokenize(expand_query(query)))
-    ranked = sorted(zip(sections, scores, strict=True), key=lambda pair: (-pair[1],
-                                                                          pair[0].section_id))
-    return [PolicySection(s.section_id, s.title, s.body, float(score))
-            for s, score in ranked[:k]]
+    ranked = sorted(
+        zip(sections, scores, strict=True), key=lambda pair: (-pair[1], pair[0].section_id)
+    )
+    return [PolicySection(s.section_id, s.title, s.body, float(score)) for s, score in ranked[:k]]
 
 
 def current_policy_version() -> RefundPolicyVersion | None:
     """The newest version of the policy documents (one document per deployment today)."""
-    return (RefundPolicyVersion.objects.select_related("policy")
-            .order_by("-created_at", "-id").first())
+    return (
+        RefundPolicyVersion.objects.select_related("policy").order_by("-created_at", "-id").first()
+    )
 
 
 def _days_between(start: datetime | None, end: datetime) -> int | None:
@@ -102,18 +116,26 @@ def build_draft_context(*, request: RefundRequest, now: datetime | None = None) 
     earlier = []
     if request.conversation_id:
         earlier = [
-            {"id": str(r.public_id), "status": r.status, "message": r.message[:500],
-             "created_at": r.created_at.isoformat()}
+            {
+                "id": str(r.public_id),
+                "status": r.status,
+                "message": r.message[:500],
+                "created_at": r.created_at.isoformat(),
+            }
             for r in RefundRequest.objects.filter(
-                integration=request.integration, conversation_id=request.conversation_id,
-                created_at__lt=request.created_at).order_by("-created_at")[:5]
+                integration=request.integration,
+                conversation_id=request.conversation_id,
+                created_at__lt=request.created_at,
+            ).order_by("-created_at")[:5]
         ]
     replies = tuple(request.customer_replies.values_list("message", flat=True))
     version = current_policy_version()
     chosen: list[PolicySection] = []
     if version is not None:
-        candidates = [PolicySection(s.section_id, s.title, s.body)
-                      for s in RefundPolicySection.objects.filter(version=version)]
+        candidates = [
+            PolicySection(s.section_id, s.title, s.body)
+            for s in RefundPolicySection.objects.filter(version=version)
+        ]
         item_names = " ".join(str(item.get("name", "")) for item in order.items or [])
         query = f"{request.message} {' '.join(replies)} {item_names} order {order.status}"
         chosen = rank_sections(query, candidates)
@@ -124,20 +146,29 @@ def build_draft_context(*, request: RefundRequest, now: datetime | None = None) 
         currency=request.currency,
         requested_amount=request.requested_amount,
         order={
-            "external_id": order.external_id, "amount": order.amount,
-            "currency": order.currency, "status": order.status, "items": order.items,
+            "external_id": order.external_id,
+            "amount": order.amount,
+            "currency": order.currency,
+            "status": order.status,
+            "items": order.items,
             "ordered_at": order.ordered_at.isoformat(),
             "delivered_at": order.delivered_at.isoformat() if order.delivered_at else None,
             "days_since_order": _days_between(order.ordered_at, now),
             "days_since_delivery": _days_between(order.delivered_at, now),
         },
         customer={
-            "tier": customer.tier, "country": customer.country,
+            "tier": customer.tier,
+            "country": customer.country,
             "account_age_days": (now.date() - customer.customer_since).days
-            if customer.customer_since else None,
+            if customer.customer_since
+            else None,
         },
-        refund_history={"count_90d": history.count_90d, "total_90d": history.total_90d,
-                        "count_365d": history.count_365d, "total_365d": history.total_365d},
+        refund_history={
+            "count_90d": history.count_90d,
+            "total_90d": history.total_90d,
+            "count_365d": history.count_365d,
+            "total_365d": history.total_365d,
+        },
         refundable_remaining=order_refundable_remaining(order=order, exclude_request=request),
         earlier_requests=earlier,
         replies=replies,

@@ -56,25 +56,31 @@ class RefundDecision(BaseModel):
         "the action is approve_refund."
     )
     currency: str = Field(
-        min_length=3, max_length=3, pattern=r"^[A-Z]{3}$",
+        min_length=3,
+        max_length=3,
+        pattern=r"^[A-Z]{3}$",
         description="ISO 4217 code; must equal the order's currency.",
     )
     rationale: str = Field(
-        min_length=1, max_length=4000,
+        min_length=1,
+        max_length=4000,
         description="Why, grounded in the cited refund-policy sections.",
     )
     cited_sections: list[str] = Field(
-        default_factory=list, max_length=20,
+        default_factory=list,
+        max_length=20,
         description="Ids of the refund-policy sections the rationale relies on.",
     )
     policy_match: PolicyMatch = Field(
         description="How clearly the policy covers this case: strong, medium or weak."
     )
     needs_human_review: bool = Field(description="True if a human should look at this case.")
-    customer_sentiment: Sentiment = Field(description="The customer's tone: calm, frustrated "
-                                          "or angry.")
+    customer_sentiment: Sentiment = Field(
+        description="The customer's tone: calm, frustrated or angry."
+    )
     risk_flags: list[RiskFlag] = Field(
-        default_factory=list, max_length=10,
+        default_factory=list,
+        max_length=10,
         description="Risks noticed in the case (fraud, chargeback, legal, injury, ...).",
     )
 

@@ -17,19 +17,38 @@ PROMPT_INJECTION_SUSPECTED = "prompt_injection_suspected"
 
 # (name, pattern) — the name is what is recorded; the pattern runs on normalised text.
 INJECTION_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (name, re.compile(pattern, re.MULTILINE)) for name, pattern in (
-        ("ignore_instructions", r"\b(ignore|disregard|forget|override)\b[^.\n]{0,40}"
-                                r"\b(instructions?|rules?|prompts?|polic(y|ies)|above)\b"),
-        ("role_line", r"^\s*[\[<(#*]*\s*(system|assistant|developer|admin(istrator)?)\s*"
-                      r"[\]>)*]*\s*:"),
-        ("role_tag", r"<\s*/?\s*(system|assistant|developer|instructions?|im_start|im_end)"
-                     r"\b[^>]*>|\[/?inst\]|<\|im_(start|end)\|>"),
-        ("new_instructions", r"\b(new|updated|real|actual)\s+instructions?\b|"
-                             r"\byou are now\b|\bact as\b|\bpretend (to be|you are)\b"),
-        ("schema_imitation", r"[\"']\s*(action|amount|needs_human_review|policy_match|"
-                             r"risk_flags)\s*[\"']\s*:"),
-        ("pre_approved", r"\b(pre-?approved|already approved|approved by (a |the )?"
-                         r"(manager|supervisor|admin|system))\b"),
+    (name, re.compile(pattern, re.MULTILINE))
+    for name, pattern in (
+        (
+            "ignore_instructions",
+            r"\b(ignore|disregard|forget|override)\b[^.\n]{0,40}"
+            r"\b(instructions?|rules?|prompts?|polic(y|ies)|above)\b",
+        ),
+        (
+            "role_line",
+            r"^\s*[\[<(#*]*\s*(system|assistant|developer|admin(istrator)?)\s*"
+            r"[\]>)*]*\s*:",
+        ),
+        (
+            "role_tag",
+            r"<\s*/?\s*(system|assistant|developer|instructions?|im_start|im_end)"
+            r"\b[^>]*>|\[/?inst\]|<\|im_(start|end)\|>",
+        ),
+        (
+            "new_instructions",
+            r"\b(new|updated|real|actual)\s+instructions?\b|"
+            r"\byou are now\b|\bact as\b|\bpretend (to be|you are)\b",
+        ),
+        (
+            "schema_imitation",
+            r"[\"']\s*(action|amount|needs_human_review|policy_match|"
+            r"risk_flags)\s*[\"']\s*:",
+        ),
+        (
+            "pre_approved",
+            r"\b(pre-?approved|already approved|approved by (a |the )?"
+            r"(manager|supervisor|admin|system))\b",
+        ),
     )
 )
 

@@ -17,19 +17,21 @@ class IntegrationKeyAuthentication(authentication.BaseAuthentication):
         if key is None:
             return None
         prefix, _, _ = key.partition(".")
-        api_key = (IntegrationAPIKey.objects.select_related("integration")
-                   .filter(prefix=prefix).first())
+        api_key = (
+            IntegrationAPIKey.objects.select_related("integration").filter(prefix=prefix).first()
+        )
         if api_key is None or not api_key.is_valid(key):
             raise exceptions.AuthenticationFailed("Invalid API key.", code="invalid_api_key")
         if api_key.revoked:
-            raise exceptions.PermissionDenied("This API key has been revoked.",
-                                              code="api_key_revoked")
+            raise exceptions.PermissionDenied(
+                "This API key has been revoked.", code="api_key_revoked"
+            )
         if api_key.has_expired:
-            raise exceptions.PermissionDenied("This API key has expired.",
-                                              code="api_key_expired")
+            raise exceptions.PermissionDenied("This API key has expired.", code="api_key_expired")
         if not api_key.integration.is_active:
-            raise exceptions.PermissionDenied("This integration is disabled.",
-                                              code="integration_inactive")
+            raise exceptions.PermissionDenied(
+                "This integration is disabled.", code="integration_inactive"
+            )
         return (None, api_key.integration)
 
     def authenticate_header(self, request):
@@ -43,7 +45,8 @@ class IntegrationKeyAuthentication(authentication.BaseAuthentication):
             if keyword.lower() == KEYWORD.lower() and key.strip():
                 return key.strip()
             raise exceptions.AuthenticationFailed(
-                f"Use 'Authorization: {KEYWORD} <key>'.", code="invalid_authorization_header")
+                f"Use 'Authorization: {KEYWORD} <key>'.", code="invalid_authorization_header"
+            )
         key = request.META.get("HTTP_X_API_KEY", "").strip()
         return key or None
 
@@ -53,5 +56,9 @@ class IntegrationKeyScheme(OpenApiAuthenticationExtension):
     name = "IntegrationApiKey"
 
     def get_security_definition(self, auto_schema):
-        return {"type": "apiKey", "in": "header", "name": "Authorization",
-                "description": f"'{KEYWORD} <key>' as shown once when the key was created."}
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": f"'{KEYWORD} <key>' as shown once when the key was created.",
+        }

@@ -24,14 +24,17 @@ class StrictJSONParser(JSONParser):
             raise _too_large(limit)
         encoding = parser_context.get("encoding", settings.DEFAULT_CHARSET)
         try:
-            return json.loads(raw.decode(encoding), parse_float=Decimal,
-                              parse_constant=_refuse_constant)
+            return json.loads(
+                raw.decode(encoding), parse_float=Decimal, parse_constant=_refuse_constant
+            )
         except RecursionError as exc:
-            raise exceptions.ParseError("Malformed JSON: nested too deeply.",
-                                        code="malformed_json") from exc
+            raise exceptions.ParseError(
+                "Malformed JSON: nested too deeply.", code="malformed_json"
+            ) from exc
         except ArithmeticError as exc:  # decimal.InvalidOperation, e.g. 1e9999999999999999999
-            raise exceptions.ParseError("Malformed JSON: a number is out of range.",
-                                        code="malformed_json") from exc
+            raise exceptions.ParseError(
+                "Malformed JSON: a number is out of range.", code="malformed_json"
+            ) from exc
         except ValueError as exc:  # includes UnicodeDecodeError
             raise exceptions.ParseError(f"Malformed JSON: {exc}", code="malformed_json") from exc
 

@@ -17,9 +17,15 @@ class CustomerReplySerializer(serializers.Serializer):
     message = serializers.CharField(max_length=settings.API_MAX_MESSAGE_CHARS)
 
 
-REPLY_RESPONSE = inline_serializer("CustomerReplyAccepted", {
-    "id": serializers.UUIDField(), "status": serializers.CharField(),
-    "status_url": serializers.URLField(), "reply_id": serializers.IntegerField()})
+REPLY_RESPONSE = inline_serializer(
+    "CustomerReplyAccepted",
+    {
+        "id": serializers.UUIDField(),
+        "status": serializers.CharField(),
+        "status_url": serializers.URLField(),
+        "reply_id": serializers.IntegerField(),
+    },
+)
 
 
 class RefundRequestReplyView(generics.GenericAPIView):
@@ -40,10 +46,20 @@ class RefundRequestReplyView(generics.GenericAPIView):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         reply = refund_request_customer_reply(
-            request=refund_request, message=serializer.validated_data["message"],
-            actor=Actor.integration(request.auth))
-        status_url = request.build_absolute_uri(reverse(
-            "api:refund-request-detail", kwargs={"public_id": refund_request.public_id}))
-        return Response({"id": str(refund_request.public_id), "status": refund_request.status,
-                         "status_url": status_url, "reply_id": reply.pk},
-                        status=status.HTTP_202_ACCEPTED, headers={"Location": status_url})
+            request=refund_request,
+            message=serializer.validated_data["message"],
+            actor=Actor.integration(request.auth),
+        )
+        status_url = request.build_absolute_uri(
+            reverse("api:refund-request-detail", kwargs={"public_id": refund_request.public_id})
+        )
+        return Response(
+            {
+                "id": str(refund_request.public_id),
+                "status": refund_request.status,
+                "status_url": status_url,
+                "reply_id": reply.pk,
+            },
+            status=status.HTTP_202_ACCEPTED,
+            headers={"Location": status_url},
+        )

@@ -9,8 +9,9 @@ from ..money import COUNTRY_CODES, CURRENCY_CODES, DECIMAL_PLACES, MAX_DIGITS
 
 
 def money_field(**kwargs) -> serializers.DecimalField:
-    return serializers.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES,
-                                    min_value=0, **kwargs)
+    return serializers.DecimalField(
+        max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, min_value=0, **kwargs
+    )
 
 
 class UpperChoiceField(serializers.ChoiceField):
@@ -54,35 +55,44 @@ class OrderSnapshotSerializer(serializers.Serializer):
         delivered_at = attrs.get("delivered_at")
         if delivered_at and delivered_at < attrs["ordered_at"]:
             raise serializers.ValidationError(
-                {"delivered_at": "Delivery cannot precede the order."})
+                {"delivered_at": "Delivery cannot precede the order."}
+            )
         return attrs
 
 
 class RefundRequestCreateSerializer(serializers.Serializer):
     channel = serializers.ChoiceField(choices=RefundRequest.Channel.choices)
-    external_reference = serializers.CharField(max_length=200, required=False,
-                                               allow_blank=True, default="")
-    conversation_id = serializers.CharField(max_length=200, required=False, allow_blank=True,
-                                            default="")
+    external_reference = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default=""
+    )
+    conversation_id = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default=""
+    )
     customer = CustomerSnapshotSerializer()
     order = OrderSnapshotSerializer()
-    message = serializers.CharField(max_length=settings.API_MAX_MESSAGE_CHARS,
-                                    trim_whitespace=True)
+    message = serializers.CharField(max_length=settings.API_MAX_MESSAGE_CHARS, trim_whitespace=True)
     requested_amount = money_field(required=False, allow_null=True, default=None)
-    priority = serializers.ChoiceField(choices=RefundRequest.Priority.choices,
-                                       default=RefundRequest.Priority.NORMAL)
+    priority = serializers.ChoiceField(
+        choices=RefundRequest.Priority.choices, default=RefundRequest.Priority.NORMAL
+    )
 
     def validate(self, attrs):
         amount = attrs.get("requested_amount")
         if amount is not None:
             if amount <= 0:
                 raise serializers.ValidationError(
-                    {"requested_amount": "Must be greater than zero (omit it to let the "
-                     "agent propose an amount)."})
+                    {
+                        "requested_amount": "Must be greater than zero (omit it to let the "
+                        "agent propose an amount)."
+                    }
+                )
             if amount > attrs["order"]["amount"]:
                 raise serializers.ValidationError(
-                    {"requested_amount": "Cannot exceed the order amount "
-                     f"({attrs['order']['amount']} {attrs['order']['currency']})."})
+                    {
+                        "requested_amount": "Cannot exceed the order amount "
+                        f"({attrs['order']['amount']} {attrs['order']['currency']})."
+                    }
+                )
         return attrs
 
 
@@ -96,10 +106,24 @@ class RefundRequestSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = RefundRequest
-        fields = ["id", "status", "status_url", "channel", "external_reference",
-                  "conversation_id", "customer", "order", "requested_amount", "currency",
-                  "priority", "proposal", "decision", "created_at", "updated_at",
-                  "status_changed_at"]
+        fields = [
+            "id",
+            "status",
+            "status_url",
+            "channel",
+            "external_reference",
+            "conversation_id",
+            "customer",
+            "order",
+            "requested_amount",
+            "currency",
+            "priority",
+            "proposal",
+            "decision",
+            "created_at",
+            "updated_at",
+            "status_changed_at",
+        ]
         read_only_fields = fields
 
     def get_status_url(self, obj) -> str:
@@ -108,8 +132,11 @@ class RefundRequestSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(path) if request else path
 
     def get_order(self, obj) -> dict:
-        return {"external_id": obj.order.external_id, "amount": str(obj.order.amount),
-                "currency": obj.order.currency}
+        return {
+            "external_id": obj.order.external_id,
+            "amount": str(obj.order.amount),
+            "currency": obj.order.currency,
+        }
 
     def get_proposal(self, obj) -> dict | None:
         """Summary of the agent's latest draft (who drafted it, what it proposed)."""
@@ -118,18 +145,27 @@ class RefundRequestSerializer(serializers.ModelSerializer):
         if proposal is None:
             return None
         decision = proposal.decision or {}
-        return {"drafted_by": _drafted_by(proposal), "model": proposal.model_name,
-                "action": decision.get("action"), "amount": decision.get("amount"),
-                "policy_match": decision.get("policy_match"),
-                "needs_human_review": decision.get("needs_human_review"),
-                "error_code": proposal.error_code or None, "created_at": proposal.created_at}
+        return {
+            "drafted_by": _drafted_by(proposal),
+            "model": proposal.model_name,
+            "action": decision.get("action"),
+            "amount": decision.get("amount"),
+            "policy_match": decision.get("policy_match"),
+            "needs_human_review": decision.get("needs_human_review"),
+            "error_code": proposal.error_code or None,
+            "created_at": proposal.created_at,
+        }
 
     def get_decision(self, obj) -> dict | None:
         """The final decision (by the gate or a human), once there is one."""
         if obj.decided_at is None:
             return None
-        return {"action": obj.final_action, "amount": str(obj.final_amount),
-                "currency": obj.currency, "decided_at": obj.decided_at}
+        return {
+            "action": obj.final_action,
+            "amount": str(obj.final_amount),
+            "currency": obj.currency,
+            "decided_at": obj.decided_at,
+        }
 
 
 def _drafted_by(proposal) -> str:

@@ -22,9 +22,13 @@ class IntegrationRateThrottle(SimpleRateThrottle):
                 self.num_requests, self.duration = self.parse_rate(integration.throttle_rate)
                 self.rate = integration.throttle_rate
             except (ValueError, KeyError, IndexError):
-                logger.error("invalid throttle rate, using the default",
-                             extra={"integration": integration.pk,
-                                    "throttle_rate": integration.throttle_rate})
+                logger.error(
+                    "invalid throttle rate, using the default",
+                    extra={
+                        "integration": integration.pk,
+                        "throttle_rate": integration.throttle_rate,
+                    },
+                )
         return super().allow_request(request, view)
 
     def get_cache_key(self, request, view):

@@ -10,9 +10,13 @@ from .filters import RefundRequestFilter
 from .serializers import RefundRequestCreateSerializer, RefundRequestSerializer
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
     description="Retry-safe key (max 255 chars). The same key with the same body returns the "
-    "first request; with a different body, 422.")
+    "first request; with a different body, 422.",
+)
 
 
 class NewestFirstCursorPagination(CursorPagination):
@@ -30,23 +34,29 @@ class RefundRequestListCreateView(generics.ListAPIView):
     def get_queryset(self):
         return refund_requests_for_integration(integration=self.request.auth)
 
-    @extend_schema(request=RefundRequestCreateSerializer,
-                   responses={201: RefundRequestSerializer}, parameters=[IDEMPOTENCY_HEADER])
+    @extend_schema(
+        request=RefundRequestCreateSerializer,
+        responses={201: RefundRequestSerializer},
+        parameters=[IDEMPOTENCY_HEADER],
+    )
     def post(self, request, *args, **kwargs):
         idempotency_key = request.headers.get("Idempotency-Key", "").strip() or None
         if idempotency_key and (len(idempotency_key) > 255 or not idempotency_key.isprintable()):
             raise exceptions.ValidationError(
-                {"Idempotency-Key": ["Must be at most 255 printable characters."]})
+                {"Idempotency-Key": ["Must be at most 255 printable characters."]}
+            )
         if not isinstance(request.data, dict):
-            raise exceptions.ValidationError(
-                {"non_field_errors": ["Expected a JSON object."]})
+            raise exceptions.ValidationError({"non_field_errors": ["Expected a JSON object."]})
         serializer = RefundRequestCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        result = refund_request_create(integration=request.auth,
-                                       data=serializer.validated_data,
-                                       idempotency_key=idempotency_key)
+        result = refund_request_create(
+            integration=request.auth,
+            data=serializer.validated_data,
+            idempotency_key=idempotency_key,
+        )
         refund_request = refund_requests_for_integration(integration=request.auth).get(
-            pk=result.request.pk)
+            pk=result.request.pk
+        )
         body = RefundRequestSerializer(refund_request, context={"request": request}).data
         headers = {"Location": body["status_url"]}
         if not result.created:
@@ -60,5 +70,3 @@ class RefundRequestDetailView(generics.RetrieveAPIView):
 
     def get_queryset(self):
         return refund_requests_for_integration(integration=self.request.auth)
-
-

@@ -51,8 +51,15 @@ class ProviderResult:
 class PaymentBackend(Protocol):
     name: str
 
-    def refund(self, *, idempotency_key: str, amount: Decimal, currency: str, order: Order,
-               request: RefundRequest) -> ProviderResult: ...
+    def refund(
+        self,
+        *,
+        idempotency_key: str,
+        amount: Decimal,
+        currency: str,
+        order: Order,
+        request: RefundRequest,
+    ) -> ProviderResult: ...
 
     def lookup(self, *, idempotency_key: str) -> ProviderResult | None: ...
 
@@ -60,8 +67,9 @@ class PaymentBackend(Protocol):
 class FulfilmentBackend(Protocol):
     name: str
 
-    def create_replacement(self, *, idempotency_key: str,
-                           request: RefundRequest) -> ProviderResult: ...
+    def create_replacement(
+        self, *, idempotency_key: str, request: RefundRequest
+    ) -> ProviderResult: ...
 
     def lookup(self, *, idempotency_key: str) -> ProviderResult | None: ...
 
@@ -69,8 +77,9 @@ class FulfilmentBackend(Protocol):
 class MessagingBackend(Protocol):
     name: str
 
-    def send(self, *, idempotency_key: str, request: RefundRequest, kind: str,
-             body: str) -> ProviderResult: ...
+    def send(
+        self, *, idempotency_key: str, request: RefundRequest, kind: str, body: str
+    ) -> ProviderResult: ...
 
     def lookup(self, *, idempotency_key: str) -> ProviderResult | None: ...
 
@@ -112,21 +121,30 @@ class LedgerPaymentBackend:
                     return self._replay(existing, amount, currency)
                 locked_order = Order.objects.select_for_update().get(pk=order.pk)
                 if currency != locked_order.currency:
-                    raise ProviderRefused(f"Currency {currency} does not match the order's "
-                                          f"{locked_order.currency}.")
+                    raise ProviderRefused(
+                        f"Currency {currency} does not match the order's {locked_order.currency}."
+                    )
                 if self.enforce_captured_limit:
-                    refunded = (LedgerRefund.objects.filter(order=locked_order)
-                                .aggregate(total=Sum("amount"))["total"] or Decimal("0"))
+                    refunded = LedgerRefund.objects.filter(order=locked_order).aggregate(
+                        total=Sum("amount")
+                    )["total"] or Decimal("0")
                     if refunded + amount > locked_order.amount:
                         raise ProviderRefused(
                             f"Refund of {amount} exceeds what remains of the order "
-                            f"({locked_order.amount - refunded} {currency}).")
+                            f"({locked_order.amount - refunded} {currency})."
+                        )
                 row = LedgerRefund.objects.create(
-                    reference=_reference("ldg"), idempotency_key=idempotency_key,
-                    order=locked_order, request=request, amount=amount, currency=currency)
+                    reference=_reference("ldg"),
+                    idempotency_key=idempotency_key,
+                    order=locked_order,
+                    request=request,
+                    amount=amount,
+                    currency=currency,
+                )
         except IntegrityError:  # a concurrent call with the same key won: replay it
-            return self._replay(LedgerRefund.objects.get(idempotency_key=idempotency_key),
-                                amount, currency)
+            return self._replay(
+                LedgerRefund.objects.get(idempotency_key=idempotency_key), amount, currency
+            )
         return ProviderResult(row.reference, row.amount, row.currency)
 
     @staticmethod
@@ -134,13 +152,17 @@ class LedgerPaymentBackend:
         if (row.amount, row.currency) != (amount, currency):
             raise ProviderRefused(
                 f"Idempotency key already used for {row.amount} {row.currency}; refusing "
-                f"{amount} {currency}.")
+                f"{amount} {currency}."
+            )
         return ProviderResult(row.reference, row.amount, row.currency, replayed=True)
 
     def lookup(self, *, idempotency_key) -> ProviderResult | None:
         row = LedgerRefund.objects.filter(idempotency_key=idempotency_key).first()
-        return None if row is None else ProviderResult(row.reference, row.amount,
-                                                       row.currency, replayed=True)
+        return (
+            None
+            if row is None
+            else ProviderResult(row.reference, row.amount, row.currency, replayed=True)
+        )
 
 
 # --- http: a payment service over HTTPS ------------------------------------------------------
@@ -158,30 +180,42 @@ class HttpPaymentBackend:
 
     name = "http"
 
-    def __init__(self, *, url: str, secret: str, timeout: float,
-                 transport: httpx.BaseTransport | None = None):
+    def __init__(
+        self, *, url: str, secret: str, timeout: float, transport: httpx.BaseTransport | None = None
+    ):
         self.url = url.rstrip("/")
         self.secret = secret
         self.timeout = timeout
         self.transport = transport
 
-    def _send(self, method: str, path: str, *, body: bytes = b"",
-              headers: dict[str, str] | None = None,
-              params: dict[str, str] | None = None) -> httpx.Response:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes = b"",
+        headers: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
+    ) -> httpx.Response:
         if not self.url:
             raise ProviderRefused("HITL_PAYMENT_URL is not set.")
         timestamp = str(int(time.time()))
-        all_headers = {"X-Signature": sign(self.secret, timestamp, body),
-                       "Content-Type": "application/json", **(headers or {})}
+        all_headers = {
+            "X-Signature": sign(self.secret, timestamp, body),
+            "Content-Type": "application/json",
+            **(headers or {}),
+        }
         try:
             with httpx.Client(timeout=self.timeout, transport=self.transport) as client:
-                return client.request(method, f"{self.url}{path}", content=body,
-                                      headers=all_headers, params=params)
+                return client.request(
+                    method, f"{self.url}{path}", content=body, headers=all_headers, params=params
+                )
         except httpx.TimeoutException as exc:
             raise ProviderAmbiguous(f"Payment service timed out ({type(exc).__name__}).") from exc
         except httpx.TransportError as exc:
             raise ProviderAmbiguous(
-                f"Payment service connection failed ({type(exc).__name__}: {exc}).") from exc
+                f"Payment service connection failed ({type(exc).__name__}: {exc})."
+            ) from exc
 
     @staticmethod
     def _error(response: httpx.Response) -> str:
@@ -195,21 +229,32 @@ class HttpPaymentBackend:
     def _result(response: httpx.Response) -> ProviderResult:
         try:
             data = response.json()
-            return ProviderResult(str(data["id"]), Decimal(str(data["amount"])),
-                                  str(data["currency"]),
-                                  replayed=response.headers.get("Idempotent-Replayed") == "true",
-                                  details={"status": data.get("status", "")})
+            return ProviderResult(
+                str(data["id"]),
+                Decimal(str(data["amount"])),
+                str(data["currency"]),
+                replayed=response.headers.get("Idempotent-Replayed") == "true",
+                details={"status": data.get("status", "")},
+            )
         except (ValueError, KeyError, ArithmeticError) as exc:
             # It answered 2xx, so the refund may well exist: ambiguous, not refused.
             raise ProviderAmbiguous(f"Unreadable answer from the payment service: {exc}") from exc
 
     def refund(self, *, idempotency_key, amount, currency, order, request) -> ProviderResult:
         refuse_bad_amount(amount, currency)
-        body = json.dumps({"amount": f"{amount:.2f}", "currency": currency,
-                           "order": order.external_id, "reference": str(request.public_id)},
-                          sort_keys=True, separators=(",", ":")).encode()
-        response = self._send("POST", "/refunds", body=body,
-                              headers={"Idempotency-Key": idempotency_key})
+        body = json.dumps(
+            {
+                "amount": f"{amount:.2f}",
+                "currency": currency,
+                "order": order.external_id,
+                "reference": str(request.public_id),
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        ).encode()
+        response = self._send(
+            "POST", "/refunds", body=body, headers={"Idempotency-Key": idempotency_key}
+        )
         if response.status_code >= 500 or response.status_code in (408, 429):
             raise ProviderAmbiguous(self._error(response))
         if response.status_code >= 400:
@@ -218,7 +263,8 @@ class HttpPaymentBackend:
         if (result.amount, result.currency) != (amount, currency):
             raise ProviderAmbiguous(
                 f"Payment service reported {result.amount} {result.currency} for a refund of "
-                f"{amount} {currency}; needs a human.")
+                f"{amount} {currency}; needs a human."
+            )
         return result
 
     def lookup(self, *, idempotency_key) -> ProviderResult | None:
@@ -241,8 +287,13 @@ class RecordsFulfilmentBackend:
     def create_replacement(self, *, idempotency_key, request) -> ProviderResult:
         row, created = ReplacementOrder.objects.get_or_create(
             idempotency_key=idempotency_key,
-            defaults={"reference": _reference("rpl"), "order": request.order,
-                      "request": request, "items": request.order.items})
+            defaults={
+                "reference": _reference("rpl"),
+                "order": request.order,
+                "request": request,
+                "items": request.order.items,
+            },
+        )
         return ProviderResult(row.reference, replayed=not created)
 
     def lookup(self, *, idempotency_key) -> ProviderResult | None:
@@ -262,13 +313,20 @@ class WebhookMessagingBackend:
         with transaction.atomic():
             row, created = OutboundMessage.objects.get_or_create(
                 idempotency_key=idempotency_key,
-                defaults={"reference": _reference("msg"), "request": request, "kind": kind,
-                          "body": body})
+                defaults={
+                    "reference": _reference("msg"),
+                    "request": request,
+                    "kind": kind,
+                    "body": body,
+                },
+            )
             if created:
                 webhook_delivery_create(
-                    integration=request.integration, request=request,
+                    integration=request.integration,
+                    request=request,
                     event="customer_message.created",
-                    data={"message_reference": row.reference, "kind": kind, "body": body})
+                    data={"message_reference": row.reference, "kind": kind, "body": body},
+                )
         return ProviderResult(row.reference, replayed=not created)
 
     def lookup(self, *, idempotency_key) -> ProviderResult | None:
@@ -288,12 +346,17 @@ def payment_backend_from_settings() -> PaymentBackend:
     if name == "ledger":
         return LedgerPaymentBackend()
     if name == "http":
-        return HttpPaymentBackend(url=settings.HITL_PAYMENT_URL,
-                                  secret=settings.HITL_PAYMENT_HMAC_SECRET,
-                                  timeout=settings.HITL_PAYMENT_TIMEOUT)
+        return HttpPaymentBackend(
+            url=settings.HITL_PAYMENT_URL,
+            secret=settings.HITL_PAYMENT_HMAC_SECRET,
+            timeout=settings.HITL_PAYMENT_TIMEOUT,
+        )
     raise ProviderRefused(f"Unknown HITL_PAYMENT_BACKEND {name!r} (use 'ledger' or 'http').")
 
 
 def backends_from_settings() -> Backends:
-    return Backends(payment=payment_backend_from_settings(),
-                    fulfilment=RecordsFulfilmentBackend(), messaging=WebhookMessagingBackend())
+    return Backends(
+        payment=payment_backend_from_settings(),
+        fulfilment=RecordsFulfilmentBackend(),
+        messaging=WebhookMessagingBackend(),
+    )

@@ -60,12 +60,15 @@ S = RefundStatus
 Phase = Execution.Phase
 
 MESSAGES = {
-    Action.DENY_REFUND: (OutboundMessage.Kind.DENIAL,
-                         "We have looked at your request carefully and are unable to offer a "
-                         "refund in this case."),
-    Action.REQUEST_MORE_INFO: (OutboundMessage.Kind.MORE_INFO,
-                               "We need a little more information to decide on your request. "
-                               "Please reply with details (and photos, if you have them)."),
+    Action.DENY_REFUND: (
+        OutboundMessage.Kind.DENIAL,
+        "We have looked at your request carefully and are unable to offer a refund in this case.",
+    ),
+    Action.REQUEST_MORE_INFO: (
+        OutboundMessage.Kind.MORE_INFO,
+        "We need a little more information to decide on your request. "
+        "Please reply with details (and photos, if you have them).",
+    ),
 }
 
 
@@ -98,15 +101,16 @@ def execution_precheck(*, request: RefundRequest, remaining: Decimal) -> str:
     if request.final_action not in {a.value for a in Action}:
         return f"Unknown action {request.final_action!r}."
     if request.currency != request.order.currency:
-        return (f"Currency {request.currency} does not match the order's "
-                f"{request.order.currency}.")
+        return f"Currency {request.currency} does not match the order's {request.order.currency}."
     if request.final_action == Action.APPROVE_REFUND:
         amount = request.final_amount
         if amount is None or amount <= 0:
             return f"Refund amount must be positive, got {amount}."
         if amount > remaining:
-            return (f"Refund of {amount} {request.currency} exceeds the order's refundable "
-                    f"remainder of {remaining} {request.currency}.")
+            return (
+                f"Refund of {amount} {request.currency} exceeds the order's refundable "
+                f"remainder of {remaining} {request.currency}."
+            )
     return ""
 
 
@@ -121,39 +125,58 @@ class _Claim:
 
 @transaction.atomic
 def _claim(*, request_id: int, owner: str) -> _Claim:
-    request = (RefundRequest.objects.select_for_update().select_related("order")
-               .filter(pk=request_id).first())
+    request = (
+        RefundRequest.objects.select_for_update()
+        .select_related("order")
+        .filter(pk=request_id)
+        .first()
+    )
     if request is None:
         return _Claim(outcome=ExecutionOutcome("skipped", "no such request"))
     now = timezone.now()
     if request.status in FINAL_APPROVED_STATUSES:
         execution = _execution_for(request)
-        refund_request_transition(request=request, to_status=S.EXECUTING, actor=EXECUTOR,
-                                  reason="execution started",
-                                  payload={"idempotency_key": execution.idempotency_key})
+        refund_request_transition(
+            request=request,
+            to_status=S.EXECUTING,
+            actor=EXECUTOR,
+            reason="execution started",
+            payload={"idempotency_key": execution.idempotency_key},
+        )
     elif request.status == S.EXECUTING:
         execution = _execution_for(request)
     else:
-        return _Claim(outcome=ExecutionOutcome(
-            "skipped", f"status '{request.status}' is not an approved final decision"))
+        return _Claim(
+            outcome=ExecutionOutcome(
+                "skipped", f"status '{request.status}' is not an approved final decision"
+            )
+        )
     if execution.phase in (Phase.RECORDED, Phase.FAILED):
-        return _Claim(outcome=ExecutionOutcome("skipped", f"execution already {execution.phase}",
-                                               execution.pk))
+        return _Claim(
+            outcome=ExecutionOutcome(
+                "skipped", f"execution already {execution.phase}", execution.pk
+            )
+        )
     taken = Execution.objects.filter(
         Q(locked_until__isnull=True) | Q(locked_until__lte=now), pk=execution.pk
-    ).update(locked_until=now + timedelta(seconds=settings.HITL_EXECUTION_LOCK_SECONDS),
-             lock_owner=owner, updated_at=now)
+    ).update(
+        locked_until=now + timedelta(seconds=settings.HITL_EXECUTION_LOCK_SECONDS),
+        lock_owner=owner,
+        updated_at=now,
+    )
     if not taken:
-        return _Claim(outcome=ExecutionOutcome("busy", "another executor holds the lock",
-                                               execution.pk))
+        return _Claim(
+            outcome=ExecutionOutcome("busy", "another executor holds the lock", execution.pk)
+        )
     execution.refresh_from_db()
     if execution.phase == Phase.STARTED:
         # Nothing has been sent for this decision yet: check everything again first.
         remaining = order_refundable_remaining(order=request.order, exclude_request=request)
         problem = execution_precheck(request=request, remaining=remaining)
         if problem:
-            _fail_locked(request=request, execution=execution, error=problem,
-                         event="execution.refused")
+            _fail_locked(
+                request=request, execution=execution, error=problem, event="execution.refused"
+            )
             return _Claim(outcome=ExecutionOutcome("failed", problem, execution.pk))
     return _Claim(execution=execution)
 
@@ -161,17 +184,30 @@ def _claim(*, request_id: int, owner: str) -> _Claim:
 def _execution_for(request: RefundRequest) -> Execution:
     """The execution of the request's current final decision, created on first need."""
     execution, created = Execution.objects.get_or_create(
-        request=request, payload_hash=request.final_payload_hash,
+        request=request,
+        payload_hash=request.final_payload_hash,
         decided_at=request.decided_at or request.status_changed_at,
-        defaults={"idempotency_key": idempotency_key_for(request),
-                  "action": request.final_action, "amount": request.final_amount or 0,
-                  "currency": request.currency})
+        defaults={
+            "idempotency_key": idempotency_key_for(request),
+            "action": request.final_action,
+            "amount": request.final_amount or 0,
+            "currency": request.currency,
+        },
+    )
     if created:
-        record_event(event_type="execution.started", actor=EXECUTOR, subject=request,
-                     payload={"execution": execution.pk, "action": execution.action,
-                              "amount": execution.amount, "currency": execution.currency,
-                              "idempotency_key": execution.idempotency_key,
-                              "payload_hash": execution.payload_hash})
+        record_event(
+            event_type="execution.started",
+            actor=EXECUTOR,
+            subject=request,
+            payload={
+                "execution": execution.pk,
+                "action": execution.action,
+                "amount": execution.amount,
+                "currency": execution.currency,
+                "idempotency_key": execution.idempotency_key,
+                "payload_hash": execution.payload_hash,
+            },
+        )
     return execution
 
 
@@ -180,7 +216,8 @@ def _execution_for(request: RefundRequest) -> Execution:
 
 def _retry_window_passed(execution: Execution) -> bool:
     return execution.first_called_at is not None and timezone.now() >= (
-        execution.first_called_at + timedelta(seconds=settings.HITL_EXECUTION_RETRY_WINDOW))
+        execution.first_called_at + timedelta(seconds=settings.HITL_EXECUTION_RETRY_WINDOW)
+    )
 
 
 def _call(execution: Execution, backends: Backends, *, lookup: bool) -> ProviderResult | None:
@@ -190,19 +227,25 @@ def _call(execution: Execution, backends: Backends, *, lookup: bool) -> Provider
         backend = backends.payment
         if lookup:
             return backend.lookup(idempotency_key=execution.idempotency_key)
-        return backend.refund(idempotency_key=execution.idempotency_key,
-                              amount=execution.amount, currency=execution.currency,
-                              order=request.order, request=request)
+        return backend.refund(
+            idempotency_key=execution.idempotency_key,
+            amount=execution.amount,
+            currency=execution.currency,
+            order=request.order,
+            request=request,
+        )
     if action == Action.OFFER_REPLACEMENT:
         if lookup:
             return backends.fulfilment.lookup(idempotency_key=execution.idempotency_key)
         return backends.fulfilment.create_replacement(
-            idempotency_key=execution.idempotency_key, request=request)
+            idempotency_key=execution.idempotency_key, request=request
+        )
     kind, body = MESSAGES[Action(action)]
     if lookup:
         return backends.messaging.lookup(idempotency_key=execution.idempotency_key)
-    return backends.messaging.send(idempotency_key=execution.idempotency_key,
-                                   request=request, kind=kind, body=body)
+    return backends.messaging.send(
+        idempotency_key=execution.idempotency_key, request=request, kind=kind, body=body
+    )
 
 
 def _backend_name(execution: Execution, backends: Backends) -> str:
@@ -221,13 +264,23 @@ def _mark_called(execution: Execution, backend: str) -> None:
     execution.phase = Phase.PROVIDER_CALLED
     execution.backend = backend
     Execution.objects.filter(pk=execution.pk).update(
-        attempts=execution.attempts, first_called_at=execution.first_called_at,
-        phase=execution.phase, backend=backend, updated_at=now)
-    record_event(event_type="execution.provider_called", actor=EXECUTOR,
-                 subject=execution.request,
-                 payload={"execution": execution.pk, "backend": backend,
-                          "attempt": execution.attempts,
-                          "idempotency_key": execution.idempotency_key})
+        attempts=execution.attempts,
+        first_called_at=execution.first_called_at,
+        phase=execution.phase,
+        backend=backend,
+        updated_at=now,
+    )
+    record_event(
+        event_type="execution.provider_called",
+        actor=EXECUTOR,
+        subject=execution.request,
+        payload={
+            "execution": execution.pk,
+            "backend": backend,
+            "attempt": execution.attempts,
+            "idempotency_key": execution.idempotency_key,
+        },
+    )
 
 
 def _run(execution: Execution, backends: Backends | None) -> ExecutionOutcome:
@@ -236,8 +289,11 @@ def _run(execution: Execution, backends: Backends | None) -> ExecutionOutcome:
         if execution.phase == Phase.PROVIDER_CALLED and _retry_window_passed(execution):
             result = _call(execution, backends, lookup=True)
             if result is None:
-                return _fail(execution, "The provider has no record of this idempotency key "
-                             "after the retry window: nothing was done.")
+                return _fail(
+                    execution,
+                    "The provider has no record of this idempotency key "
+                    "after the retry window: nothing was done.",
+                )
         else:
             _mark_called(execution, _backend_name(execution, backends))
             result = _call(execution, backends, lookup=False)
@@ -264,11 +320,14 @@ def _refused(execution: Execution, backends: Backends, error: str) -> ExecutionO
 
 def _record(execution: Execution, result: ProviderResult) -> ExecutionOutcome:
     if execution.action == Action.APPROVE_REFUND and (
-            (result.amount, result.currency) != (execution.amount, execution.currency)):
-        return _note_ambiguous(execution, f"The provider reports {result.amount} "
-                               f"{result.currency} under this key; needs a human.")
-    to_status = (S.AWAITING_CUSTOMER if execution.action == Action.REQUEST_MORE_INFO
-                 else S.EXECUTED)
+        (result.amount, result.currency) != (execution.amount, execution.currency)
+    ):
+        return _note_ambiguous(
+            execution,
+            f"The provider reports {result.amount} "
+            f"{result.currency} under this key; needs a human.",
+        )
+    to_status = S.AWAITING_CUSTOMER if execution.action == Action.REQUEST_MORE_INFO else S.EXECUTED
     try:
         with transaction.atomic():
             request = RefundRequest.objects.select_for_update().get(pk=execution.request_id)
@@ -277,41 +336,71 @@ def _record(execution: Execution, result: ProviderResult) -> ExecutionOutcome:
                 return ExecutionOutcome("skipped", "already recorded", execution.pk)
             now = timezone.now()
             Execution.objects.filter(pk=execution.pk).update(
-                phase=Phase.RECORDED, provider_reference=result.reference,
-                result={"reference": result.reference, "amount": str(result.amount),
-                        "currency": result.currency, "replayed": result.replayed,
-                        **result.details},
-                last_error="", finished_at=now, next_attempt_at=None, updated_at=now)
-            record_event(event_type="execution.recorded", actor=EXECUTOR, subject=request,
-                         payload={"execution": execution.pk, "backend": execution.backend,
-                                  "action": execution.action,
-                                  "provider_reference": result.reference,
-                                  "amount": execution.amount, "currency": execution.currency,
-                                  "attempts": execution.attempts,
-                                  "replayed": result.replayed})
-            refund_request_transition(request=request, to_status=to_status, actor=EXECUTOR,
-                                      reason="execution recorded",
-                                      payload={"provider_reference": result.reference})
+                phase=Phase.RECORDED,
+                provider_reference=result.reference,
+                result={
+                    "reference": result.reference,
+                    "amount": str(result.amount),
+                    "currency": result.currency,
+                    "replayed": result.replayed,
+                    **result.details,
+                },
+                last_error="",
+                finished_at=now,
+                next_attempt_at=None,
+                updated_at=now,
+            )
+            record_event(
+                event_type="execution.recorded",
+                actor=EXECUTOR,
+                subject=request,
+                payload={
+                    "execution": execution.pk,
+                    "backend": execution.backend,
+                    "action": execution.action,
+                    "provider_reference": result.reference,
+                    "amount": execution.amount,
+                    "currency": execution.currency,
+                    "attempts": execution.attempts,
+                    "replayed": result.replayed,
+                },
+            )
+            refund_request_transition(
+                request=request,
+                to_status=to_status,
+                actor=EXECUTOR,
+                reason="execution recorded",
+                payload={"provider_reference": result.reference},
+            )
     except IntegrityError:
-        return _fail(execution, f"Provider reference {result.reference!r} is already "
-                     "recorded for another execution; needs a human.")
-    logger.info("execution recorded", extra={"execution": execution.pk,
-                                             "reference": result.reference})
+        return _fail(
+            execution,
+            f"Provider reference {result.reference!r} is already "
+            "recorded for another execution; needs a human.",
+        )
+    logger.info(
+        "execution recorded", extra={"execution": execution.pk, "reference": result.reference}
+    )
     return ExecutionOutcome(str(to_status), result.reference, execution.pk)
 
 
-def _fail_locked(*, request: RefundRequest, execution: Execution, error: str,
-                 event: str = "execution.failed") -> None:
+def _fail_locked(
+    *, request: RefundRequest, execution: Execution, error: str, event: str = "execution.failed"
+) -> None:
     now = timezone.now()
     Execution.objects.filter(pk=execution.pk).update(
-        phase=Phase.FAILED, last_error=error, finished_at=now, next_attempt_at=None,
-        updated_at=now)
+        phase=Phase.FAILED, last_error=error, finished_at=now, next_attempt_at=None, updated_at=now
+    )
     execution.phase, execution.last_error = Phase.FAILED, error
-    record_event(event_type=event, actor=EXECUTOR, subject=request,
-                 payload={"execution": execution.pk, "error": error,
-                          "attempts": execution.attempts})
-    refund_request_transition(request=request, to_status=S.EXECUTION_FAILED, actor=EXECUTOR,
-                              reason=error[:500])
+    record_event(
+        event_type=event,
+        actor=EXECUTOR,
+        subject=request,
+        payload={"execution": execution.pk, "error": error, "attempts": execution.attempts},
+    )
+    refund_request_transition(
+        request=request, to_status=S.EXECUTION_FAILED, actor=EXECUTOR, reason=error[:500]
+    )
 
 
 def _fail(execution: Execution, error: str) -> ExecutionOutcome:
@@ -329,20 +418,27 @@ def _note_ambiguous(execution: Execution, error: str) -> ExecutionOutcome:
     now = timezone.now()
     with transaction.atomic():
         Execution.objects.filter(pk=execution.pk).update(
-            last_error=error, next_attempt_at=now + timedelta(seconds=min(backoff, 3600)),
-            updated_at=now)
-        record_event(event_type="execution.outcome_unknown", actor=EXECUTOR,
-                     subject=execution.request,
-                     payload={"execution": execution.pk, "error": error,
-                              "attempts": execution.attempts})
-    logger.warning("execution outcome unknown; will retry with the same key",
-                   extra={"execution": execution.pk, "error": error})
+            last_error=error,
+            next_attempt_at=now + timedelta(seconds=min(backoff, 3600)),
+            updated_at=now,
+        )
+        record_event(
+            event_type="execution.outcome_unknown",
+            actor=EXECUTOR,
+            subject=execution.request,
+            payload={"execution": execution.pk, "error": error, "attempts": execution.attempts},
+        )
+    logger.warning(
+        "execution outcome unknown; will retry with the same key",
+        extra={"execution": execution.pk, "error": error},
+    )
     return ExecutionOutcome("pending", error, execution.pk)
 
 
 def _release(execution: Execution, owner: str) -> None:
     Execution.objects.filter(pk=execution.pk, lock_owner=owner).update(
-        locked_until=None, lock_owner="")
+        locked_until=None, lock_owner=""
+    )
 
 
 def execution_run(*, request_id: int, backends: Backends | None = None) -> ExecutionOutcome:
@@ -377,15 +473,30 @@ def execution_retry(*, request: RefundRequest, actor: Actor) -> RefundRequest:
 
     Raises ``IllegalTransition`` unless the request is in ``execution_failed``.
     """
-    refund_request_transition(request=request, to_status=S.EXECUTING, actor=actor,
-                              reason="retry requested", expected_from=S.EXECUTION_FAILED)
+    refund_request_transition(
+        request=request,
+        to_status=S.EXECUTING,
+        actor=actor,
+        reason="retry requested",
+        expected_from=S.EXECUTION_FAILED,
+    )
     locked = RefundRequest.objects.get(pk=request.pk)
     execution = _execution_for(locked)
     Execution.objects.filter(pk=execution.pk).update(
-        phase=Phase.STARTED, first_called_at=None, next_attempt_at=None, finished_at=None,
-        locked_until=None, lock_owner="", updated_at=timezone.now())
-    record_event(event_type="execution.retry_requested", actor=actor, subject=locked,
-                 payload={"execution": execution.pk, "previous_error": execution.last_error})
+        phase=Phase.STARTED,
+        first_called_at=None,
+        next_attempt_at=None,
+        finished_at=None,
+        locked_until=None,
+        lock_owner="",
+        updated_at=timezone.now(),
+    )
+    record_event(
+        event_type="execution.retry_requested",
+        actor=actor,
+        subject=locked,
+        payload={"execution": execution.pk, "previous_error": execution.last_error},
+    )
     from ..tasks import enqueue_refund_request_execution
 
     transaction.on_commit(lambda: enqueue_refund_request_execution(request.pk))
@@ -397,6 +508,10 @@ def execution_close(*, request: RefundRequest, actor: Actor, reason: str = "") -
     """``execution_failed → closed``: the case ends without the action.
 
     Raises ``IllegalTransition`` unless the request is in ``execution_failed``."""
-    return refund_request_transition(request=request, to_status=S.CLOSED, actor=actor,
-                                     reason=reason or "closed after a failed execution",
-                                     expected_from=S.EXECUTION_FAILED)
+    return refund_request_transition(
+        request=request,
+        to_status=S.CLOSED,
+        actor=actor,
+        reason=reason or "closed after a failed execution",
+        expected_from=S.EXECUTION_FAILED,
+    )

@@ -42,8 +42,9 @@ def executions_to_redrive(*, now=None, grace_seconds: int | None = None) -> list
     return sorted(set(not_started) | set(stalled))
 
 
-def executions_reconcile(*, inline: bool = False, now=None,
-                         grace_seconds: int | None = None) -> ReconcileReport:
+def executions_reconcile(
+    *, inline: bool = False, now=None, grace_seconds: int | None = None
+) -> ReconcileReport:
     """Re-drives what ``executions_to_redrive`` finds: runs the executor in this process
     (``inline``) or queues it for the workers."""
     report = ReconcileReport()

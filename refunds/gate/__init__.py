@@ -11,5 +11,12 @@ from .engine import (
     evaluate_gate,
 )
 
-__all__ = ["ROUTE_AUTO", "ROUTE_REVIEW", "GateContext", "GatePolicySnapshot", "GateReason",
-           "GateResult", "evaluate_gate"]
+__all__ = [
+    "ROUTE_AUTO",
+    "ROUTE_REVIEW",
+    "GateContext",
+    "GatePolicySnapshot",
+    "GateReason",
+    "GateResult",
+    "evaluate_gate",
+]

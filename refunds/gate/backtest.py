@@ -29,9 +29,16 @@ from .snapshots import gate_context_from_json
 
 REJECTED_STATUSES = frozenset({RefundStatus.REJECTED})
 # Statuses a request reaches only after a human (or the gate) decided it.
-DECIDED_STATUSES = frozenset({RefundStatus.APPROVED, RefundStatus.REJECTED,
-                              RefundStatus.EXECUTING, RefundStatus.EXECUTED,
-                              RefundStatus.EXECUTION_FAILED, RefundStatus.CLOSED})
+DECIDED_STATUSES = frozenset(
+    {
+        RefundStatus.APPROVED,
+        RefundStatus.REJECTED,
+        RefundStatus.EXECUTING,
+        RefundStatus.EXECUTED,
+        RefundStatus.EXECUTION_FAILED,
+        RefundStatus.CLOSED,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -73,8 +80,12 @@ class BacktestReport:
 def _summary(version: int, results: list[GateResult]) -> RouteSummary:
     reasons = Counter(code for r in results for code in r.reason_codes)
     auto = sum(r.route == ROUTE_AUTO for r in results)
-    return RouteSummary(policy_version=version, auto=auto, review=len(results) - auto,
-                        by_reason=tuple(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))))
+    return RouteSummary(
+        policy_version=version,
+        auto=auto,
+        review=len(results) - auto,
+        by_reason=tuple(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
+    )
 
 
 def _replay_inputs(evaluation: GateEvaluation) -> tuple[RefundDecision | None, str | None, bool]:
@@ -103,8 +114,9 @@ def _human_outcome(evaluation: GateEvaluation, decision: RefundDecision | None) 
     return "approved"
 
 
-def gate_backtest(*, draft: GatePolicyVersion, since: date,
-                  baseline: GatePolicyVersion) -> BacktestReport:
+def gate_backtest(
+    *, draft: GatePolicyVersion, since: date, baseline: GatePolicyVersion
+) -> BacktestReport:
     """Replays every request gated on or after ``since`` (its latest evaluation) under
     ``draft`` and ``baseline`` (normally the active version). Read-only."""
     start = timezone.make_aware(datetime.combine(since, time.min))
@@ -117,54 +129,75 @@ def gate_backtest(*, draft: GatePolicyVersion, since: date,
         decision, failure_code, broken = _replay_inputs(evaluation)
         unreadable += broken
         context = gate_context_from_json(evaluation.context)
-        new = evaluate_gate(decision=decision, failure_code=failure_code, context=context,
-                            policy=draft_policy)
-        old = evaluate_gate(decision=decision, failure_code=failure_code, context=context,
-                            policy=baseline_policy)
+        new = evaluate_gate(
+            decision=decision, failure_code=failure_code, context=context, policy=draft_policy
+        )
+        old = evaluate_gate(
+            decision=decision, failure_code=failure_code, context=context, policy=baseline_policy
+        )
         draft_results.append(new)
         baseline_results.append(old)
         if new.route != old.route:
-            changed.append(ChangedCase(
-                request_public_id=str(evaluation.request.public_id),
-                evaluated_at=evaluation.created_at, baseline_route=old.route,
-                draft_route=new.route, baseline_reasons=old.reason_codes,
-                draft_reasons=new.reason_codes))
+            changed.append(
+                ChangedCase(
+                    request_public_id=str(evaluation.request.public_id),
+                    evaluated_at=evaluation.created_at,
+                    baseline_route=old.route,
+                    draft_route=new.route,
+                    baseline_reasons=old.reason_codes,
+                    draft_reasons=new.reason_codes,
+                )
+            )
         outcome = _human_outcome(evaluation, decision)
         if outcome is not None:
             outcomes["decided"] += 1
             if new.route == ROUTE_AUTO:
                 outcomes[outcome] += 1
     return BacktestReport(
-        since=since, cases=len(draft_results),
+        since=since,
+        cases=len(draft_results),
         draft=_summary(draft.version, draft_results),
         baseline=_summary(baseline.version, baseline_results),
-        changed=tuple(changed), human_decided=outcomes["decided"],
+        changed=tuple(changed),
+        human_decided=outcomes["decided"],
         draft_auto_human_rejected=outcomes["rejected"],
         draft_auto_human_edited=outcomes["edited"],
-        draft_auto_human_approved=outcomes["approved"], unreadable=unreadable)
+        draft_auto_human_approved=outcomes["approved"],
+        unreadable=unreadable,
+    )
 
 
 def backtest_report_lines(report: BacktestReport, *, max_changed: int = 50) -> list[str]:
     """The report as plain text lines (the CLI prints them)."""
-    lines = [f"Backtest of policy v{report.draft.policy_version} against "
-             f"v{report.baseline.policy_version}: {report.cases} case(s) gated since "
-             f"{report.since.isoformat()}."]
+    lines = [
+        f"Backtest of policy v{report.draft.policy_version} against "
+        f"v{report.baseline.policy_version}: {report.cases} case(s) gated since "
+        f"{report.since.isoformat()}."
+    ]
     for title, summary in (("Draft", report.draft), ("Active", report.baseline)):
-        lines.append(f"{title} v{summary.policy_version}: {summary.auto} auto-approve, "
-                     f"{summary.review} review.")
+        lines.append(
+            f"{title} v{summary.policy_version}: {summary.auto} auto-approve, "
+            f"{summary.review} review."
+        )
         lines += [f"    {code}: {count}" for code, count in summary.by_reason]
     lines.append(f"Cases that change route: {len(report.changed)}.")
     for case in report.changed[:max_changed]:
-        lines.append(f"    {case.request_public_id} ({case.evaluated_at:%Y-%m-%d}): "
-                     f"{case.baseline_route} -> {case.draft_route} "
-                     f"[{', '.join(case.draft_reasons) or 'no reasons'}]")
+        lines.append(
+            f"    {case.request_public_id} ({case.evaluated_at:%Y-%m-%d}): "
+            f"{case.baseline_route} -> {case.draft_route} "
+            f"[{', '.join(case.draft_reasons) or 'no reasons'}]"
+        )
     if len(report.changed) > max_changed:
         lines.append(f"    ... and {len(report.changed) - max_changed} more.")
-    lines.append(f"Decided by a human: {report.human_decided}; the draft would have "
-                 f"auto-approved {report.draft_auto_human_rejected} a human rejected, "
-                 f"{report.draft_auto_human_edited} a human edited and "
-                 f"{report.draft_auto_human_approved} a human approved as proposed.")
+    lines.append(
+        f"Decided by a human: {report.human_decided}; the draft would have "
+        f"auto-approved {report.draft_auto_human_rejected} a human rejected, "
+        f"{report.draft_auto_human_edited} a human edited and "
+        f"{report.draft_auto_human_approved} a human approved as proposed."
+    )
     if report.unreadable:
-        lines.append(f"{report.unreadable} stored proposal(s) no longer validate; replayed "
-                     "as invalid proposals.")
+        lines.append(
+            f"{report.unreadable} stored proposal(s) no longer validate; replayed "
+            "as invalid proposals."
+        )
     return lines

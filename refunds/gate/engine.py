@@ -46,11 +46,25 @@ TIER_REQUIRES_REVIEW = "tier_requires_review"
 COUNTRY_REQUIRES_REVIEW = "country_requires_review"
 PRIOR_REFUNDS_EXCEEDED = "prior_refunds_exceeded"
 
-HARD_RULE_CODES = (MODEL_FAILED, PROPOSAL_MISSING, PROPOSAL_INVALID, AMOUNT_EXCEEDS_REFUNDABLE,
-                   CURRENCY_MISMATCH, ORDER_OWNER_MISMATCH)
-POLICY_RULE_CODES = (ACTION_REQUIRES_REVIEW, AMOUNT_OVER_CEILING, POLICY_MATCH_INSUFFICIENT,
-                     MODEL_REQUESTED_REVIEW, SENTIMENT_REQUIRES_REVIEW, HIGH_RISK_TERM,
-                     TIER_REQUIRES_REVIEW, COUNTRY_REQUIRES_REVIEW, PRIOR_REFUNDS_EXCEEDED)
+HARD_RULE_CODES = (
+    MODEL_FAILED,
+    PROPOSAL_MISSING,
+    PROPOSAL_INVALID,
+    AMOUNT_EXCEEDS_REFUNDABLE,
+    CURRENCY_MISMATCH,
+    ORDER_OWNER_MISMATCH,
+)
+POLICY_RULE_CODES = (
+    ACTION_REQUIRES_REVIEW,
+    AMOUNT_OVER_CEILING,
+    POLICY_MATCH_INSUFFICIENT,
+    MODEL_REQUESTED_REVIEW,
+    SENTIMENT_REQUIRES_REVIEW,
+    HIGH_RISK_TERM,
+    TIER_REQUIRES_REVIEW,
+    COUNTRY_REQUIRES_REVIEW,
+    PRIOR_REFUNDS_EXCEEDED,
+)
 REASON_CODES = HARD_RULE_CODES + POLICY_RULE_CODES
 
 # failure_code values from the agent pipeline that mean "the model answered, but not with a
@@ -150,83 +164,128 @@ class GateResult:
 
 # --- The rules --------------------------------------------------------------------------------
 
-def _hard_rules(decision: RefundDecision | None, failure_code: str | None,
-                context: GateContext) -> list[GateReason]:
+
+def _hard_rules(
+    decision: RefundDecision | None, failure_code: str | None, context: GateContext
+) -> list[GateReason]:
     reasons = []
     if not (context.order_customer_matches and context.order_integration_matches):
-        who = [name for name, ok in (("customer", context.order_customer_matches),
-                                     ("integration", context.order_integration_matches))
-               if not ok]
-        reasons.append(GateReason(
-            ORDER_OWNER_MISMATCH,
-            f"The order belongs to another {' and '.join(who)} than the one making this "
-            "request."))
+        who = [
+            name
+            for name, ok in (
+                ("customer", context.order_customer_matches),
+                ("integration", context.order_integration_matches),
+            )
+            if not ok
+        ]
+        reasons.append(
+            GateReason(
+                ORDER_OWNER_MISMATCH,
+                f"The order belongs to another {' and '.join(who)} than the one making this "
+                "request.",
+            )
+        )
     if failure_code:
         if failure_code in INVALID_OUTPUT_FAILURES:
-            reasons.append(GateReason(
-                PROPOSAL_INVALID,
-                f"The model's answer was not a valid proposal ({failure_code}); a human must "
-                "decide."))
+            reasons.append(
+                GateReason(
+                    PROPOSAL_INVALID,
+                    f"The model's answer was not a valid proposal ({failure_code}); a human must "
+                    "decide.",
+                )
+            )
         else:
-            reasons.append(GateReason(
-                MODEL_FAILED,
-                f"Drafting failed ({failure_code}); there is no proposal, a human must decide."))
+            reasons.append(
+                GateReason(
+                    MODEL_FAILED,
+                    f"Drafting failed ({failure_code}); there is no proposal, a human must decide.",
+                )
+            )
         return reasons
     if decision is None:
-        reasons.append(GateReason(PROPOSAL_MISSING,
-                                  "There is no drafted proposal; a human must decide."))
+        reasons.append(
+            GateReason(PROPOSAL_MISSING, "There is no drafted proposal; a human must decide.")
+        )
         return reasons
     if decision.action == Action.APPROVE_REFUND and decision.amount <= 0:
-        reasons.append(GateReason(
-            PROPOSAL_INVALID, "The proposal approves a refund of 0; the amount is missing."))
+        reasons.append(
+            GateReason(
+                PROPOSAL_INVALID, "The proposal approves a refund of 0; the amount is missing."
+            )
+        )
     elif decision.action != Action.APPROVE_REFUND and decision.amount != 0:
-        reasons.append(GateReason(
-            PROPOSAL_INVALID,
-            f"The proposal is '{decision.action}' but carries an amount of {decision.amount}; "
-            "only an approved refund has an amount."))
+        reasons.append(
+            GateReason(
+                PROPOSAL_INVALID,
+                f"The proposal is '{decision.action}' but carries an amount of {decision.amount}; "
+                "only an approved refund has an amount.",
+            )
+        )
     if decision.currency != context.order_currency:
-        reasons.append(GateReason(
-            CURRENCY_MISMATCH,
-            f"The proposal is in {decision.currency} but the order was paid in "
-            f"{context.order_currency}."))
+        reasons.append(
+            GateReason(
+                CURRENCY_MISMATCH,
+                f"The proposal is in {decision.currency} but the order was paid in "
+                f"{context.order_currency}.",
+            )
+        )
     if decision.amount > context.refundable_remaining:
-        reasons.append(GateReason(
-            AMOUNT_EXCEEDS_REFUNDABLE,
-            f"The proposed {decision.amount} exceeds the {context.refundable_remaining} "
-            f"{context.order_currency} still refundable on this order."))
+        reasons.append(
+            GateReason(
+                AMOUNT_EXCEEDS_REFUNDABLE,
+                f"The proposed {decision.amount} exceeds the {context.refundable_remaining} "
+                f"{context.order_currency} still refundable on this order.",
+            )
+        )
     return reasons
 
 
 def _decision_rules(decision: RefundDecision, policy: GatePolicySnapshot) -> list[GateReason]:
     reasons = []
     if decision.action not in policy.auto_actions:
-        reasons.append(GateReason(
-            ACTION_REQUIRES_REVIEW,
-            f"'{decision.action}' is never executed without a human under this policy."))
+        reasons.append(
+            GateReason(
+                ACTION_REQUIRES_REVIEW,
+                f"'{decision.action}' is never executed without a human under this policy.",
+            )
+        )
     ceiling = policy.ceiling_for(decision.currency)
     if decision.amount > ceiling:
-        reasons.append(GateReason(
-            AMOUNT_OVER_CEILING,
-            f"The proposed {decision.amount} {decision.currency} is above the auto-approve "
-            f"ceiling of {ceiling} {decision.currency}."))
+        reasons.append(
+            GateReason(
+                AMOUNT_OVER_CEILING,
+                f"The proposed {decision.amount} {decision.currency} is above the auto-approve "
+                f"ceiling of {ceiling} {decision.currency}.",
+            )
+        )
     required = PolicyMatch(policy.required_policy_match)
     if POLICY_MATCH_RANK[decision.policy_match] < POLICY_MATCH_RANK[required]:
-        reasons.append(GateReason(
-            POLICY_MATCH_INSUFFICIENT,
-            f"The model found only a {decision.policy_match} match with the refund policy; "
-            f"auto-approval needs {required}."))
+        reasons.append(
+            GateReason(
+                POLICY_MATCH_INSUFFICIENT,
+                f"The model found only a {decision.policy_match} match with the refund policy; "
+                f"auto-approval needs {required}.",
+            )
+        )
     if policy.honour_model_review_flag and decision.needs_human_review:
-        reasons.append(GateReason(MODEL_REQUESTED_REVIEW,
-                                  "The model itself asked for a human to review this case."))
+        reasons.append(
+            GateReason(
+                MODEL_REQUESTED_REVIEW, "The model itself asked for a human to review this case."
+            )
+        )
     if decision.customer_sentiment in policy.review_sentiments:
-        reasons.append(GateReason(
-            SENTIMENT_REQUIRES_REVIEW,
-            f"The customer seems {decision.customer_sentiment}; such cases are reviewed."))
+        reasons.append(
+            GateReason(
+                SENTIMENT_REQUIRES_REVIEW,
+                f"The customer seems {decision.customer_sentiment}; such cases are reviewed.",
+            )
+        )
     return reasons
 
 
-def _risk_term_reason(decision: RefundDecision | None, context: GateContext,
-                      policy: GatePolicySnapshot) -> GateReason | None:
+def _risk_term_reason(
+    decision: RefundDecision | None, context: GateContext, policy: GatePolicySnapshot
+) -> GateReason | None:
     if not policy.risk_terms:
         return None
     places = [("the customer's message", context.customer_message)]
@@ -246,44 +305,65 @@ def _risk_term_reason(decision: RefundDecision | None, context: GateContext,
 def _customer_rules(context: GateContext, policy: GatePolicySnapshot) -> list[GateReason]:
     reasons = []
     if context.customer_tier in policy.review_tiers:
-        reasons.append(GateReason(
-            TIER_REQUIRES_REVIEW,
-            f"Requests from {context.customer_tier} customers are always reviewed."))
+        reasons.append(
+            GateReason(
+                TIER_REQUIRES_REVIEW,
+                f"Requests from {context.customer_tier} customers are always reviewed.",
+            )
+        )
     if context.customer_country in policy.review_countries:
-        reasons.append(GateReason(
-            COUNTRY_REQUIRES_REVIEW,
-            f"Requests from customers in {context.customer_country} are always reviewed."))
+        reasons.append(
+            GateReason(
+                COUNTRY_REQUIRES_REVIEW,
+                f"Requests from customers in {context.customer_country} are always reviewed.",
+            )
+        )
     limit = policy.max_prior_refunds_90d
     if limit is not None and context.prior_refunds_90d > limit:
-        reasons.append(GateReason(
-            PRIOR_REFUNDS_EXCEEDED,
-            f"The customer had {context.prior_refunds_90d} refunds in the last 90 days; "
-            f"more than {limit} are reviewed."))
+        reasons.append(
+            GateReason(
+                PRIOR_REFUNDS_EXCEEDED,
+                f"The customer had {context.prior_refunds_90d} refunds in the last 90 days; "
+                f"more than {limit} are reviewed.",
+            )
+        )
     return reasons
 
 
 def _queue(reasons: list[GateReason], policy: GatePolicySnapshot) -> str:
-    return max((policy.queue_for(r.code) for r in reasons), key=QUEUE_RANK.__getitem__,
-               default=QUEUE_STANDARD)
+    return max(
+        (policy.queue_for(r.code) for r in reasons),
+        key=QUEUE_RANK.__getitem__,
+        default=QUEUE_STANDARD,
+    )
 
 
-def _priority(decision: RefundDecision | None, context: GateContext,
-              policy: GatePolicySnapshot) -> int:
+def _priority(
+    decision: RefundDecision | None, context: GateContext, policy: GatePolicySnapshot
+) -> int:
     """The request's own priority, one step up for each of: a priority tier, a large amount,
     a request already waiting long; never above urgent."""
     amount = decision.amount if decision is not None else context.requested_amount
-    bumps = sum((
-        context.customer_tier in policy.priority_tiers,
-        policy.priority_amount is not None and amount is not None
-        and amount >= policy.priority_amount,
-        policy.priority_age_hours is not None
-        and context.request_age_hours >= policy.priority_age_hours,
-    ))
+    bumps = sum(
+        (
+            context.customer_tier in policy.priority_tiers,
+            policy.priority_amount is not None
+            and amount is not None
+            and amount >= policy.priority_amount,
+            policy.priority_age_hours is not None
+            and context.request_age_hours >= policy.priority_age_hours,
+        )
+    )
     return max(PRIORITY_LOW, min(PRIORITY_URGENT, context.request_priority + bumps))
 
 
-def evaluate_gate(*, decision: RefundDecision | None, failure_code: str | None,
-                  context: GateContext, policy: GatePolicySnapshot) -> GateResult:
+def evaluate_gate(
+    *,
+    decision: RefundDecision | None,
+    failure_code: str | None,
+    context: GateContext,
+    policy: GatePolicySnapshot,
+) -> GateResult:
     """Routes one case: ``auto`` only when no hard rule and no policy rule fires.
 
     ``failure_code`` is set (and ``decision`` is None) when drafting failed. All firing
@@ -297,10 +377,17 @@ def evaluate_gate(*, decision: RefundDecision | None, failure_code: str | None,
         reasons.append(risk)
     reasons += _customer_rules(context, policy)
     if reasons:
-        return GateResult(route=ROUTE_REVIEW, reasons=tuple(reasons),
-                          queue=_queue(reasons, policy),
-                          priority=_priority(decision, context, policy),
-                          policy_version=policy.version)
-    return GateResult(route=ROUTE_AUTO, reasons=(), queue="",
-                      priority=_priority(decision, context, policy),
-                      policy_version=policy.version)
+        return GateResult(
+            route=ROUTE_REVIEW,
+            reasons=tuple(reasons),
+            queue=_queue(reasons, policy),
+            priority=_priority(decision, context, policy),
+            policy_version=policy.version,
+        )
+    return GateResult(
+        route=ROUTE_AUTO,
+        reasons=(),
+        queue="",
+        priority=_priority(decision, context, policy),
+        policy_version=policy.version,
+    )

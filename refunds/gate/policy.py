@@ -57,7 +57,8 @@ def _closed_choices(value: Any, allowed: Iterable[str], what: str) -> None:
     if unknown:
         raise ValidationError(
             f"Unknown {what}: {', '.join(map(str, unknown))}. Allowed: {', '.join(allowed)}.",
-            code="invalid_choice")
+            code="invalid_choice",
+        )
 
 
 def validate_actions(value: Any) -> None:
@@ -86,10 +87,13 @@ def validate_risk_terms(value: Any) -> None:
     if bad:
         raise ValidationError(
             f"Terms must be {MIN_TERM_LENGTH} to {MAX_TERM_LENGTH} characters long: "
-            f"{', '.join(repr(t) for t in bad)}.", code="term_length")
+            f"{', '.join(repr(t) for t in bad)}.",
+            code="term_length",
+        )
     if tuple(terms) != normalize_terms(terms):
-        raise ValidationError("Terms must be normalised (lower case, NFKC, no duplicates).",
-                              code="not_normalised")
+        raise ValidationError(
+            "Terms must be normalised (lower case, NFKC, no duplicates).", code="not_normalised"
+        )
 
 
 def validate_amount_bounds(value: Decimal | None) -> None:
@@ -102,21 +106,25 @@ def validate_currency_ceilings(value: Any) -> None:
         raise ValidationError("Expected currency: amount pairs.", code="invalid")
     for currency, amount in value.items():
         if currency not in CURRENCY_CODES:
-            raise ValidationError(f"{currency!r} is not an ISO 4217 currency code.",
-                                  code="currency")
+            raise ValidationError(
+                f"{currency!r} is not an ISO 4217 currency code.", code="currency"
+            )
         try:
             parsed = Decimal(str(amount))
         except InvalidOperation:
-            raise ValidationError(f"{amount!r} is not an amount ({currency}).",
-                                  code="invalid") from None
+            raise ValidationError(
+                f"{amount!r} is not an amount ({currency}).", code="invalid"
+            ) from None
         if not parsed.is_finite() or parsed.as_tuple().exponent < -2:  # type: ignore[operator]
-            raise ValidationError(f"{amount!r} must have at most two decimal places "
-                                  f"({currency}).", code="invalid")
+            raise ValidationError(
+                f"{amount!r} must have at most two decimal places ({currency}).", code="invalid"
+            )
         try:
             validate_amount_bounds(parsed)
         except ValidationError:
-            raise ValidationError(f"The {currency} ceiling must be between 0 and "
-                                  f"{MAX_CEILING}.", code="out_of_range") from None
+            raise ValidationError(
+                f"The {currency} ceiling must be between 0 and {MAX_CEILING}.", code="out_of_range"
+            ) from None
 
 
 def validate_queue_routes(value: Any) -> None:
@@ -126,11 +134,14 @@ def validate_queue_routes(value: Any) -> None:
         if code not in REASON_CODES:
             raise ValidationError(f"Unknown reason code {code!r}.", code="invalid_choice")
         if queue not in QUEUES:
-            raise ValidationError(f"Unknown queue {queue!r} for {code}; use one of "
-                                  f"{', '.join(QUEUES)}.", code="invalid_choice")
+            raise ValidationError(
+                f"Unknown queue {queue!r} for {code}; use one of {', '.join(QUEUES)}.",
+                code="invalid_choice",
+            )
 
 
 # --- A readable diff ----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class PolicyChange:
@@ -152,8 +163,7 @@ def _readable(value: Any) -> str:
     return str(value)
 
 
-def gate_policy_diff(old: GatePolicySnapshot | None,
-                     new: GatePolicySnapshot) -> list[PolicyChange]:
+def gate_policy_diff(old: GatePolicySnapshot | None, new: GatePolicySnapshot) -> list[PolicyChange]:
     """The values that differ from ``old`` to ``new`` (all of them when ``old`` is None),
     each as readable text, in ``POLICY_FIELDS`` order."""
     labels = dict(POLICY_FIELDS)
@@ -165,9 +175,14 @@ def gate_policy_diff(old: GatePolicySnapshot | None,
         after = getattr(new, f.name)
         if old is not None and before == after:
             continue
-        changes.append(PolicyChange(field=f.name, label=labels.get(f.name, f.name),
-                                    old=_readable(before) if old is not None else "",
-                                    new=_readable(after)))
+        changes.append(
+            PolicyChange(
+                field=f.name,
+                label=labels.get(f.name, f.name),
+                old=_readable(before) if old is not None else "",
+                new=_readable(after),
+            )
+        )
     return changes
 
 

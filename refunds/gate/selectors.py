@@ -21,13 +21,14 @@ def gate_policy_active() -> GatePolicyVersion:
     none is (the data migration creates version 1 active, so that means tampering)."""
     policy = GatePolicyVersion.objects.filter(is_active=True).first()
     if policy is None:
-        raise ApplicationError("No gate policy version is active; activate one in the admin.",
-                               code="no_active_gate_policy")
+        raise ApplicationError(
+            "No gate policy version is active; activate one in the admin.",
+            code="no_active_gate_policy",
+        )
     return policy
 
 
-def gate_context_for_request(*, request: RefundRequest,
-                             now: datetime | None = None) -> GateContext:
+def gate_context_for_request(*, request: RefundRequest, now: datetime | None = None) -> GateContext:
     """Everything the gate needs about ``request`` besides the proposal. Refunds already
     granted on the same request are excluded, so a re-gated request does not count
     against itself."""
@@ -40,8 +41,10 @@ def gate_context_for_request(*, request: RefundRequest,
         order_currency=order.currency,
         refundable_remaining=order_refundable_remaining(order=order, exclude_request=request),
         order_customer_matches=order.customer_id == request.customer_id,
-        order_integration_matches=(order.integration_id == request.integration_id
-                                   and customer.integration_id == request.integration_id),
+        order_integration_matches=(
+            order.integration_id == request.integration_id
+            and customer.integration_id == request.integration_id
+        ),
         customer_tier=customer.tier,
         customer_country=customer.country,
         prior_refunds_90d=history.count_90d,
@@ -55,7 +58,13 @@ def gate_context_for_request(*, request: RefundRequest,
 def gate_evaluations_latest_since(*, since: datetime) -> QuerySet[GateEvaluation]:
     """The latest evaluation of each request evaluated since ``since``, with the request
     loaded (backtests read its status and final decision)."""
-    newest = (GateEvaluation.objects.filter(request=OuterRef("request"))
-              .order_by("-created_at", "-id").values("id")[:1])
-    return (GateEvaluation.objects.filter(created_at__gte=since, pk=Subquery(newest))
-            .select_related("request", "policy_version").order_by("created_at", "id"))
+    newest = (
+        GateEvaluation.objects.filter(request=OuterRef("request"))
+        .order_by("-created_at", "-id")
+        .values("id")[:1]
+    )
+    return (
+        GateEvaluation.objects.filter(created_at__gte=since, pk=Subquery(newest))
+        .select_related("request", "policy_version")
+        .order_by("created_at", "id")
+    )

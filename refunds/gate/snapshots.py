@@ -19,8 +19,9 @@ def gate_context_to_json(context: GateContext) -> dict[str, Any]:
         "customer_country": context.customer_country,
         "prior_refunds_90d": context.prior_refunds_90d,
         "customer_message": context.customer_message,
-        "requested_amount": (None if context.requested_amount is None
-                             else str(context.requested_amount)),
+        "requested_amount": (
+            None if context.requested_amount is None else str(context.requested_amount)
+        ),
         "request_priority": context.request_priority,
         "request_age_hours": context.request_age_hours,
     }

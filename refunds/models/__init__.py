@@ -13,7 +13,23 @@ from .execution import (
 )
 from .gate import GateEvaluation, GatePolicyVersion
 
-__all__ = ["Customer", "CustomerReply", "Execution", "GateEvaluation", "GatePolicyVersion",
-           "Integration", "IntegrationAPIKey", "IntegrationWebhook", "LedgerRefund", "Order",
-           "OutboundMessage", "Proposal", "RefundPolicy", "RefundPolicySection",
-           "RefundPolicyVersion", "RefundRequest", "ReplacementOrder", "WebhookDelivery"]
+__all__ = [
+    "Customer",
+    "CustomerReply",
+    "Execution",
+    "GateEvaluation",
+    "GatePolicyVersion",
+    "Integration",
+    "IntegrationAPIKey",
+    "IntegrationWebhook",
+    "LedgerRefund",
+    "Order",
+    "OutboundMessage",
+    "Proposal",
+    "RefundPolicy",
+    "RefundPolicySection",
+    "RefundPolicyVersion",
+    "RefundRequest",
+    "ReplacementOrder",
+    "WebhookDelivery",
+]

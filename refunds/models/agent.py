@@ -27,14 +27,18 @@ class RefundPolicyVersion(models.Model):
     version = models.PositiveIntegerField()
     text = models.TextField(help_text="Markdown; each '## ' heading starts a section.")
     change_note = models.CharField(max_length=300, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["policy", "-version"]
-        constraints = [models.UniqueConstraint(fields=["policy", "version"],
-                                               name="refund_policy_version_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["policy", "version"], name="refund_policy_version_unique"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.policy.slug} v{self.version}"
@@ -48,8 +52,9 @@ class RefundPolicyVersion(models.Model):
 class RefundPolicySection(models.Model):
     """One retrievable section of a version, with a stable id like ``returns-2``."""
 
-    version = models.ForeignKey(RefundPolicyVersion, on_delete=models.CASCADE,
-                                related_name="sections")
+    version = models.ForeignKey(
+        RefundPolicyVersion, on_delete=models.CASCADE, related_name="sections"
+    )
     section_id = models.CharField(max_length=80)
     title = models.CharField(max_length=200)
     body = models.TextField()
@@ -57,8 +62,11 @@ class RefundPolicySection(models.Model):
 
     class Meta:
         ordering = ["version", "position"]
-        constraints = [models.UniqueConstraint(fields=["version", "section_id"],
-                                               name="refund_policy_section_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "section_id"], name="refund_policy_section_unique"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.section_id}: {self.title}"
@@ -73,10 +81,14 @@ class Proposal(models.Model):
         MODEL_REFUSED = "model_refused", "Model refused"
         MODEL_EMPTY = "model_empty", "Model gave no answer"
 
-    request = models.ForeignKey(RefundRequest, on_delete=models.PROTECT,
-                                related_name="proposals")
-    policy_version = models.ForeignKey(RefundPolicyVersion, null=True, blank=True,
-                                       on_delete=models.PROTECT, related_name="proposals")
+    request = models.ForeignKey(RefundRequest, on_delete=models.PROTECT, related_name="proposals")
+    policy_version = models.ForeignKey(
+        RefundPolicyVersion,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="proposals",
+    )
     provider = models.CharField(max_length=32)
     model_name = models.CharField(max_length=200)
     prompt_name = models.CharField(max_length=64)

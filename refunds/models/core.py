@@ -15,8 +15,9 @@ def validate_throttle_rate(value: str) -> None:
     """'<count>/<sec|min|hour|day>' as DRF's throttles read it."""
     count, _, period = value.partition("/")
     if not (count.isdigit() and period[:1] in {"s", "m", "h", "d"}):
-        raise ValidationError(f"{value!r} is not a rate like '120/min' or '5/sec'.",
-                              code="throttle_rate")
+        raise ValidationError(
+            f"{value!r} is not a rate like '120/min' or '5/sec'.", code="throttle_rate"
+        )
 
 
 class Integration(models.Model):
@@ -32,8 +33,11 @@ class Integration(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     is_active = models.BooleanField(default=True)
     throttle_rate = models.CharField(
-        max_length=20, blank=True, validators=[validate_throttle_rate],
-        help_text="Overrides the default API rate for this integration, e.g. '120/min'.")
+        max_length=20,
+        blank=True,
+        validators=[validate_throttle_rate],
+        help_text="Overrides the default API rate for this integration, e.g. '120/min'.",
+    )
     webhook_url = models.URLField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -47,8 +51,7 @@ class Integration(models.Model):
 class IntegrationAPIKey(AbstractAPIKey):
     """Stored hashed (SHA-512 of a high-entropy key); the plain key is shown once."""
 
-    integration = models.ForeignKey(Integration, on_delete=models.CASCADE,
-                                    related_name="api_keys")
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="api_keys")
 
     class Meta(AbstractAPIKey.Meta):
         verbose_name = "integration API key"
@@ -61,8 +64,7 @@ class Customer(models.Model):
         PREMIUM = "premium", "Premium"
         ENTERPRISE = "enterprise", "Enterprise"
 
-    integration = models.ForeignKey(Integration, on_delete=models.PROTECT,
-                                    related_name="customers")
+    integration = models.ForeignKey(Integration, on_delete=models.PROTECT, related_name="customers")
     external_id = models.CharField(max_length=100)
     name = models.CharField(max_length=200)
     email = models.EmailField(blank=True)
@@ -75,8 +77,11 @@ class Customer(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["integration", "external_id"],
-                                               name="customer_unique_external_id")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "external_id"], name="customer_unique_external_id"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.external_id})"
@@ -94,8 +99,9 @@ class Order(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
     external_id = models.CharField(max_length=100)
     items = models.JSONField(default=list, blank=True)
-    amount = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES,
-                                 validators=[MinValueValidator(0)])
+    amount = models.DecimalField(
+        max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, validators=[MinValueValidator(0)]
+    )
     currency = models.CharField(max_length=3, validators=[validate_currency])
     ordered_at = models.DateTimeField()
     delivered_at = models.DateTimeField(null=True, blank=True)
@@ -105,10 +111,12 @@ class Order(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["integration", "external_id"],
-                                    name="order_unique_external_id"),
-            models.CheckConstraint(condition=models.Q(amount__gte=0),
-                                   name="order_amount_not_negative"),
+            models.UniqueConstraint(
+                fields=["integration", "external_id"], name="order_unique_external_id"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount__gte=0), name="order_amount_not_negative"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -129,30 +137,38 @@ class RefundRequest(models.Model):
         URGENT = 3, "Urgent"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    integration = models.ForeignKey(Integration, on_delete=models.PROTECT,
-                                    related_name="refund_requests")
+    integration = models.ForeignKey(
+        Integration, on_delete=models.PROTECT, related_name="refund_requests"
+    )
     channel = models.CharField(max_length=10, choices=Channel.choices)
     external_reference = models.CharField(max_length=200, blank=True)
     conversation_id = models.CharField(max_length=200, blank=True, db_index=True)
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT,
-                                 related_name="refund_requests")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="refund_requests")
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refund_requests")
     message = models.TextField()
-    requested_amount = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES,
-                                           null=True, blank=True,
-                                           validators=[MinValueValidator(0)])
+    requested_amount = models.DecimalField(
+        max_digits=MAX_DIGITS,
+        decimal_places=DECIMAL_PLACES,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
     currency = models.CharField(max_length=3, validators=[validate_currency])
-    priority = models.PositiveSmallIntegerField(choices=Priority.choices,
-                                                default=Priority.NORMAL)
-    status = models.CharField(max_length=24, choices=RefundStatus.choices,
-                              default=RefundStatus.RECEIVED, editable=False)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    status = models.CharField(
+        max_length=24, choices=RefundStatus.choices, default=RefundStatus.RECEIVED, editable=False
+    )
     # The decision that will be (or was) executed, once final: set by the gate on
     # auto-approval or by the review service on a human approval. Separate from the AI's
     # proposal, which is kept with its provenance.
     final_action = models.CharField(max_length=32, blank=True)
-    final_amount = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES,
-                                       null=True, blank=True,
-                                       validators=[MinValueValidator(0)])
+    final_amount = models.DecimalField(
+        max_digits=MAX_DIGITS,
+        decimal_places=DECIMAL_PLACES,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
     decided_at = models.DateTimeField(null=True, blank=True)
     # sha256 of the canonical final payload (refunds.decisions); the executor refuses to
     # run a decision whose fields no longer hash to this.
@@ -166,16 +182,20 @@ class RefundRequest(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["integration", "idempotency_key"],
-                                    condition=models.Q(idempotency_key__isnull=False),
-                                    name="refund_request_unique_idempotency_key"),
+            models.UniqueConstraint(
+                fields=["integration", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="refund_request_unique_idempotency_key",
+            ),
             models.CheckConstraint(
                 condition=models.Q(final_amount__isnull=True) | models.Q(final_amount__gte=0),
-                name="refund_request_final_amount_not_negative"),
+                name="refund_request_final_amount_not_negative",
+            ),
             models.CheckConstraint(
                 condition=models.Q(requested_amount__isnull=True)
                 | models.Q(requested_amount__gte=0),
-                name="refund_request_amount_not_negative"),
+                name="refund_request_amount_not_negative",
+            ),
         ]
         indexes = [
             models.Index(fields=["integration", "-created_at", "-id"]),

@@ -30,8 +30,7 @@ class Execution(models.Model):
         RECORDED = "recorded", "Recorded (finished)"
         FAILED = "failed", "Failed (nothing done; will not heal by itself)"
 
-    request = models.ForeignKey(RefundRequest, on_delete=models.PROTECT,
-                                related_name="executions")
+    request = models.ForeignKey(RefundRequest, on_delete=models.PROTECT, related_name="executions")
     # The final decision this executes: its payload hash and the time it was made (a
     # request that went back to the customer and was decided again is a new decision).
     payload_hash = models.CharField(max_length=64)
@@ -58,13 +57,18 @@ class Execution(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["request", "payload_hash", "decided_at"],
-                                    name="execution_one_per_final_decision"),
-            models.UniqueConstraint(fields=["backend", "provider_reference"],
-                                    condition=models.Q(provider_reference__isnull=False),
-                                    name="execution_unique_provider_reference"),
-            models.CheckConstraint(condition=models.Q(amount__gte=0),
-                                   name="execution_amount_not_negative"),
+            models.UniqueConstraint(
+                fields=["request", "payload_hash", "decided_at"],
+                name="execution_one_per_final_decision",
+            ),
+            models.UniqueConstraint(
+                fields=["backend", "provider_reference"],
+                condition=models.Q(provider_reference__isnull=False),
+                name="execution_unique_provider_reference",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount__gte=0), name="execution_amount_not_negative"
+            ),
         ]
         indexes = [models.Index(fields=["phase", "next_attempt_at"])]
         permissions = [("retry_execution", "Can retry or close a failed execution")]
@@ -79,16 +83,20 @@ class LedgerRefund(models.Model):
     reference = models.CharField(max_length=40, unique=True, editable=False)
     idempotency_key = models.CharField(max_length=64, unique=True, editable=False)
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="ledger_refunds")
-    request = models.ForeignKey(RefundRequest, on_delete=models.PROTECT,
-                                related_name="ledger_refunds")
+    request = models.ForeignKey(
+        RefundRequest, on_delete=models.PROTECT, related_name="ledger_refunds"
+    )
     amount = _money()
     currency = models.CharField(max_length=3)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0),
-                                              name="ledger_refund_amount_positive")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="ledger_refund_amount_positive"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.reference}: {self.amount} {self.currency}"
@@ -99,10 +107,10 @@ class ReplacementOrder(models.Model):
 
     reference = models.CharField(max_length=40, unique=True, editable=False)
     idempotency_key = models.CharField(max_length=64, unique=True, editable=False)
-    order = models.ForeignKey(Order, on_delete=models.PROTECT,
-                              related_name="replacement_orders")
-    request = models.ForeignKey(RefundRequest, on_delete=models.PROTECT,
-                                related_name="replacement_orders")
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="replacement_orders")
+    request = models.ForeignKey(
+        RefundRequest, on_delete=models.PROTECT, related_name="replacement_orders"
+    )
     items = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -124,8 +132,9 @@ class OutboundMessage(models.Model):
 
     reference = models.CharField(max_length=40, unique=True, editable=False)
     idempotency_key = models.CharField(max_length=64, unique=True, editable=False)
-    request = models.ForeignKey(RefundRequest, on_delete=models.PROTECT,
-                                related_name="outbound_messages")
+    request = models.ForeignKey(
+        RefundRequest, on_delete=models.PROTECT, related_name="outbound_messages"
+    )
     kind = models.CharField(max_length=16, choices=Kind.choices)
     body = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
@@ -140,8 +149,9 @@ class OutboundMessage(models.Model):
 class CustomerReply(models.Model):
     """What the customer answered to a request for more information (through the API)."""
 
-    request = models.ForeignKey(RefundRequest, on_delete=models.PROTECT,
-                                related_name="customer_replies")
+    request = models.ForeignKey(
+        RefundRequest, on_delete=models.PROTECT, related_name="customer_replies"
+    )
     message = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -161,8 +171,9 @@ class IntegrationWebhook(models.Model):
     """The signing secret (and an off switch) for the webhooks sent to an integration's
     ``webhook_url``. Created with a random secret the first time one is needed."""
 
-    integration = models.OneToOneField(Integration, on_delete=models.CASCADE,
-                                       related_name="webhook")
+    integration = models.OneToOneField(
+        Integration, on_delete=models.CASCADE, related_name="webhook"
+    )
     secret = models.CharField(max_length=100, default=_new_webhook_secret)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -180,10 +191,16 @@ class WebhookDelivery(models.Model):
         FAILED = "failed", "Gave up"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    integration = models.ForeignKey(Integration, on_delete=models.CASCADE,
-                                    related_name="webhook_deliveries")
-    request = models.ForeignKey(RefundRequest, on_delete=models.SET_NULL, null=True,
-                                blank=True, related_name="webhook_deliveries")
+    integration = models.ForeignKey(
+        Integration, on_delete=models.CASCADE, related_name="webhook_deliveries"
+    )
+    request = models.ForeignKey(
+        RefundRequest,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="webhook_deliveries",
+    )
     event = models.CharField(max_length=64)
     url = models.URLField(max_length=500)
     payload = models.JSONField(default=dict)

@@ -57,58 +57,92 @@ class GatePolicyVersion(models.Model):
     version = models.PositiveIntegerField(unique=True, editable=False)
     is_active = models.BooleanField(default=False, editable=False)
     change_note = models.CharField(max_length=500, help_text="What changed and why.")
-    based_on = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True,
-                                 editable=False, related_name="+")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                   null=True, blank=True, editable=False, related_name="+")
+    based_on = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, editable=False, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     activated_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     auto_approve_ceiling = models.DecimalField(
-        max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, validators=_AMOUNT_BOUNDS,
+        max_digits=MAX_DIGITS,
+        decimal_places=DECIMAL_PLACES,
+        validators=_AMOUNT_BOUNDS,
         default=engine.DEFAULT_AUTO_APPROVE_CEILING,
         help_text="Refunds above this amount are reviewed (in any currency without its own "
-                  "ceiling).")
-    currency_ceilings = models.JSONField(default=dict, blank=True,
-                                         validators=[validate_currency_ceilings])
-    auto_actions = models.JSONField(default=_default_auto_actions, blank=True,
-                                    validators=[validate_actions])
+        "ceiling).",
+    )
+    currency_ceilings = models.JSONField(
+        default=dict, blank=True, validators=[validate_currency_ceilings]
+    )
+    auto_actions = models.JSONField(
+        default=_default_auto_actions, blank=True, validators=[validate_actions]
+    )
     required_policy_match = models.CharField(
-        max_length=10, choices=[(m.value, m.value.title()) for m in PolicyMatch],
+        max_length=10,
+        choices=[(m.value, m.value.title()) for m in PolicyMatch],
         default=engine.DEFAULT_REQUIRED_POLICY_MATCH,
-        help_text="The weakest policy match that may still auto-approve.")
-    review_sentiments = models.JSONField(default=_default_review_sentiments, blank=True,
-                                         validators=[validate_sentiments])
-    risk_terms = models.JSONField(default=_default_risk_terms, blank=True,
-                                  validators=[validate_risk_terms])
+        help_text="The weakest policy match that may still auto-approve.",
+    )
+    review_sentiments = models.JSONField(
+        default=_default_review_sentiments, blank=True, validators=[validate_sentiments]
+    )
+    risk_terms = models.JSONField(
+        default=_default_risk_terms, blank=True, validators=[validate_risk_terms]
+    )
     honour_model_review_flag = models.BooleanField(
-        default=True, help_text="Review every case in which the model asks for review.")
+        default=True, help_text="Review every case in which the model asks for review."
+    )
     review_tiers = models.JSONField(default=list, blank=True, validators=[validate_tiers])
-    review_countries = models.JSONField(default=list, blank=True,
-                                        validators=[validate_countries])
+    review_countries = models.JSONField(default=list, blank=True, validators=[validate_countries])
     max_prior_refunds_90d = models.PositiveIntegerField(
-        null=True, blank=True, validators=[MaxValueValidator(MAX_PRIOR_REFUNDS)],
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(MAX_PRIOR_REFUNDS)],
         help_text="Review when the customer had more refunds than this in 90 days. "
-                  "Empty: no limit.")
-    queue_routes = models.JSONField(default=_default_queue_routes, blank=True,
-                                    validators=[validate_queue_routes])
-    priority_tiers = models.JSONField(default=_default_priority_tiers, blank=True,
-                                      validators=[validate_tiers])
+        "Empty: no limit.",
+    )
+    queue_routes = models.JSONField(
+        default=_default_queue_routes, blank=True, validators=[validate_queue_routes]
+    )
+    priority_tiers = models.JSONField(
+        default=_default_priority_tiers, blank=True, validators=[validate_tiers]
+    )
     priority_amount = models.DecimalField(
-        max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, null=True, blank=True,
-        validators=_AMOUNT_BOUNDS, default=engine.DEFAULT_PRIORITY_AMOUNT)
+        max_digits=MAX_DIGITS,
+        decimal_places=DECIMAL_PLACES,
+        null=True,
+        blank=True,
+        validators=_AMOUNT_BOUNDS,
+        default=engine.DEFAULT_PRIORITY_AMOUNT,
+    )
     priority_age_hours = models.PositiveIntegerField(
-        null=True, blank=True, validators=[MaxValueValidator(MAX_AGE_HOURS)],
-        default=engine.DEFAULT_PRIORITY_AGE_HOURS)
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(MAX_AGE_HOURS)],
+        default=engine.DEFAULT_PRIORITY_AGE_HOURS,
+    )
 
     class Meta:
         ordering = ["-version"]
         verbose_name = "gate policy version"
         constraints = [
-            models.UniqueConstraint(fields=["is_active"], condition=models.Q(is_active=True),
-                                    name="gate_policy_one_active_version"),
-            models.CheckConstraint(condition=models.Q(auto_approve_ceiling__gte=0),
-                                   name="gate_policy_ceiling_not_negative"),
+            models.UniqueConstraint(
+                fields=["is_active"],
+                condition=models.Q(is_active=True),
+                name="gate_policy_one_active_version",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(auto_approve_ceiling__gte=0),
+                name="gate_policy_ceiling_not_negative",
+            ),
         ]
         permissions = [
             ("activate_gatepolicyversion", "Can activate a gate policy version"),
@@ -127,8 +161,9 @@ class GatePolicyVersion(models.Model):
         return GatePolicySnapshot(
             version=self.version,
             auto_approve_ceiling=Decimal(self.auto_approve_ceiling),
-            currency_ceilings=tuple(sorted((c, Decimal(str(a)))
-                                           for c, a in self.currency_ceilings.items())),
+            currency_ceilings=tuple(
+                sorted((c, Decimal(str(a))) for c, a in self.currency_ceilings.items())
+            ),
             auto_actions=tuple(self.auto_actions),
             required_policy_match=self.required_policy_match,
             review_sentiments=tuple(self.review_sentiments),
@@ -139,8 +174,9 @@ class GatePolicyVersion(models.Model):
             max_prior_refunds_90d=self.max_prior_refunds_90d,
             queue_routes=tuple(sorted(self.queue_routes.items())),
             priority_tiers=tuple(self.priority_tiers),
-            priority_amount=(None if self.priority_amount is None
-                             else Decimal(self.priority_amount)),
+            priority_amount=(
+                None if self.priority_amount is None else Decimal(self.priority_amount)
+            ),
             priority_age_hours=self.priority_age_hours,
         )
 
@@ -153,16 +189,19 @@ class GateEvaluation(models.Model):
         AUTO = engine.ROUTE_AUTO, "Auto-approve"
         REVIEW = engine.ROUTE_REVIEW, "Human review"
 
-    request = models.ForeignKey(RefundRequest, on_delete=models.PROTECT,
-                                related_name="gate_evaluations")
-    policy_version = models.ForeignKey(GatePolicyVersion, on_delete=models.PROTECT,
-                                       related_name="evaluations")
+    request = models.ForeignKey(
+        RefundRequest, on_delete=models.PROTECT, related_name="gate_evaluations"
+    )
+    policy_version = models.ForeignKey(
+        GatePolicyVersion, on_delete=models.PROTECT, related_name="evaluations"
+    )
     route = models.CharField(max_length=10, choices=Route.choices)
     reasons = models.JSONField(default=list, blank=True)
     queue = models.CharField(max_length=20, blank=True)
     priority = models.PositiveSmallIntegerField(choices=RefundRequest.Priority.choices)
-    decision = models.JSONField(null=True, blank=True,
-                                help_text="The RefundDecision judged (null if drafting failed).")
+    decision = models.JSONField(
+        null=True, blank=True, help_text="The RefundDecision judged (null if drafting failed)."
+    )
     failure_code = models.CharField(max_length=64, blank=True)
     context = models.JSONField(help_text="The GateContext judged.")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)

@@ -55,8 +55,9 @@ class OrderFactory(factory.django.DjangoModelFactory):
     ordered_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=10))
     delivered_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=7))
     status = Order.Status.DELIVERED
-    items = factory.LazyAttribute(lambda o: [{"sku": "SKU-1", "name": "Widget", "quantity": 1,
-                                              "unit_price": str(o.amount)}])
+    items = factory.LazyAttribute(
+        lambda o: [{"sku": "SKU-1", "name": "Widget", "quantity": 1, "unit_price": str(o.amount)}]
+    )
 
 
 class RefundRequestFactory(factory.django.DjangoModelFactory):
@@ -77,13 +78,22 @@ def intake_payload(**overrides) -> dict:
     body = {
         "channel": "web",
         "external_reference": "ticket-1",
-        "customer": {"external_id": "c-1", "name": "Ada Lovelace", "email": "ada@example.com",
-                     "tier": "standard", "country": "GB"},
-        "order": {"external_id": "o-1", "amount": "20.00", "currency": "GBP",
-                  "items": [{"sku": "S1", "name": "Widget", "quantity": 1,
-                             "unit_price": "20.00"}],
-                  "ordered_at": "2026-11-01T10:00:00Z", "delivered_at": "2026-11-03T10:00:00Z",
-                  "status": "delivered"},
+        "customer": {
+            "external_id": "c-1",
+            "name": "Ada Lovelace",
+            "email": "ada@example.com",
+            "tier": "standard",
+            "country": "GB",
+        },
+        "order": {
+            "external_id": "o-1",
+            "amount": "20.00",
+            "currency": "GBP",
+            "items": [{"sku": "S1", "name": "Widget", "quantity": 1, "unit_price": "20.00"}],
+            "ordered_at": "2026-11-01T10:00:00Z",
+            "delivered_at": "2026-11-03T10:00:00Z",
+            "status": "delivered",
+        },
         "message": "My widget arrived broken. Please refund me.",
         "requested_amount": "20.00",
     }
@@ -188,26 +198,45 @@ class GateEvaluationFactory(factory.django.DjangoModelFactory):
 
 # --- Agent --------------------------------------------------------------------------------
 
+
 def draft_context(**overrides):
     """A ``DraftContext`` for a delivered 40.00 GBP order (no database needed)."""
     from refunds.agent.context import DraftContext, PolicySection
 
     values = dict(
-        request_public_id="00000000-0000-0000-0000-000000000001", channel="chat",
-        message="My widget arrived damaged.", currency="GBP", requested_amount=None,
-        order={"external_id": "o-1", "amount": Decimal("40.00"), "currency": "GBP",
-               "status": "delivered", "items": [{"sku": "W", "name": "Widget", "quantity": 1,
-                                                 "unit_price": "40.00"}],
-               "ordered_at": "2026-11-01T00:00:00+00:00",
-               "delivered_at": "2026-11-03T00:00:00+00:00", "days_since_order": 10,
-               "days_since_delivery": 8},
+        request_public_id="00000000-0000-0000-0000-000000000001",
+        channel="chat",
+        message="My widget arrived damaged.",
+        currency="GBP",
+        requested_amount=None,
+        order={
+            "external_id": "o-1",
+            "amount": Decimal("40.00"),
+            "currency": "GBP",
+            "status": "delivered",
+            "items": [{"sku": "W", "name": "Widget", "quantity": 1, "unit_price": "40.00"}],
+            "ordered_at": "2026-11-01T00:00:00+00:00",
+            "delivered_at": "2026-11-03T00:00:00+00:00",
+            "days_since_order": 10,
+            "days_since_delivery": 8,
+        },
         customer={"tier": "standard", "country": "GB", "account_age_days": 400},
-        refund_history={"count_90d": 0, "total_90d": Decimal("0"), "count_365d": 0,
-                        "total_365d": Decimal("0")},
-        refundable_remaining=Decimal("40.00"), policy_version="refund-policy v1",
-        sections=(PolicySection("damaged-or-defective-items", "Damaged or defective items",
-                                "Items that arrive damaged or defective are refunded in full.",
-                                2.5),),
+        refund_history={
+            "count_90d": 0,
+            "total_90d": Decimal("0"),
+            "count_365d": 0,
+            "total_365d": Decimal("0"),
+        },
+        refundable_remaining=Decimal("40.00"),
+        policy_version="refund-policy v1",
+        sections=(
+            PolicySection(
+                "damaged-or-defective-items",
+                "Damaged or defective items",
+                "Items that arrive damaged or defective are refunded in full.",
+                2.5,
+            ),
+        ),
     )
     values.update(overrides)
     return DraftContext(**values)
@@ -239,13 +268,22 @@ def policy_version(text: str = POLICY_TEXT):
     from audit.services import Actor
     from refunds.policies import refund_policy_version_create
 
-    return refund_policy_version_create(policy=RefundPolicyFactory(), text=text,
-                                        actor=Actor.system("tests"))
+    return refund_policy_version_create(
+        policy=RefundPolicyFactory(), text=text, actor=Actor.system("tests")
+    )
+
+
 # --- execution (issue 7) ---------------------------------------------------------------------
 
 
-def final_decision(*, request=None, action: str = "approve_refund",
-                   amount: Decimal | str = "10.00", via: str = "in_review", **request_fields):
+def final_decision(
+    *,
+    request=None,
+    action: str = "approve_refund",
+    amount: Decimal | str = "10.00",
+    via: str = "in_review",
+    **request_fields,
+):
     """A request with a final decision (``approved``, or ``auto_approved`` with
     ``via="gated"``), made through ``refund_request_finalize`` as the gate and review do."""
     from audit.services import Actor
@@ -254,8 +292,13 @@ def final_decision(*, request=None, action: str = "approve_refund",
     request = request or RefundRequestFactory(**request_fields)
     RefundRequest.objects.filter(pk=request.pk).update(status=via)
     request.refresh_from_db()
-    refund_request_finalize(request=request, action=action, amount=Decimal(amount),
-                            actor=Actor.system("tests"), source="tests")
+    refund_request_finalize(
+        request=request,
+        action=action,
+        amount=Decimal(amount),
+        actor=Actor.system("tests"),
+        source="tests",
+    )
     request.refresh_from_db()
     return request
 
@@ -264,6 +307,7 @@ class IntegrationWebhookFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = "refunds.IntegrationWebhook"
 
-    integration = factory.SubFactory(IntegrationFactory,
-                                     webhook_url="https://hooks.example.com/hitl")
+    integration = factory.SubFactory(
+        IntegrationFactory, webhook_url="https://hooks.example.com/hitl"
+    )
     secret = factory.Sequence(lambda n: f"whsec_test_{n}")

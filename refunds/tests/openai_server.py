@@ -126,37 +126,55 @@ class FakeOpenAIServer:
 
     def _respond(self, handler, body: dict[str, Any], answer: Answer | None) -> None:
         if answer is not None and answer.kind == "status":
-            return _send(handler, answer.payload, {"error": {"message": "injected fault",
-                                                             "type": "server_error"}},
-                         answer.headers)
+            return _send(
+                handler,
+                answer.payload,
+                {"error": {"message": "injected fault", "type": "server_error"}},
+                answer.headers,
+            )
         if answer is not None and answer.kind == "malformed":
             return _send_raw(handler, 200, b'{"id": "x", "choices": [ {not json')
         message: dict[str, Any] = {"role": "assistant", "content": None}
         if answer is None or answer.kind in ("ok", "bad_arguments"):
             if answer is None:
-                prompt = "\n".join(m["content"] for m in body["messages"]
-                                   if m["role"] == "user")
+                prompt = "\n".join(m["content"] for m in body["messages"] if m["role"] == "user")
                 arguments = json.dumps(draft_from_prompt(prompt))
             elif answer.kind == "ok":
                 arguments = json.dumps(answer.payload)
             else:
                 arguments = answer.payload
             tool = body.get("tools", [{"function": {"name": "RefundDecision"}}])[0]
-            message["tool_calls"] = [{"id": "call_1", "type": "function", "function": {
-                "name": tool["function"]["name"], "arguments": arguments}}]
+            message["tool_calls"] = [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": tool["function"]["name"], "arguments": arguments},
+                }
+            ]
         elif answer.kind == "refusal":
             message["refusal"] = answer.payload
         elif answer.kind == "content":
             message["content"] = answer.payload
         elif answer.kind == "empty":
             message["content"] = ""
-        _send(handler, 200, {
-            "id": "chatcmpl-test", "object": "chat.completion", "created": int(time.time()),
-            "model": body.get("model", "test-model"),
-            "choices": [{"index": 0, "message": message, "finish_reason":
-                         "tool_calls" if "tool_calls" in message else "stop"}],
-            "usage": {"prompt_tokens": 120, "completion_tokens": 40, "total_tokens": 160},
-        })
+        _send(
+            handler,
+            200,
+            {
+                "id": "chatcmpl-test",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body.get("model", "test-model"),
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": message,
+                        "finish_reason": "tool_calls" if "tool_calls" in message else "stop",
+                    }
+                ],
+                "usage": {"prompt_tokens": 120, "completion_tokens": 40, "total_tokens": 160},
+            },
+        )
 
 
 def _send(handler, code: int, payload: dict, headers: dict[str, str] | None = None) -> None:

@@ -72,14 +72,19 @@ class _Handler(BaseHTTPRequestHandler):
     def _signature_ok(self, body: bytes) -> bool:
         header = self.headers.get("X-Signature", "")
         parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
-        expected = hmac.new(self.state.secret.encode(), f"{parts.get('t', '')}.".encode() + body,
-                            hashlib.sha256).hexdigest()
+        expected = hmac.new(
+            self.state.secret.encode(), f"{parts.get('t', '')}.".encode() + body, hashlib.sha256
+        ).hexdigest()
         return hmac.compare_digest(expected, parts.get("v1", ""))
 
     @staticmethod
     def _json(refund: FakeRefund) -> dict:
-        return {"id": refund.id, "amount": refund.amount, "currency": refund.currency,
-                "status": "succeeded"}
+        return {
+            "id": refund.id,
+            "amount": refund.amount,
+            "currency": refund.currency,
+            "status": "succeeded",
+        }
 
     def do_GET(self):
         url = urlparse(self.path)
@@ -113,12 +118,18 @@ class _Handler(BaseHTTPRequestHandler):
             existing = self.state.refunds.get(key)
             if existing is not None:
                 if (Decimal(existing.amount), existing.currency) != (
-                        Decimal(data["amount"]), data["currency"]):
+                    Decimal(data["amount"]),
+                    data["currency"],
+                ):
                     return self._reply(409, {"error": "idempotency_key_mismatch"})
                 return self._reply(200, self._json(existing), {"Idempotent-Replayed": "true"})
-            refund = FakeRefund(id=f"re_{len(self.state.refunds) + 1:06d}", key=key,
-                                amount=data["amount"], currency=data["currency"],
-                                order=data["order"])
+            refund = FakeRefund(
+                id=f"re_{len(self.state.refunds) + 1:06d}",
+                key=key,
+                amount=data["amount"],
+                currency=data["currency"],
+                order=data["order"],
+            )
             self.state.refunds[key] = refund
         if fault == "slow_success":
             time.sleep(self.state.sleep_seconds)
@@ -133,8 +144,9 @@ class FakePaymentServer(ThreadingHTTPServer):
     def __init__(self, *, secret: str, sleep_seconds: float = 1.0):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.state = FakePaymentState(secret=secret, sleep_seconds=sleep_seconds)
-        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def url(self) -> str:

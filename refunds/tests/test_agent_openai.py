@@ -10,16 +10,26 @@ from refunds.agent.providers import build_provider
 from refunds.tests import openai_server as answers
 from refunds.tests.factories import draft_context
 
-GOOD = {"action": "approve_refund", "amount": "12.50", "currency": "GBP",
-        "rationale": "Damaged on arrival; section damaged-or-defective-items applies.",
-        "cited_sections": ["damaged-or-defective-items"], "policy_match": "strong",
-        "needs_human_review": False, "customer_sentiment": "calm", "risk_flags": []}
+GOOD = {
+    "action": "approve_refund",
+    "amount": "12.50",
+    "currency": "GBP",
+    "rationale": "Damaged on arrival; section damaged-or-defective-items applies.",
+    "cited_sections": ["damaged-or-defective-items"],
+    "policy_match": "strong",
+    "needs_human_review": False,
+    "customer_sentiment": "calm",
+    "risk_flags": [],
+}
 
 
 def draft(settings):
-    return chain.draft_decision(context=draft_context(), provider=build_provider(),
-                                max_attempts=settings.HITL_DRAFT_MAX_ATTEMPTS,
-                                backoff_seconds=0)
+    return chain.draft_decision(
+        context=draft_context(),
+        provider=build_provider(),
+        max_attempts=settings.HITL_DRAFT_MAX_ATTEMPTS,
+        backoff_seconds=0,
+    )
 
 
 def test_well_formed_answer_is_parsed_into_a_decision(openai_settings, openai_server):
@@ -32,8 +42,9 @@ def test_well_formed_answer_is_parsed_into_a_decision(openai_settings, openai_se
     assert (outcome.attempts, outcome.token_usage["total_tokens"]) == (1, 160)
 
 
-def test_request_uses_temperature_zero_the_model_and_the_decision_tool(openai_settings,
-                                                                      openai_server):
+def test_request_uses_temperature_zero_the_model_and_the_decision_tool(
+    openai_settings, openai_server
+):
     openai_server.queue(answers.ok(GOOD))
 
     draft(openai_settings)
@@ -54,14 +65,16 @@ def test_server_error_then_success_is_retried(openai_settings, openai_server):
 
 
 @pytest.mark.parametrize("code", [500, 502, 503])
-def test_persistent_server_errors_end_as_model_unavailable(openai_settings, openai_server,
-                                                           code):
+def test_persistent_server_errors_end_as_model_unavailable(openai_settings, openai_server, code):
     openai_server.queue(*[answers.status(code)] * 4)
 
     outcome = draft(openai_settings)
 
     assert (outcome.decision, outcome.error_code, outcome.attempts) == (
-        None, chain.MODEL_UNAVAILABLE, 2)
+        None,
+        chain.MODEL_UNAVAILABLE,
+        2,
+    )
 
 
 def test_rate_limit_honours_retry_after(openai_settings, openai_server):
@@ -116,16 +129,18 @@ def test_malformed_tool_arguments_are_model_output_invalid(openai_settings, open
     assert outcome.error_code == chain.MODEL_OUTPUT_INVALID
 
 
-@pytest.mark.parametrize("violation", [
-    {"amount": "-5.00"},
-    {"amount": "1.234"},
-    {"action": "wire_money"},
-    {"policy_match": "total"},
-    {"surprise": "extra field"},
-    {"currency": "pounds"},
-])
-def test_schema_violating_output_is_model_output_invalid(openai_settings, openai_server,
-                                                         violation):
+@pytest.mark.parametrize(
+    "violation",
+    [
+        {"amount": "-5.00"},
+        {"amount": "1.234"},
+        {"action": "wire_money"},
+        {"policy_match": "total"},
+        {"surprise": "extra field"},
+        {"currency": "pounds"},
+    ],
+)
+def test_schema_violating_output_is_model_output_invalid(openai_settings, openai_server, violation):
     openai_server.queue(answers.ok({**GOOD, **violation}), answers.ok({**GOOD, **violation}))
 
     outcome = draft(openai_settings)
@@ -135,8 +150,7 @@ def test_schema_violating_output_is_model_output_invalid(openai_settings, openai
     assert outcome.raw_output["tool_calls"] or outcome.raw_output["invalid_tool_calls"]
 
 
-def test_schema_violation_then_valid_answer_succeeds_on_the_retry(openai_settings,
-                                                                 openai_server):
+def test_schema_violation_then_valid_answer_succeeds_on_the_retry(openai_settings, openai_server):
     openai_server.queue(answers.ok({**GOOD, "amount": "-1"}), answers.ok(GOOD))
 
     outcome = draft(openai_settings)
@@ -145,8 +159,9 @@ def test_schema_violation_then_valid_answer_succeeds_on_the_retry(openai_setting
 
 
 def test_refusal_is_model_refused(openai_settings, openai_server):
-    openai_server.queue(answers.refusal("I can't help with that."),
-                        answers.refusal("I can't help with that."))
+    openai_server.queue(
+        answers.refusal("I can't help with that."), answers.refusal("I can't help with that.")
+    )
 
     outcome = draft(openai_settings)
 
@@ -177,7 +192,8 @@ def test_attempts_are_bounded(openai_settings, openai_server):
 
 
 def test_our_own_retry_waits_for_retry_after_when_the_client_does_not_retry(
-        openai_settings, openai_server):
+    openai_settings, openai_server
+):
     openai_settings.HITL_OPENAI_MAX_RETRIES = 0  # only our loop retries
     openai_server.queue(answers.status(429, {"Retry-After": "1"}), answers.ok(GOOD))
 
@@ -192,20 +208,30 @@ def test_an_absurd_retry_after_is_capped(openai_settings, openai_server, monkeyp
     waits = []
     openai_server.queue(answers.status(429, {"Retry-After": "86400"}), answers.ok(GOOD))
 
-    outcome = chain.draft_decision(context=draft_context(), provider=build_provider(),
-                                   max_attempts=2, backoff_seconds=0, sleep=waits.append)
+    outcome = chain.draft_decision(
+        context=draft_context(),
+        provider=build_provider(),
+        max_attempts=2,
+        backoff_seconds=0,
+        sleep=waits.append,
+    )
 
     assert outcome.decision is not None
     assert waits == [chain.MAX_RETRY_AFTER_SECONDS]
 
 
-def test_no_attempt_starts_that_could_not_end_before_the_deadline(openai_settings,
-                                                                  openai_server):
+def test_no_attempt_starts_that_could_not_end_before_the_deadline(openai_settings, openai_server):
     openai_server.queue(*[answers.status(500)] * 5)
 
-    outcome = chain.draft_decision(context=draft_context(), provider=build_provider(),
-                                   max_attempts=5, backoff_seconds=0, sleep=lambda s: None,
-                                   deadline=time.monotonic() + 5, attempt_seconds=10)
+    outcome = chain.draft_decision(
+        context=draft_context(),
+        provider=build_provider(),
+        max_attempts=5,
+        backoff_seconds=0,
+        sleep=lambda s: None,
+        deadline=time.monotonic() + 5,
+        attempt_seconds=10,
+    )
 
     assert (outcome.error_code, outcome.attempts) == (chain.MODEL_UNAVAILABLE, 1)
     assert len(openai_server.requests) == 1

@@ -25,8 +25,11 @@ def test_split_policy_text_makes_a_section_per_heading_with_stable_ids():
     sections = split_policy_text(POLICY_TEXT)
 
     assert [sid for sid, _, _ in sections] == [
-        "preamble", "return-window", "damaged-or-defective-items",
-        "chargebacks-and-legal-matters"]
+        "preamble",
+        "return-window",
+        "damaged-or-defective-items",
+        "chargebacks-and-legal-matters",
+    ]
 
 
 def test_split_policy_text_numbers_repeated_titles():
@@ -36,8 +39,9 @@ def test_split_policy_text_numbers_repeated_titles():
 
 
 def test_rank_sections_puts_the_relevant_section_first_with_its_score():
-    sections = [PolicySection(sid, title, body) for sid, title, body
-                in split_policy_text(POLICY_TEXT)]
+    sections = [
+        PolicySection(sid, title, body) for sid, title, body in split_policy_text(POLICY_TEXT)
+    ]
 
     ranked = rank_sections("the mug arrived cracked", sections, k=2)
 
@@ -69,8 +73,9 @@ def test_empty_policy_text_is_refused():
     from hitl_site.errors import ApplicationError
 
     with pytest.raises(ApplicationError):
-        refund_policy_version_create(policy=RefundPolicyFactory(), text="  ",
-                                     actor=Actor.system("t"))
+        refund_policy_version_create(
+            policy=RefundPolicyFactory(), text="  ", actor=Actor.system("t")
+        )
 
 
 @pytest.mark.django_db
@@ -78,10 +83,15 @@ def test_context_has_the_chosen_sections_history_and_conversation():
     policy_version()
     earlier = RefundRequestFactory(conversation_id="conv-1", message="first contact")
     RefundRequest.objects.filter(pk=earlier.pk).update(
-        created_at=timezone.now() - timedelta(hours=1))
-    request = RefundRequestFactory(conversation_id="conv-1", order=earlier.order,
-                                   integration=earlier.integration, customer=earlier.customer,
-                                   message="My mug arrived cracked")
+        created_at=timezone.now() - timedelta(hours=1)
+    )
+    request = RefundRequestFactory(
+        conversation_id="conv-1",
+        order=earlier.order,
+        integration=earlier.integration,
+        customer=earlier.customer,
+        message="My mug arrived cracked",
+    )
 
     context = build_draft_context(request=request)
 
@@ -94,11 +104,13 @@ def test_context_has_the_chosen_sections_history_and_conversation():
 
 @pytest.mark.django_db
 def test_refundable_remaining_subtracts_refunds_already_granted_on_the_order():
-    granted = RefundRequestFactory(final_action="approve_refund",
-                                   final_amount=Decimal("15.00"), decided_at=timezone.now())
+    granted = RefundRequestFactory(
+        final_action="approve_refund", final_amount=Decimal("15.00"), decided_at=timezone.now()
+    )
     RefundRequest.objects.filter(pk=granted.pk).update(status=RefundStatus.EXECUTED)
-    request = RefundRequestFactory(order=granted.order, customer=granted.customer,
-                                   integration=granted.integration)
+    request = RefundRequestFactory(
+        order=granted.order, customer=granted.customer, integration=granted.integration
+    )
 
     context = build_draft_context(request=request)
 
@@ -147,7 +159,6 @@ def test_customer_replies_reach_the_prompt_as_untrusted_text():
 
     fenced = human.split("<customer_message>")[1].split("</customer_message>")[0]
     assert "[reply 1] The screen arrived cracked" in fenced
-
 
 
 def test_offline_drafter_decides_on_the_reply_too():

@@ -46,6 +46,7 @@ def assert_error(response, status: int, code: str):
 
 # --- Authentication -----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_no_key_is_401_with_www_authenticate(method):
     response = getattr(APIClient(), method)(LIST_URL, intake_payload(), format="json")
@@ -86,13 +87,16 @@ def test_wrong_key_with_a_known_prefix_is_401(plain_key):
     assert response["WWW-Authenticate"] == "Api-Key"
 
 
-@pytest.mark.parametrize("key", [
-    "not-a-key",
-    "abcdefgh.ijklmnopqrstuvwxyz0123456789ABCD",
-    ".",
-    "....",
-    "\u00e9t\u00e9.key",
-])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "not-a-key",
+        "abcdefgh.ijklmnopqrstuvwxyz0123456789ABCD",
+        ".",
+        "....",
+        "\u00e9t\u00e9.key",
+    ],
+)
 def test_garbled_key_is_401(integration, plain_key, key):
     response = client_with(HTTP_AUTHORIZATION=f"Api-Key {key}").get(LIST_URL)
 
@@ -105,15 +109,18 @@ def test_garbled_x_api_key_is_401(plain_key):
     assert_error(response, 401, "invalid_api_key")
 
 
-@pytest.mark.parametrize("header", [
-    "Bearer {key}",
-    "Token {key}",
-    "ApiKey {key}",
-    "Api-Key",
-    "Api-Key    ",
-    "{key}",
-    "Basic dXNlcjpwYXNz",
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Bearer {key}",
+        "Token {key}",
+        "ApiKey {key}",
+        "Api-Key",
+        "Api-Key    ",
+        "{key}",
+        "Basic dXNlcjpwYXNz",
+    ],
+)
 def test_malformed_authorization_header_is_401(plain_key, header):
     response = client_with(HTTP_AUTHORIZATION=header.format(key=plain_key)).get(LIST_URL)
 
@@ -132,7 +139,8 @@ def test_revoked_key_is_403(plain_key):
     integration_api_key_revoke(api_key=api_key, actor=Actor.system("tests"))
 
     response = client_with(HTTP_AUTHORIZATION=f"Api-Key {plain_key}").post(
-        LIST_URL, intake_payload(), format="json")
+        LIST_URL, intake_payload(), format="json"
+    )
 
     assert_error(response, 403, "api_key_revoked")
     assert not RefundRequest.objects.exists()
@@ -149,10 +157,12 @@ def test_revoking_a_key_is_audited(plain_key, integration):
 
 
 def test_revoking_one_key_leaves_the_integrations_other_keys_working(
-        integration, api_key_for, plain_key):
+    integration, api_key_for, plain_key
+):
     other_key = api_key_for(integration)
-    integration_api_key_revoke(api_key=IntegrationAPIKey.objects.get_from_key(plain_key),
-                               actor=Actor.system("tests"))
+    integration_api_key_revoke(
+        api_key=IntegrationAPIKey.objects.get_from_key(plain_key), actor=Actor.system("tests")
+    )
 
     response = client_with(HTTP_AUTHORIZATION=f"Api-Key {other_key}").get(LIST_URL)
 
@@ -161,7 +171,8 @@ def test_revoking_one_key_leaves_the_integrations_other_keys_working(
 
 def test_expired_key_is_403(plain_key):
     IntegrationAPIKey.objects.filter(prefix=plain_key.partition(".")[0]).update(
-        expiry_date=timezone.now() - timedelta(minutes=1))
+        expiry_date=timezone.now() - timedelta(minutes=1)
+    )
 
     response = client_with(HTTP_AUTHORIZATION=f"Api-Key {plain_key}").get(LIST_URL)
 
@@ -174,7 +185,8 @@ def test_key_of_an_inactive_integration_is_403(plain_key, integration):
     integration.save(update_fields=["is_active"])
 
     response = client_with(HTTP_AUTHORIZATION=f"Api-Key {plain_key}").post(
-        LIST_URL, intake_payload(), format="json")
+        LIST_URL, intake_payload(), format="json"
+    )
 
     assert_error(response, 403, "integration_inactive")
     assert not RefundRequest.objects.exists()
@@ -183,8 +195,9 @@ def test_key_of_an_inactive_integration_is_403(plain_key, integration):
 def test_detail_also_requires_a_key(api_client):
     public_id = api_client.post(LIST_URL, intake_payload(), format="json").json()["id"]
 
-    response = APIClient().get(reverse("api:refund-request-detail",
-                                       kwargs={"public_id": public_id}))
+    response = APIClient().get(
+        reverse("api:refund-request-detail", kwargs={"public_id": public_id})
+    )
 
     assert_error(response, 401, "not_authenticated")
 
@@ -198,6 +211,7 @@ def test_keys_are_stored_hashed(plain_key):
 
 # --- Throttling ---------------------------------------------------------------------------
 
+
 @pytest.fixture
 def slow_integration(integration):
     integration.throttle_rate = "2/min"
@@ -206,8 +220,9 @@ def slow_integration(integration):
 
 
 def test_third_request_within_the_rate_is_429_throttled(slow_integration, api_client):
-    statuses = [api_client.post(LIST_URL, intake_payload(), format="json").status_code
-                for _ in range(2)]
+    statuses = [
+        api_client.post(LIST_URL, intake_payload(), format="json").status_code for _ in range(2)
+    ]
 
     response = api_client.post(LIST_URL, intake_payload(), format="json")
 
@@ -225,7 +240,8 @@ def test_reads_and_writes_share_the_integrations_bucket(slow_integration, api_cl
 
 
 def test_throttling_one_integration_leaves_another_unaffected(
-        slow_integration, api_client, api_key_for):
+    slow_integration, api_client, api_key_for
+):
     other = client_with(HTTP_AUTHORIZATION=f"Api-Key {api_key_for(IntegrationFactory())}")
     for _ in range(3):
         api_client.get(LIST_URL)
@@ -255,7 +271,8 @@ def test_integration_without_its_own_rate_uses_the_default(integration, api_clie
 
 @pytest.mark.parametrize("rate", ["2/fortnight", "two/min", "2/", "2", "/min"])
 def test_unparseable_integration_rate_falls_back_to_the_default(
-        integration, api_client, caplog, rate):
+    integration, api_client, caplog, rate
+):
     integration.throttle_rate = rate
     integration.save(update_fields=["throttle_rate"])
 

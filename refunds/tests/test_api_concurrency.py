@@ -21,8 +21,10 @@ from refunds.models import Customer, Order, RefundRequest
 from refunds.services import refund_request_create
 from refunds.tests.factories import intake_payload
 
-pytestmark = [pytest.mark.postgres,
-              pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 LIST_URL = reverse("api:refund-request-list")
 BARRIER_TIMEOUT = 10
@@ -109,15 +111,18 @@ def test_two_concurrent_posts_with_the_same_key_create_one_request(integration, 
 
 
 def test_insert_race_on_the_same_key_has_one_winner_and_one_replay(
-        integration, after_the_replay_check, _no_broker):
+    integration, after_the_replay_check, _no_broker
+):
     data = validated(intake_payload())
 
     with after_the_replay_check(2):
         results = run_concurrently(
-            lambda: refund_request_create(integration=integration, data=data,
-                                          idempotency_key="race-key"),
-            lambda: refund_request_create(integration=integration, data=data,
-                                          idempotency_key="race-key"),
+            lambda: refund_request_create(
+                integration=integration, data=data, idempotency_key="race-key"
+            ),
+            lambda: refund_request_create(
+                integration=integration, data=data, idempotency_key="race-key"
+            ),
         )
 
     assert not [r for r in results if isinstance(r, Exception)], results
@@ -133,16 +138,19 @@ def test_insert_race_on_the_same_key_has_one_winner_and_one_replay(
 
 
 def test_insert_race_on_the_same_key_with_different_bodies_refuses_the_loser(
-        integration, after_the_replay_check):
+    integration, after_the_replay_check
+):
     first = validated(intake_payload())
     second = validated(intake_payload(message="Something else entirely."))
 
     with after_the_replay_check(2):
         results = run_concurrently(
-            lambda: refund_request_create(integration=integration, data=first,
-                                          idempotency_key="race-key"),
-            lambda: refund_request_create(integration=integration, data=second,
-                                          idempotency_key="race-key"),
+            lambda: refund_request_create(
+                integration=integration, data=first, idempotency_key="race-key"
+            ),
+            lambda: refund_request_create(
+                integration=integration, data=second, idempotency_key="race-key"
+            ),
         )
 
     errors = [r for r in results if isinstance(r, Exception)]
@@ -152,7 +160,8 @@ def test_insert_race_on_the_same_key_with_different_bodies_refuses_the_loser(
 
 
 def test_concurrent_requests_without_a_key_share_one_new_customer_and_order(
-        integration, after_the_replay_check):
+    integration, after_the_replay_check
+):
     data = validated(intake_payload())
 
     with after_the_replay_check(2):

@@ -57,13 +57,17 @@ def assert_parse_error(response, code: str):
 
 # --- The body as a whole ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("raw", [
-    pytest.param('{"channel": "web",', id="truncated"),
-    pytest.param("{'channel': 'web'}", id="single-quotes"),
-    pytest.param('{"channel": "web"} trailing', id="trailing-garbage"),
-    pytest.param(b'{"message": "\xff\xfe"}', id="not-utf8"),
-    pytest.param("not json at all", id="plain-text"),
-])
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param('{"channel": "web",', id="truncated"),
+        pytest.param("{'channel': 'web'}", id="single-quotes"),
+        pytest.param('{"channel": "web"} trailing', id="trailing-garbage"),
+        pytest.param(b'{"message": "\xff\xfe"}', id="not-utf8"),
+        pytest.param("not json at all", id="plain-text"),
+    ],
+)
 def test_malformed_json_is_400(api_client, raw):
     assert_parse_error(post_raw(api_client, raw), "malformed_json")
 
@@ -74,11 +78,14 @@ def test_deeply_nested_json_is_400_not_a_recursion_error(api_client):
     assert_parse_error(post_raw(api_client, raw), "malformed_json")
 
 
-@pytest.mark.parametrize("content_type", [
-    "application/x-www-form-urlencoded",
-    "text/plain",
-    "application/xml",
-])
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/x-www-form-urlencoded",
+        "text/plain",
+        "application/xml",
+    ],
+)
 def test_wrong_content_type_is_400(api_client, content_type):
     response = post_raw(api_client, json.dumps(intake_payload()), content_type=content_type)
 
@@ -103,14 +110,17 @@ def test_empty_object_is_400(api_client):
     assert_validation_error(post_raw(api_client, "{}"), "message")
 
 
-@pytest.mark.parametrize("raw", [
-    pytest.param("[]", id="empty-array"),
-    pytest.param(json.dumps([intake_payload()]), id="array-of-bodies"),
-    pytest.param('"a string"', id="string"),
-    pytest.param("42", id="number"),
-    pytest.param("null", id="null"),
-    pytest.param("true", id="boolean"),
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param("[]", id="empty-array"),
+        pytest.param(json.dumps([intake_payload()]), id="array-of-bodies"),
+        pytest.param('"a string"', id="string"),
+        pytest.param("42", id="number"),
+        pytest.param("null", id="null"),
+        pytest.param("true", id="boolean"),
+    ],
+)
 def test_body_that_is_not_an_object_is_400(api_client, raw):
     assert_validation_error(post_raw(api_client, raw), "non_field_errors")
 
@@ -148,19 +158,24 @@ def test_body_one_byte_over_a_lowered_limit_is_refused(api_client, settings):
 
 # --- Required fields ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("path", [
-    ("channel",),
-    ("customer",),
-    ("order",),
-    ("message",),
-    ("customer", "external_id"),
-    ("customer", "name"),
-    ("customer", "country"),
-    ("order", "external_id"),
-    ("order", "amount"),
-    ("order", "currency"),
-    ("order", "ordered_at"),
-], ids="-".join)
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ("channel",),
+        ("customer",),
+        ("order",),
+        ("message",),
+        ("customer", "external_id"),
+        ("customer", "name"),
+        ("customer", "country"),
+        ("order", "external_id"),
+        ("order", "amount"),
+        ("order", "currency"),
+        ("order", "ordered_at"),
+    ],
+    ids="-".join,
+)
 def test_missing_required_field_is_400(api_client, path):
     body = intake_payload()
     target = body
@@ -171,10 +186,19 @@ def test_missing_required_field_is_400(api_client, path):
     assert_validation_error(post_json(api_client, body), *path)
 
 
-@pytest.mark.parametrize("path", [
-    ("channel",), ("customer",), ("order",), ("message",),
-    ("customer", "external_id"), ("order", "amount"), ("order", "currency"),
-], ids="-".join)
+@pytest.mark.parametrize(
+    "path",
+    [
+        ("channel",),
+        ("customer",),
+        ("order",),
+        ("message",),
+        ("customer", "external_id"),
+        ("order", "amount"),
+        ("order", "currency"),
+    ],
+    ids="-".join,
+)
 def test_required_field_as_null_is_400(api_client, path):
     body = intake_payload()
     target = body
@@ -185,40 +209,57 @@ def test_required_field_as_null_is_400(api_client, path):
     assert_validation_error(post_json(api_client, body), *path)
 
 
-@pytest.mark.parametrize(("overrides", "path"), [
-    pytest.param({"customer": "c-1"}, ("customer", "non_field_errors"), id="customer-string"),
-    pytest.param({"order": ["o-1"]}, ("order", "non_field_errors"), id="order-list"),
-    pytest.param({"order": {"items": {"sku": "S1"}}}, ("order", "items", "non_field_errors"),
-                 id="items-object"),
-    pytest.param({"message": {"text": "hi"}}, ("message",), id="message-object"),
-    pytest.param({"order": {"ordered_at": "yesterday"}}, ("order", "ordered_at"),
-                 id="bad-date"),
-    pytest.param({"customer": {"email": "not-an-email"}}, ("customer", "email"),
-                 id="bad-email"),
-    pytest.param({"priority": 9}, ("priority",), id="bad-priority"),
-    pytest.param({"customer": {"tier": "platinum"}}, ("customer", "tier"), id="bad-tier"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "path"),
+    [
+        pytest.param({"customer": "c-1"}, ("customer", "non_field_errors"), id="customer-string"),
+        pytest.param({"order": ["o-1"]}, ("order", "non_field_errors"), id="order-list"),
+        pytest.param(
+            {"order": {"items": {"sku": "S1"}}},
+            ("order", "items", "non_field_errors"),
+            id="items-object",
+        ),
+        pytest.param({"message": {"text": "hi"}}, ("message",), id="message-object"),
+        pytest.param(
+            {"order": {"ordered_at": "yesterday"}}, ("order", "ordered_at"), id="bad-date"
+        ),
+        pytest.param(
+            {"customer": {"email": "not-an-email"}}, ("customer", "email"), id="bad-email"
+        ),
+        pytest.param({"priority": 9}, ("priority",), id="bad-priority"),
+        pytest.param({"customer": {"tier": "platinum"}}, ("customer", "tier"), id="bad-tier"),
+    ],
+)
 def test_wrong_type_or_format_is_400(api_client, overrides, path):
     assert_validation_error(post_json(api_client, intake_payload(**overrides)), *path)
 
 
 # --- Money --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("overrides", "path"), [
-    pytest.param({"order": {"amount": "-1.00"}}, ("order", "amount"), id="order-amount"),
-    pytest.param({"requested_amount": "-5.00"}, ("requested_amount",), id="requested"),
-    pytest.param({"order": {"items": [{"sku": "S", "name": "W", "quantity": 1,
-                                       "unit_price": "-1"}]}},
-                 ("order", "items", "0", "unit_price"), id="unit-price"),
-])
+
+@pytest.mark.parametrize(
+    ("overrides", "path"),
+    [
+        pytest.param({"order": {"amount": "-1.00"}}, ("order", "amount"), id="order-amount"),
+        pytest.param({"requested_amount": "-5.00"}, ("requested_amount",), id="requested"),
+        pytest.param(
+            {"order": {"items": [{"sku": "S", "name": "W", "quantity": 1, "unit_price": "-1"}]}},
+            ("order", "items", "0", "unit_price"),
+            id="unit-price",
+        ),
+    ],
+)
 def test_negative_amount_is_400(api_client, overrides, path):
     assert_validation_error(post_json(api_client, intake_payload(**overrides)), *path)
 
 
-@pytest.mark.parametrize(("overrides", "path"), [
-    pytest.param({"order": {"amount": "20.001"}}, ("order", "amount"), id="order-string"),
-    pytest.param({"requested_amount": "10.005"}, ("requested_amount",), id="requested-string"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "path"),
+    [
+        pytest.param({"order": {"amount": "20.001"}}, ("order", "amount"), id="order-string"),
+        pytest.param({"requested_amount": "10.005"}, ("requested_amount",), id="requested-string"),
+    ],
+)
 def test_amount_with_three_decimals_is_400(api_client, overrides, path):
     assert_validation_error(post_json(api_client, intake_payload(**overrides)), *path)
 
@@ -250,10 +291,13 @@ def test_nan_and_infinity_strings_are_refused(api_client, value):
     assert_validation_error(response, "requested_amount")
 
 
-@pytest.mark.parametrize("literal", [
-    pytest.param("1e9999999999999999999", id="exponent-beyond-decimal-range"),
-    pytest.param("1" * 5000, id="integer-beyond-int-digit-limit"),
-])
+@pytest.mark.parametrize(
+    "literal",
+    [
+        pytest.param("1e9999999999999999999", id="exponent-beyond-decimal-range"),
+        pytest.param("1" * 5000, id="integer-beyond-int-digit-limit"),
+    ],
+)
 def test_absurd_number_literal_is_400(api_client, literal):
     raw = with_number(intake_payload(), ("order", "amount"), literal)
 
@@ -293,14 +337,16 @@ def test_zero_requested_amount_is_400(api_client, amount):
 
 
 def test_requested_amount_above_the_order_amount_is_400(api_client):
-    response = post_json(api_client, intake_payload(order={"amount": "20.00"},
-                                                    requested_amount="20.01"))
+    response = post_json(
+        api_client, intake_payload(order={"amount": "20.00"}, requested_amount="20.01")
+    )
 
     body = assert_validation_error(response, "requested_amount")
     assert "20.00 GBP" in body["errors"]["requested_amount"][0]
 
 
 # --- Message, channel, dates ------------------------------------------------------------------
+
 
 def test_message_over_the_limit_is_400(api_client, settings):
     message = "x" * (settings.API_MAX_MESSAGE_CHARS + 1)
@@ -319,8 +365,12 @@ def test_unknown_channel_is_400(api_client, channel):
 
 
 def test_delivery_before_the_order_is_400(api_client):
-    response = post_json(api_client, intake_payload(order={
-        "ordered_at": "2026-11-03T10:00:00Z", "delivered_at": "2026-11-01T10:00:00Z"}))
+    response = post_json(
+        api_client,
+        intake_payload(
+            order={"ordered_at": "2026-11-03T10:00:00Z", "delivered_at": "2026-11-01T10:00:00Z"}
+        ),
+    )
 
     assert_validation_error(response, "order", "delivered_at")
 
@@ -333,6 +383,7 @@ def test_unknown_fields_are_ignored(api_client):
 
 
 # --- Other routes and methods ---------------------------------------------------------------
+
 
 @pytest.mark.parametrize("method", ["put", "patch", "delete"])
 def test_unsupported_method_on_the_list_is_405_json(api_client, method):

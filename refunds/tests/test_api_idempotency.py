@@ -21,8 +21,9 @@ def post(client: APIClient, body: dict, key: str | None = None):
 
 
 def post_raw(client: APIClient, raw: str, key: str):
-    return client.post(LIST_URL, raw, content_type="application/json",
-                       headers={"Idempotency-Key": key})
+    return client.post(
+        LIST_URL, raw, content_type="application/json", headers={"Idempotency-Key": key}
+    )
 
 
 def test_retry_with_same_key_and_body_returns_the_same_request(api_client):
@@ -40,7 +41,8 @@ def test_retry_with_same_key_and_body_returns_the_same_request(api_client):
 
 
 def test_replay_writes_no_second_audit_event_and_enqueues_nothing(
-        api_client, django_capture_on_commit_callbacks):
+    api_client, django_capture_on_commit_callbacks
+):
     post(api_client, intake_payload(), key="key-1")
 
     with django_capture_on_commit_callbacks() as callbacks:
@@ -61,8 +63,10 @@ def test_key_is_stored_on_the_request(api_client, integration):
 def test_reformatted_body_with_same_key_still_replays(api_client):
     body = intake_payload()
     first = post_raw(api_client, json.dumps(body), key="key-1")
-    reordered = {k: (dict(reversed(v.items())) if isinstance(v, dict) else v)
-                 for k, v in reversed(body.items())}
+    reordered = {
+        k: (dict(reversed(v.items())) if isinstance(v, dict) else v)
+        for k, v in reversed(body.items())
+    }
     raw = json.dumps(reordered, indent=4, separators=(" ,", " :  "))
     assert raw != json.dumps(body)
 
@@ -74,13 +78,17 @@ def test_reformatted_body_with_same_key_still_replays(api_client):
     assert RefundRequest.objects.count() == 1
 
 
-@pytest.mark.parametrize("overrides", [
-    pytest.param({"requested_amount": "20"}, id="amount-without-decimals"),
-    pytest.param({"order": {"currency": "gbp"}}, id="currency-lower-case"),
-    pytest.param({"order": {"ordered_at": "2026-11-01T10:00:00+00:00"}}, id="offset-not-z"),
-    pytest.param({"message": "  My widget arrived broken. Please refund me.  "},
-                 id="message-padding"),
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        pytest.param({"requested_amount": "20"}, id="amount-without-decimals"),
+        pytest.param({"order": {"currency": "gbp"}}, id="currency-lower-case"),
+        pytest.param({"order": {"ordered_at": "2026-11-01T10:00:00+00:00"}}, id="offset-not-z"),
+        pytest.param(
+            {"message": "  My widget arrived broken. Please refund me.  "}, id="message-padding"
+        ),
+    ],
+)
 def test_body_equal_after_validation_replays(api_client, overrides):
     first = post(api_client, intake_payload(), key="key-1")
 
@@ -91,13 +99,16 @@ def test_body_equal_after_validation_replays(api_client, overrides):
     assert RefundRequest.objects.count() == 1
 
 
-@pytest.mark.parametrize("overrides", [
-    pytest.param({"requested_amount": "15.00"}, id="amount"),
-    pytest.param({"message": "A different complaint."}, id="message"),
-    pytest.param({"customer": {"name": "Someone Else"}}, id="customer-snapshot"),
-    pytest.param({"order": {"external_id": "o-2"}}, id="order"),
-    pytest.param({"channel": "chat"}, id="channel"),
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        pytest.param({"requested_amount": "15.00"}, id="amount"),
+        pytest.param({"message": "A different complaint."}, id="message"),
+        pytest.param({"customer": {"name": "Someone Else"}}, id="customer-snapshot"),
+        pytest.param({"order": {"external_id": "o-2"}}, id="order"),
+        pytest.param({"channel": "chat"}, id="channel"),
+    ],
+)
 def test_same_key_with_different_body_is_refused_with_422(api_client, overrides):
     post(api_client, intake_payload(), key="key-1")
 
@@ -115,8 +126,7 @@ def test_same_key_under_another_integration_is_independent(api_client, api_key_f
     other.credentials(HTTP_AUTHORIZATION=f"Api-Key {api_key_for(IntegrationFactory())}")
     mine = post(api_client, intake_payload(), key="shared-key")
 
-    theirs = post(other, intake_payload(message="Another integration's request."),
-                  key="shared-key")
+    theirs = post(other, intake_payload(message="Another integration's request."), key="shared-key")
 
     assert theirs.status_code == 201, theirs.json()
     assert "Idempotent-Replayed" not in theirs

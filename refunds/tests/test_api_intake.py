@@ -40,7 +40,8 @@ def test_create_returns_201_with_public_id_status_and_status_url(api_client, int
     assert body["id"] == str(refund_request.public_id)
     assert body["status"] == RefundStatus.RECEIVED == "received"
     assert body["status_url"] == (
-        f"http://testserver/api/v1/refund-requests/{refund_request.public_id}/")
+        f"http://testserver/api/v1/refund-requests/{refund_request.public_id}/"
+    )
     assert response["Location"] == body["status_url"]
     assert "Idempotent-Replayed" not in response
     assert refund_request.integration == integration
@@ -99,9 +100,13 @@ def test_create_message_is_trimmed(api_client):
 def test_second_request_reuses_customer_and_order_and_updates_customer_snapshot(api_client):
     post(api_client, intake_payload())
 
-    response = post(api_client, intake_payload(
-        customer={"name": "Ada King", "email": "ada.king@example.com", "tier": "premium"},
-        external_reference="ticket-2"))
+    response = post(
+        api_client,
+        intake_payload(
+            customer={"name": "Ada King", "email": "ada.king@example.com", "tier": "premium"},
+            external_reference="ticket-2",
+        ),
+    )
 
     assert response.status_code == 201, response.json()
     assert RefundRequest.objects.count() == 2
@@ -109,7 +114,10 @@ def test_second_request_reuses_customer_and_order_and_updates_customer_snapshot(
     assert Order.objects.count() == 1
     customer = Customer.objects.get()
     assert (customer.name, customer.email, customer.tier) == (
-        "Ada King", "ada.king@example.com", Customer.Tier.PREMIUM)
+        "Ada King",
+        "ada.king@example.com",
+        Customer.Tier.PREMIUM,
+    )
     assert set(RefundRequest.objects.values_list("customer", flat=True)) == {customer.pk}
 
 
@@ -124,7 +132,8 @@ def test_second_request_updates_the_order_snapshot(api_client):
 
 
 def test_same_external_ids_under_another_integration_are_different_rows(
-        api_client, other_client, integration):
+    api_client, other_client, integration
+):
     post(api_client, intake_payload())
 
     response = post(other_client, intake_payload())
@@ -132,15 +141,18 @@ def test_same_external_ids_under_another_integration_are_different_rows(
     assert response.status_code == 201, response.json()
     assert Customer.objects.count() == 2
     assert Order.objects.count() == 2
-    mine, theirs = (RefundRequest.objects.filter(integration=integration).get(),
-                    RefundRequest.objects.exclude(integration=integration).get())
+    mine, theirs = (
+        RefundRequest.objects.filter(integration=integration).get(),
+        RefundRequest.objects.exclude(integration=integration).get(),
+    )
     assert mine.customer_id != theirs.customer_id
     assert mine.order_id != theirs.order_id
     assert theirs.customer.integration == theirs.integration
 
 
 def test_create_enqueues_processing_on_commit_with_the_request_pk(
-        api_client, django_capture_on_commit_callbacks):
+    api_client, django_capture_on_commit_callbacks
+):
     with mock.patch("refunds.tasks.async_task") as async_task:
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             response = post(api_client, intake_payload())
@@ -157,8 +169,10 @@ def test_create_enqueues_processing_on_commit_with_the_request_pk(
 
 
 def test_create_schedules_exactly_one_enqueue(api_client, django_capture_on_commit_callbacks):
-    with mock.patch("refunds.tasks.enqueue_refund_request_processing") as enqueue, \
-            django_capture_on_commit_callbacks(execute=True):
+    with (
+        mock.patch("refunds.tasks.enqueue_refund_request_processing") as enqueue,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         post(api_client, intake_payload())
 
     enqueue.assert_called_once_with(RefundRequest.objects.get().pk)
@@ -191,11 +205,14 @@ def test_refused_request_writes_nothing(api_client, django_capture_on_commit_cal
 
 
 def test_json_number_amount_with_a_fraction_is_stored_exactly(api_client):
-    body = intake_payload(order={"amount": "PLACEHOLDER_AMOUNT"},
-                          requested_amount="PLACEHOLDER_REQUESTED")
-    raw = (json.dumps(body)
-           .replace('"PLACEHOLDER_AMOUNT"', "20.10")
-           .replace('"PLACEHOLDER_REQUESTED"', "0.30"))
+    body = intake_payload(
+        order={"amount": "PLACEHOLDER_AMOUNT"}, requested_amount="PLACEHOLDER_REQUESTED"
+    )
+    raw = (
+        json.dumps(body)
+        .replace('"PLACEHOLDER_AMOUNT"', "20.10")
+        .replace('"PLACEHOLDER_REQUESTED"', "0.30")
+    )
 
     response = api_client.post(LIST_URL, raw, content_type="application/json")
 
@@ -239,8 +256,7 @@ def test_every_channel_is_accepted(api_client, channel):
 
 
 def test_requested_amount_equal_to_order_amount_is_accepted(api_client):
-    response = post(api_client, intake_payload(order={"amount": "35.50"},
-                                               requested_amount="35.50"))
+    response = post(api_client, intake_payload(order={"amount": "35.50"}, requested_amount="35.50"))
 
     assert response.status_code == 201, response.json()
 
@@ -252,8 +268,9 @@ def test_message_at_the_limit_is_accepted(api_client, settings):
 
 
 def test_public_ids_are_uuids_and_unique(api_client):
-    ids = {post(api_client, intake_payload(external_reference=f"t-{i}")).json()["id"]
-           for i in range(3)}
+    ids = {
+        post(api_client, intake_payload(external_reference=f"t-{i}")).json()["id"] for i in range(3)
+    }
 
     assert len(ids) == 3
     assert all(uuid.UUID(i).version == 4 for i in ids)

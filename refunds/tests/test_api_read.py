@@ -30,9 +30,16 @@ def make_requests(integration, count: int) -> list[RefundRequest]:
     """``count`` requests on one order, created_at one minute apart (oldest first)."""
     first = make_request(integration)
     RefundRequest.objects.bulk_create(
-        RefundRequest(integration=integration, customer=first.customer, order=first.order,
-                      channel="web", message=f"Request {n}", currency="GBP")
-        for n in range(count - 1))
+        RefundRequest(
+            integration=integration,
+            customer=first.customer,
+            order=first.order,
+            channel="web",
+            message=f"Request {n}",
+            currency="GBP",
+        )
+        for n in range(count - 1)
+    )
     start = timezone.now() - timedelta(days=1)
     for n, pk in enumerate(RefundRequest.objects.order_by("pk").values_list("pk", flat=True)):
         RefundRequest.objects.filter(pk=pk).update(created_at=start + timedelta(minutes=n))
@@ -49,6 +56,7 @@ def other_integration(db):
 
 
 # --- Detail -------------------------------------------------------------------------------
+
 
 def test_detail_returns_status_and_timestamps(api_client, integration):
     created = api_client.post(LIST_URL, intake_payload(), format="json").json()
@@ -117,8 +125,9 @@ def test_detail_of_unknown_id_is_404(api_client):
 def test_detail_is_read_only(api_client, integration, method):
     refund_request = make_request(integration)
 
-    response = getattr(api_client, method)(detail_url(refund_request.public_id),
-                                           {"status": "approved"}, format="json")
+    response = getattr(api_client, method)(
+        detail_url(refund_request.public_id), {"status": "approved"}, format="json"
+    )
 
     assert response.status_code == 405
     refund_request.refresh_from_db()
@@ -127,8 +136,8 @@ def test_detail_is_read_only(api_client, integration, method):
 
 # --- List and pagination ------------------------------------------------------------------
 
-def test_list_shows_only_the_integrations_own_requests(api_client, integration,
-                                                        other_integration):
+
+def test_list_shows_only_the_integrations_own_requests(api_client, integration, other_integration):
     mine = make_request(integration)
     theirs = make_request(other_integration)
 
@@ -228,7 +237,8 @@ def test_list_garbled_cursor_is_a_json_404_not_a_500(api_client, integration):
 
 
 def test_list_query_count_does_not_grow_with_the_rows(
-        api_client, integration, django_assert_num_queries):
+    api_client, integration, django_assert_num_queries
+):
     make_requests(integration, 2)
     # The API key (with its integration), the page, the proposals (one prefetch for the page).
     with django_assert_num_queries(3):
@@ -242,6 +252,7 @@ def test_list_query_count_does_not_grow_with_the_rows(
 
 
 # --- Filters ------------------------------------------------------------------------------
+
 
 def test_filter_by_status(api_client, integration):
     _received, in_review, approved = (make_request(integration) for _ in range(3))
@@ -310,8 +321,9 @@ def test_filter_never_reveals_another_integrations_requests(api_client, other_in
 
 def test_filters_and_pagination_combine(api_client, integration):
     make_requests(integration, 5)
-    RefundRequest.objects.filter(pk__in=RefundRequest.objects.order_by("pk")
-                                 .values("pk")[:3]).update(channel="chat")
+    RefundRequest.objects.filter(
+        pk__in=RefundRequest.objects.order_by("pk").values("pk")[:3]
+    ).update(channel="chat")
 
     first = api_client.get(LIST_URL, {"channel": "chat", "page_size": 2}).json()
     second = api_client.get(first["next"]).json()
@@ -322,13 +334,16 @@ def test_filters_and_pagination_combine(api_client, integration):
     assert {r["channel"] for r in first["results"] + second["results"]} == {"chat"}
 
 
-@pytest.mark.parametrize(("params", "field"), [
-    ({"status": "bogus"}, "status"),
-    ({"status": ["received", "bogus"]}, "status"),
-    ({"channel": "fax"}, "channel"),
-    ({"created_after": "yesterday"}, "created_after"),
-    ({"created_before": "2026-13-45"}, "created_before"),
-])
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"status": "bogus"}, "status"),
+        ({"status": ["received", "bogus"]}, "status"),
+        ({"channel": "fax"}, "channel"),
+        ({"created_after": "yesterday"}, "created_after"),
+        ({"created_before": "2026-13-45"}, "created_before"),
+    ],
+)
 def test_invalid_filter_value_is_400(api_client, integration, params, field):
     response = api_client.get(LIST_URL, params)
 
@@ -367,11 +382,19 @@ def test_detail_shows_the_final_decision_once_made(api_client, integration):
     from audit.services import Actor
     from refunds.decisions import refund_request_finalize
 
-    request = RefundRequestFactory(integration=integration, order__integration=integration,
-                                   order__customer__integration=integration)
+    request = RefundRequestFactory(
+        integration=integration,
+        order__integration=integration,
+        order__customer__integration=integration,
+    )
     RefundRequest.objects.filter(pk=request.pk).update(status=RefundStatus.IN_REVIEW)
-    refund_request_finalize(request=request, action="approve_refund", amount=Decimal("7.5"),
-                            actor=Actor.system("tests"), source="review")
+    refund_request_finalize(
+        request=request,
+        action="approve_refund",
+        amount=Decimal("7.5"),
+        actor=Actor.system("tests"),
+        source="review",
+    )
 
     body = api_client.get(f"/api/v1/refund-requests/{request.public_id}/").json()
 

@@ -48,8 +48,10 @@ def test_backtest_counts_review_reasons(active, generous):
 
     report = backtest(generous, active)
 
-    assert report.baseline.by_reason == (("amount_over_ceiling", 1),
-                                         ("sentiment_requires_review", 1))
+    assert report.baseline.by_reason == (
+        ("amount_over_ceiling", 1),
+        ("sentiment_requires_review", 1),
+    )
     assert report.draft.by_reason == (("sentiment_requires_review", 1),)
 
 
@@ -61,12 +63,14 @@ def test_backtest_lists_the_cases_that_change_route(active, generous):
 
     (case,) = report.changed
     assert (case.request_public_id, case.baseline_route, case.draft_route) == (
-        str(moved.request.public_id), "review", "auto")
+        str(moved.request.public_id),
+        "review",
+        "auto",
+    )
 
 
 def test_backtest_counts_draft_auto_approvals_a_human_rejected(active, generous):
-    GateEvaluationFactory(proposal__amount=Decimal("35.00"),
-                          request__status=RefundStatus.REJECTED)
+    GateEvaluationFactory(proposal__amount=Decimal("35.00"), request__status=RefundStatus.REJECTED)
 
     report = backtest(generous, active)
 
@@ -74,10 +78,12 @@ def test_backtest_counts_draft_auto_approvals_a_human_rejected(active, generous)
 
 
 def test_backtest_counts_draft_auto_approvals_a_human_edited(active, generous):
-    GateEvaluationFactory(proposal__amount=Decimal("35.00"),
-                          request__status=RefundStatus.EXECUTED,
-                          request__final_action="approve_refund",
-                          request__final_amount=Decimal("30.00"))
+    GateEvaluationFactory(
+        proposal__amount=Decimal("35.00"),
+        request__status=RefundStatus.EXECUTED,
+        request__final_action="approve_refund",
+        request__final_amount=Decimal("30.00"),
+    )
 
     report = backtest(generous, active)
 
@@ -85,10 +91,12 @@ def test_backtest_counts_draft_auto_approvals_a_human_edited(active, generous):
 
 
 def test_backtest_counts_draft_auto_approvals_a_human_approved_as_proposed(active, generous):
-    GateEvaluationFactory(proposal__amount=Decimal("35.00"),
-                          request__status=RefundStatus.APPROVED,
-                          request__final_action="approve_refund",
-                          request__final_amount=Decimal("35.00"))
+    GateEvaluationFactory(
+        proposal__amount=Decimal("35.00"),
+        request__status=RefundStatus.APPROVED,
+        request__final_action="approve_refund",
+        request__final_amount=Decimal("35.00"),
+    )
 
     report = backtest(generous, active)
 
@@ -96,15 +104,15 @@ def test_backtest_counts_draft_auto_approvals_a_human_approved_as_proposed(activ
 
 
 def test_backtest_ignores_cases_still_waiting_for_a_human(active, generous):
-    GateEvaluationFactory(proposal__amount=Decimal("35.00"),
-                          request__status=RefundStatus.IN_REVIEW)
+    GateEvaluationFactory(proposal__amount=Decimal("35.00"), request__status=RefundStatus.IN_REVIEW)
 
     assert backtest(generous, active).human_decided == 0
 
 
 def test_backtest_replays_only_the_latest_evaluation_of_a_request(active, generous):
-    first = GateEvaluationFactory(proposal__amount=Decimal("35.00"),
-                                  created_at=timezone.now() - timedelta(days=2))
+    first = GateEvaluationFactory(
+        proposal__amount=Decimal("35.00"), created_at=timezone.now() - timedelta(days=2)
+    )
     GateEvaluationFactory(request=first.request, proposal__amount=Decimal("500.00"))
 
     report = backtest(generous, active)
@@ -138,6 +146,7 @@ def test_backtest_replays_an_unreadable_stored_proposal_as_invalid(active, gener
 
 # --- The command ------------------------------------------------------------------------------
 
+
 def run(*args):
     out = StringIO()
     call_command("backtest_gate", *args, stdout=out)
@@ -145,8 +154,7 @@ def run(*args):
 
 
 def test_backtest_gate_command_prints_the_comparison(generous):
-    GateEvaluationFactory(proposal__amount=Decimal("35.00"),
-                          request__status=RefundStatus.REJECTED)
+    GateEvaluationFactory(proposal__amount=Decimal("35.00"), request__status=RefundStatus.REJECTED)
 
     output = run("--policy-version", str(generous.version), "--since", "2000-01-01")
 
@@ -156,15 +164,26 @@ def test_backtest_gate_command_prints_the_comparison(generous):
     assert "auto-approved 1 a human rejected" in output
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--policy-version", "99", "--since", "2026-01-01"], "no gate policy version 99"),
-    (["--policy-version", "two", "--since", "2026-01-01"], "must be a version number"),
-    (["--policy-version", "1", "--since", "01/02/2026"], "must be a date as YYYY-MM-DD"),
-    (["--policy-version", "1", "--since", "2999-01-01"], "is in the future"),
-    (["--policy-version", "1", "--since", "2026-01-01", "--against", "42"],
-     "no gate policy version 42"),
-], ids=["unknown version", "non-numeric version", "malformed date", "future date",
-        "unknown baseline"])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--policy-version", "99", "--since", "2026-01-01"], "no gate policy version 99"),
+        (["--policy-version", "two", "--since", "2026-01-01"], "must be a version number"),
+        (["--policy-version", "1", "--since", "01/02/2026"], "must be a date as YYYY-MM-DD"),
+        (["--policy-version", "1", "--since", "2999-01-01"], "is in the future"),
+        (
+            ["--policy-version", "1", "--since", "2026-01-01", "--against", "42"],
+            "no gate policy version 42",
+        ),
+    ],
+    ids=[
+        "unknown version",
+        "non-numeric version",
+        "malformed date",
+        "future date",
+        "unknown baseline",
+    ],
+)
 def test_backtest_gate_command_refuses_bad_input_with_a_clear_message(args, message):
     with pytest.raises(CommandError, match=message):
         run(*args)

@@ -23,18 +23,25 @@ def url(request):
 @pytest.fixture
 def waiting(integration):
     """A request of ``integration`` whose request for more information was executed."""
-    request = final_decision(action="request_more_info", amount="0",
-                             order=OrderFactory(customer__integration=integration))
+    request = final_decision(
+        action="request_more_info",
+        amount="0",
+        order=OrderFactory(customer__integration=integration),
+    )
     assert execution_run(request_id=request.pk).status == S.AWAITING_CUSTOMER
     return RefundRequest.objects.get(pk=request.pk)
 
 
-def test_reply_reopens_the_case_and_queues_drafting(api_client, waiting,
-                                                    django_capture_on_commit_callbacks):
-    with mock.patch("refunds.tasks.async_task") as async_task, \
-            django_capture_on_commit_callbacks(execute=True):
-        response = api_client.post(url(waiting), {"message": "Here is a photo of the box."},
-                                   format="json")
+def test_reply_reopens_the_case_and_queues_drafting(
+    api_client, waiting, django_capture_on_commit_callbacks
+):
+    with (
+        mock.patch("refunds.tasks.async_task") as async_task,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = api_client.post(
+            url(waiting), {"message": "Here is a photo of the box."}, format="json"
+        )
 
     assert response.status_code == 202, response.content
     body = response.json()
@@ -59,8 +66,9 @@ def test_reply_to_a_request_not_awaiting_the_customer_is_a_conflict(api_client, 
 
 def test_another_integrations_request_is_not_found(api_client, api_key_for):
     other = IntegrationFactory()
-    request = final_decision(action="request_more_info", amount="0",
-                             order=OrderFactory(customer__integration=other))
+    request = final_decision(
+        action="request_more_info", amount="0", order=OrderFactory(customer__integration=other)
+    )
     execution_run(request_id=request.pk)
 
     response = api_client.post(url(request), {"message": "hello"}, format="json")

@@ -26,19 +26,29 @@ def test_seed_demo_prints_credentials_and_a_working_api_key(capsys):
 def test_seed_demo_is_idempotent(capsys):
     call_command("seed_demo")
     first = capsys.readouterr().out
-    counts = [m.objects.count() for m in (get_user_model(), Integration, Customer, Order,
-                                          IntegrationAPIKey)]
+    counts = [
+        m.objects.count()
+        for m in (get_user_model(), Integration, Customer, Order, IntegrationAPIKey)
+    ]
 
     call_command("seed_demo")
 
     assert capsys.readouterr().out == first
-    assert counts == [m.objects.count() for m in (get_user_model(), Integration, Customer,
-                                                  Order, IntegrationAPIKey)]
+    assert counts == [
+        m.objects.count()
+        for m in (get_user_model(), Integration, Customer, Order, IntegrationAPIKey)
+    ]
 
 
-@pytest.mark.parametrize(("username", "role"), [
-    ("reviewer", roles.REVIEWER), ("senior", roles.SENIOR_REVIEWER),
-    ("policy_admin", roles.POLICY_ADMIN), ("auditor", roles.AUDITOR)])
+@pytest.mark.parametrize(
+    ("username", "role"),
+    [
+        ("reviewer", roles.REVIEWER),
+        ("senior", roles.SENIOR_REVIEWER),
+        ("policy_admin", roles.POLICY_ADMIN),
+        ("auditor", roles.AUDITOR),
+    ],
+)
 def test_seed_demo_users_can_log_in_with_their_role(username, role):
     call_command("seed_demo")
     client = Client()
@@ -53,8 +63,9 @@ def test_roles_ensure_resets_group_permissions_to_the_declared_set():
 
     roles.roles_ensure()
 
-    perms = {f"{p.content_type.app_label}.{p.codename}"
-             for p in groups[roles.AUDITOR].permissions.all()}
+    perms = {
+        f"{p.content_type.app_label}.{p.codename}" for p in groups[roles.AUDITOR].permissions.all()
+    }
     assert perms == set(roles.ROLE_PERMISSIONS[roles.AUDITOR])
 
 

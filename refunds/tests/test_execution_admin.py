@@ -20,18 +20,31 @@ from refunds.webhooks import webhook_delivery_create
 
 pytestmark = pytest.mark.django_db
 S = RefundStatus
-MODELS = [m for m in admin.site._registry if m._meta.app_label == "refunds"
-          and m._meta.model_name in {"execution", "ledgerrefund", "replacementorder",
-                                     "outboundmessage", "customerreply",
-                                     "integrationwebhook", "webhookdelivery"}]
+MODELS = [
+    m
+    for m in admin.site._registry
+    if m._meta.app_label == "refunds"
+    and m._meta.model_name
+    in {
+        "execution",
+        "ledgerrefund",
+        "replacementorder",
+        "outboundmessage",
+        "customerreply",
+        "integrationwebhook",
+        "webhookdelivery",
+    }
+]
 
 
 def failed_request():
     request = final_decision(amount="5")
     from unittest import mock
 
-    with mock.patch("refunds.execution.backends.LedgerPaymentBackend.refund",
-                    side_effect=ProviderRefused("declined by the bank")):
+    with mock.patch(
+        "refunds.execution.backends.LedgerPaymentBackend.refund",
+        side_effect=ProviderRefused("declined by the bank"),
+    ):
         execution_run(request_id=request.pk)
     return RefundRequest.objects.get(pk=request.pk)
 
@@ -56,14 +69,16 @@ def test_records_cannot_be_added_or_changed(admin_client):
     execution = Execution.objects.get()
 
     assert admin_client.get(reverse("admin:refunds_execution_add")).status_code == 403
-    response = admin_client.post(reverse("admin:refunds_execution_change",
-                                         args=[execution.pk]), {"phase": "started"})
+    response = admin_client.post(
+        reverse("admin:refunds_execution_change", args=[execution.pk]), {"phase": "started"}
+    )
     assert response.status_code == 403
     assert Execution.objects.get().phase == Execution.Phase.RECORDED
 
 
-def test_senior_reviewer_retries_a_failed_execution(client, role_user,
-                                                    django_capture_on_commit_callbacks):
+def test_senior_reviewer_retries_a_failed_execution(
+    client, role_user, django_capture_on_commit_callbacks
+):
     request = failed_request()
     execution = Execution.objects.get()
     assert "declined by the bank" in execution.last_error
@@ -72,8 +87,9 @@ def test_senior_reviewer_retries_a_failed_execution(client, role_user,
     page = client.get(changelist())
     assert "declined by the bank" in page.content.decode()
     with django_capture_on_commit_callbacks(execute=False):
-        response = client.post(changelist(), {"action": "retry_executions",
-                                              "_selected_action": [execution.pk]})
+        response = client.post(
+            changelist(), {"action": "retry_executions", "_selected_action": [execution.pk]}
+        )
 
     assert response.status_code == 302
     assert RefundRequest.objects.get(pk=request.pk).status == S.EXECUTING
@@ -85,8 +101,9 @@ def test_senior_reviewer_closes_a_failed_case(client, role_user):
     request = failed_request()
     client.force_login(role_user("senior_reviewer"))
 
-    client.post(changelist(), {"action": "close_cases",
-                               "_selected_action": [Execution.objects.get().pk]})
+    client.post(
+        changelist(), {"action": "close_cases", "_selected_action": [Execution.objects.get().pk]}
+    )
 
     assert RefundRequest.objects.get(pk=request.pk).status == S.CLOSED
 
@@ -96,8 +113,10 @@ def test_others_cannot_retry(client, role_user, role):
     request = failed_request()
     client.force_login(role_user(role))
 
-    response = client.post(changelist(), {"action": "retry_executions",
-                                          "_selected_action": [Execution.objects.get().pk]})
+    response = client.post(
+        changelist(),
+        {"action": "retry_executions", "_selected_action": [Execution.objects.get().pk]},
+    )
 
     assert response.status_code in (200, 302, 403)
     assert RefundRequest.objects.get(pk=request.pk).status == S.EXECUTION_FAILED
@@ -115,12 +134,14 @@ def test_auditor_reads_executions_and_the_delivery_log(client, role_user):
 def test_failed_webhook_can_be_sent_again(client, role_user):
     hook = IntegrationWebhookFactory()
     delivery = webhook_delivery_create(integration=hook.integration, event="x", data={})
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(status=WebhookDelivery.Status.FAILED,
-                                                          attempts=8)
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        status=WebhookDelivery.Status.FAILED, attempts=8
+    )
     client.force_login(role_user("senior_reviewer"))
 
-    client.post(changelist("webhookdelivery"), {"action": "requeue",
-                                                 "_selected_action": [delivery.pk]})
+    client.post(
+        changelist("webhookdelivery"), {"action": "requeue", "_selected_action": [delivery.pk]}
+    )
 
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == (WebhookDelivery.Status.PENDING, 0)
@@ -128,16 +149,15 @@ def test_failed_webhook_can_be_sent_again(client, role_user):
 
 def test_case_timeline_answers_the_questions_on_one_page(client, role_user):
     hook = IntegrationWebhookFactory()
-    request = final_decision(amount="5", order=OrderFactory(
-        customer__integration=hook.integration))
+    request = final_decision(amount="5", order=OrderFactory(customer__integration=hook.integration))
     for event_type, payload in [
-            ("context.retrieved", {"sections": ["4.2 Damaged on arrival"]}),
-            ("proposal.created", {"action": "approve_refund", "amount": "5.00",
-                                  "model": "offline"}),
-            ("gate.evaluated", {"route": "review", "reasons": ["amount over 3"],
-                                "policy_version": 7})]:
-        record_event(event_type=event_type, actor=Actor.system("tests"), subject=request,
-                     payload=payload)
+        ("context.retrieved", {"sections": ["4.2 Damaged on arrival"]}),
+        ("proposal.created", {"action": "approve_refund", "amount": "5.00", "model": "offline"}),
+        ("gate.evaluated", {"route": "review", "reasons": ["amount over 3"], "policy_version": 7}),
+    ]:
+        record_event(
+            event_type=event_type, actor=Actor.system("tests"), subject=request, payload=payload
+        )
     execution_run(request_id=request.pk)
     client.force_login(role_user("auditor"))
 
@@ -145,9 +165,15 @@ def test_case_timeline_answers_the_questions_on_one_page(client, role_user):
 
     assert response.status_code == 200
     page = response.content.decode()
-    for text in ("4.2 Damaged on arrival", "policy_version", "decision.finalized",
-                 "execution.recorded", Execution.objects.get().provider_reference,
-                 "Who approved the final action", "Webhook deliveries"):
+    for text in (
+        "4.2 Damaged on arrival",
+        "policy_version",
+        "decision.finalized",
+        "execution.recorded",
+        Execution.objects.get().provider_reference,
+        "Who approved the final action",
+        "Webhook deliveries",
+    ):
         assert text in page, text
 
 
@@ -157,7 +183,8 @@ def test_timeline_is_linked_from_the_request_page(admin_client):
     page = admin_client.get(reverse("admin:refunds_refundrequest_change", args=[request.pk]))
 
     assert reverse("admin:refunds_refundrequest_timeline", args=[request.pk]) in (
-        page.content.decode())
+        page.content.decode()
+    )
 
 
 def test_timeline_needs_permission_to_view_requests(client, django_user_model):
@@ -169,12 +196,12 @@ def test_timeline_needs_permission_to_view_requests(client, django_user_model):
     assert response.status_code == 403
 
 
-def test_timeline_query_count_does_not_grow_with_events(admin_client,
-                                                        django_assert_max_num_queries):
+def test_timeline_query_count_does_not_grow_with_events(
+    admin_client, django_assert_max_num_queries
+):
     request = final_decision(amount="5")
     for i in range(30):
-        record_event(event_type="note", actor=Actor.system("t"), subject=request,
-                     payload={"i": i})
+        record_event(event_type="note", actor=Actor.system("t"), subject=request, payload={"i": i})
 
     with django_assert_max_num_queries(20):
         admin_client.get(reverse("admin:refunds_refundrequest_timeline", args=[request.pk]))

@@ -20,8 +20,10 @@ from refunds.states import RefundStatus
 from refunds.tests.factories import OrderFactory, final_decision
 from refunds.tests.payment_server import FakePaymentServer
 
-pytestmark = [pytest.mark.postgres,
-              pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 WORKERS = 6
 
 
@@ -66,8 +68,9 @@ def race(request_ids, backends=None):
 def test_same_decision_run_concurrently_calls_the_provider_once():
     request = final_decision(amount="10")
     ledger = SlowUnguardedLedger()
-    backends = Backends(payment=ledger, fulfilment=RecordsFulfilmentBackend(),
-                        messaging=WebhookMessagingBackend())
+    backends = Backends(
+        payment=ledger, fulfilment=RecordsFulfilmentBackend(), messaging=WebhookMessagingBackend()
+    )
 
     outcomes = race([request.pk] * WORKERS, backends)
 
@@ -97,9 +100,14 @@ def test_competing_refunds_on_one_order_never_exceed_it():
     order = OrderFactory(amount=Decimal("20.00"))
     requests = [final_decision(amount="8", order=order) for _ in range(4)]
     # Bypass the decision-time check, as a stale gate might have: 4 x 8 > 20.
-    race([r.pk for r in requests],
-         Backends(payment=SlowUnguardedLedger(), fulfilment=RecordsFulfilmentBackend(),
-                  messaging=WebhookMessagingBackend()))
+    race(
+        [r.pk for r in requests],
+        Backends(
+            payment=SlowUnguardedLedger(),
+            fulfilment=RecordsFulfilmentBackend(),
+            messaging=WebhookMessagingBackend(),
+        ),
+    )
 
     total = LedgerRefund.objects.filter(order=order).aggregate(t=Sum("amount"))["t"] or 0
     assert total <= order.amount

@@ -78,8 +78,11 @@ class SpyPayment(LedgerPaymentBackend):
 
 
 def backends(payment=None) -> Backends:
-    return Backends(payment=payment or SpyPayment(), fulfilment=RecordsFulfilmentBackend(),
-                    messaging=WebhookMessagingBackend())
+    return Backends(
+        payment=payment or SpyPayment(),
+        fulfilment=RecordsFulfilmentBackend(),
+        messaging=WebhookMessagingBackend(),
+    )
 
 
 def status_of(request) -> str:
@@ -96,7 +99,10 @@ def test_approved_refund_is_paid_once_and_recorded():
     assert status_of(request) == S.EXECUTED
     refund = LedgerRefund.objects.get()
     assert (refund.amount, refund.currency, refund.request_id) == (
-        Decimal("12.50"), "GBP", request.pk)
+        Decimal("12.50"),
+        "GBP",
+        request.pk,
+    )
     execution = Execution.objects.get()
     assert execution.phase == Phase.RECORDED
     assert execution.provider_reference == refund.reference
@@ -134,9 +140,21 @@ def test_idempotency_key_is_deterministic_per_final_decision():
     assert idempotency_key_for(other) != idempotency_key_for(request)
 
 
-@pytest.mark.parametrize("status", [S.RECEIVED, S.DRAFTING, S.GATED, S.IN_REVIEW, S.ESCALATED,
-                                    S.AWAITING_CUSTOMER, S.REJECTED, S.EXPIRED, S.CLOSED,
-                                    S.EXECUTION_FAILED])
+@pytest.mark.parametrize(
+    "status",
+    [
+        S.RECEIVED,
+        S.DRAFTING,
+        S.GATED,
+        S.IN_REVIEW,
+        S.ESCALATED,
+        S.AWAITING_CUSTOMER,
+        S.REJECTED,
+        S.EXPIRED,
+        S.CLOSED,
+        S.EXECUTION_FAILED,
+    ],
+)
 def test_non_final_or_rejected_request_executes_nothing(status):
     request = RefundRequestFactory(final_action="approve_refund", final_amount=Decimal("5"))
     RefundRequest.objects.filter(pk=request.pk).update(status=status)
@@ -195,8 +213,13 @@ def test_negative_amount_is_refused_by_the_precheck_and_by_every_backend():
 
     assert "must be positive" in execution_precheck(request=request, remaining=Decimal("20"))
     with pytest.raises(ProviderRefused):
-        LedgerPaymentBackend().refund(idempotency_key="k", amount=Decimal("-5"),
-                                      currency="GBP", order=request.order, request=request)
+        LedgerPaymentBackend().refund(
+            idempotency_key="k",
+            amount=Decimal("-5"),
+            currency="GBP",
+            order=request.order,
+            request=request,
+        )
 
 
 def test_refund_over_the_remaining_amount_is_refused_before_any_call():
@@ -268,12 +291,12 @@ class Crash(BaseException):
 def test_crash_after_the_provider_succeeded_and_before_the_record_resumes_once():
     request = final_decision(amount="5")
     spy = SpyPayment()
-    with mock.patch.object(executor_module, "_record", side_effect=Crash), \
-            pytest.raises(Crash):
+    with mock.patch.object(executor_module, "_record", side_effect=Crash), pytest.raises(Crash):
         execution_run(request_id=request.pk, backends=backends(spy))
     # The dead worker's lock is still there (its `finally` never ran in a real crash).
-    Execution.objects.update(locked_until=timezone.now() + timedelta(minutes=1),
-                             lock_owner="dead-worker")
+    Execution.objects.update(
+        locked_until=timezone.now() + timedelta(minutes=1), lock_owner="dead-worker"
+    )
     assert LedgerRefund.objects.count() == 1
     assert Execution.objects.get().phase == Phase.PROVIDER_CALLED
 
@@ -288,8 +311,10 @@ def test_crash_after_the_provider_succeeded_and_before_the_record_resumes_once()
 
 def test_crash_after_the_claim_and_before_the_call_resumes():
     request = final_decision(amount="5")
-    with mock.patch.object(executor_module, "_mark_called", side_effect=Crash), \
-            pytest.raises(Crash):
+    with (
+        mock.patch.object(executor_module, "_mark_called", side_effect=Crash),
+        pytest.raises(Crash),
+    ):
         execution_run(request_id=request.pk)
     assert status_of(request) == S.EXECUTING
     assert Execution.objects.get().phase == Phase.STARTED
@@ -300,11 +325,13 @@ def test_crash_after_the_claim_and_before_the_call_resumes():
 
 def test_a_held_lock_makes_a_second_executor_back_off():
     request = final_decision(amount="5")
-    with mock.patch.object(executor_module, "_run",
-                           return_value=executor_module.ExecutionOutcome("pending")):
+    with mock.patch.object(
+        executor_module, "_run", return_value=executor_module.ExecutionOutcome("pending")
+    ):
         execution_run(request_id=request.pk)
-    Execution.objects.update(locked_until=timezone.now() + timedelta(minutes=1),
-                             lock_owner="someone-else")
+    Execution.objects.update(
+        locked_until=timezone.now() + timedelta(minutes=1), lock_owner="someone-else"
+    )
     spy = SpyPayment()
 
     outcome = execution_run(request_id=request.pk, backends=backends(spy))
@@ -344,26 +371,44 @@ def test_after_the_retry_window_an_unknown_key_means_nothing_was_done(settings):
 def test_ledger_refuses_a_changed_amount_under_the_same_key():
     request = final_decision(amount="5")
     ledger = LedgerPaymentBackend()
-    ledger.refund(idempotency_key="key-1", amount=Decimal("5.00"), currency="GBP",
-                  order=request.order, request=request)
+    ledger.refund(
+        idempotency_key="key-1",
+        amount=Decimal("5.00"),
+        currency="GBP",
+        order=request.order,
+        request=request,
+    )
 
     with pytest.raises(ProviderRefused, match="already used"):
-        ledger.refund(idempotency_key="key-1", amount=Decimal("6.00"), currency="GBP",
-                      order=request.order, request=request)
+        ledger.refund(
+            idempotency_key="key-1",
+            amount=Decimal("6.00"),
+            currency="GBP",
+            order=request.order,
+            request=request,
+        )
     with pytest.raises(ProviderRefused, match="already used"):
-        ledger.refund(idempotency_key="key-1", amount=Decimal("5.00"), currency="EUR",
-                      order=request.order, request=request)
+        ledger.refund(
+            idempotency_key="key-1",
+            amount=Decimal("5.00"),
+            currency="EUR",
+            order=request.order,
+            request=request,
+        )
     assert LedgerRefund.objects.count() == 1
 
 
 def test_senior_retry_resends_with_the_same_key_and_close_ends_the_case(
-        django_capture_on_commit_callbacks):
+    django_capture_on_commit_callbacks,
+):
     request = final_decision(amount="5")
     execution_run(request_id=request.pk, backends=backends(SpyPayment(["refuse"])))
     key = Execution.objects.get().idempotency_key
 
-    with mock.patch("refunds.tasks.async_task") as async_task, \
-            django_capture_on_commit_callbacks(execute=True):
+    with (
+        mock.patch("refunds.tasks.async_task") as async_task,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         execution_retry(request=request, actor=SENIOR)
     assert async_task.call_args.args == ("refunds.tasks.refund_request_execute", request.pk)
     assert status_of(request) == S.EXECUTING
@@ -389,8 +434,9 @@ def test_close_after_a_failure():
 
 def test_deny_sends_a_customer_message_and_executes():
     integration = IntegrationFactory(webhook_url="https://hooks.example.com/x")
-    request = final_decision(action="deny_refund", amount="0",
-                             order=OrderFactory(customer__integration=integration))
+    request = final_decision(
+        action="deny_refund", amount="0", order=OrderFactory(customer__integration=integration)
+    )
 
     outcome = execution_run(request_id=request.pk)
 
@@ -429,13 +475,20 @@ def test_every_phase_is_in_the_audit_log_and_the_chain_holds():
     execution_run(request_id=request.pk, backends=backends(SpyPayment(["timeout"])))
     execution_run(request_id=request.pk)
 
-    types = list(AuditEvent.objects.filter(subject_id=str(request.pk))
-                 .values_list("event_type", flat=True))
-    assert types[types.index("decision.finalized"):] == [
-        "decision.finalized", "refund_request.transitioned", "execution.started",
-        "refund_request.transitioned", "execution.provider_called",
-        "execution.outcome_unknown", "execution.provider_called", "execution.recorded",
-        "refund_request.transitioned"]
+    types = list(
+        AuditEvent.objects.filter(subject_id=str(request.pk)).values_list("event_type", flat=True)
+    )
+    assert types[types.index("decision.finalized") :] == [
+        "decision.finalized",
+        "refund_request.transitioned",
+        "execution.started",
+        "refund_request.transitioned",
+        "execution.provider_called",
+        "execution.outcome_unknown",
+        "execution.provider_called",
+        "execution.recorded",
+        "refund_request.transitioned",
+    ]
     assert audit_chain_verify().ok
 
 
@@ -455,8 +508,10 @@ def test_finalize_queues_the_execution_that_pays(django_capture_on_commit_callba
     def run_now(name, *args, **kwargs):
         getattr(tasks, name.rsplit(".", 1)[1])(*args)
 
-    with mock.patch("refunds.tasks.async_task", side_effect=run_now), \
-            django_capture_on_commit_callbacks(execute=True):
+    with (
+        mock.patch("refunds.tasks.async_task", side_effect=run_now),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         request = final_decision(amount="7")
 
     assert status_of(request) == S.EXECUTED

@@ -44,10 +44,14 @@ def test_refund_is_posted_with_key_and_signature_and_the_reference_stored(server
 
     assert outcome.status == S.EXECUTED
     execution = Execution.objects.get()
-    (key, body), = server.state.posts
+    ((key, body),) = server.state.posts
     assert key == execution.idempotency_key
-    assert body == {"amount": "12.50", "currency": "GBP", "order": request.order.external_id,
-                    "reference": str(request.public_id)}
+    assert body == {
+        "amount": "12.50",
+        "currency": "GBP",
+        "order": request.order.external_id,
+        "reference": str(request.public_id),
+    }
     assert execution.backend == "http"
     assert execution.provider_reference == server.state.refunds[key].id
 
@@ -94,12 +98,22 @@ def test_lost_answer_after_success_is_replayed_not_repaid(server, fault):
 def test_changed_amount_under_the_same_key_is_refused(server):
     request = final_decision(amount="5")
     http = backend(server)
-    http.refund(idempotency_key="k-1", amount=Decimal("5.00"), currency="GBP",
-                order=request.order, request=request)
+    http.refund(
+        idempotency_key="k-1",
+        amount=Decimal("5.00"),
+        currency="GBP",
+        order=request.order,
+        request=request,
+    )
 
     with pytest.raises(ProviderRefused, match="409 idempotency_key_mismatch"):
-        http.refund(idempotency_key="k-1", amount=Decimal("6.00"), currency="GBP",
-                    order=request.order, request=request)
+        http.refund(
+            idempotency_key="k-1",
+            amount=Decimal("6.00"),
+            currency="GBP",
+            order=request.order,
+            request=request,
+        )
     assert server.refund_count == 1
 
 
@@ -148,8 +162,13 @@ def test_lookup_by_key(server):
     request = final_decision(amount="5")
     http = backend(server)
     assert http.lookup(idempotency_key="nope") is None
-    http.refund(idempotency_key="k-2", amount=Decimal("5.00"), currency="GBP",
-                order=request.order, request=request)
+    http.refund(
+        idempotency_key="k-2",
+        amount=Decimal("5.00"),
+        currency="GBP",
+        order=request.order,
+        request=request,
+    )
 
     found = http.lookup(idempotency_key="k-2")
 
@@ -173,12 +192,18 @@ def test_zero_and_negative_amounts_never_leave_the_process(server):
     request = final_decision(amount="5")
     for amount in (Decimal("0"), Decimal("-1.00"), Decimal("1.001")):
         with pytest.raises(ProviderRefused):
-            backend(server).refund(idempotency_key="k", amount=amount, currency="GBP",
-                                   order=request.order, request=request)
+            backend(server).refund(
+                idempotency_key="k",
+                amount=amount,
+                currency="GBP",
+                order=request.order,
+                request=request,
+            )
     assert server.state.posts == []
 
 
 def test_unreachable_service_is_ambiguous():
     with pytest.raises(ProviderAmbiguous):
         HttpPaymentBackend(url="http://127.0.0.1:9", secret="s", timeout=0.2).lookup(
-            idempotency_key="k")
+            idempotency_key="k"
+        )

@@ -68,12 +68,16 @@ class FaultyLedger(LedgerPaymentBackend):
 
 
 def backends(fault=None) -> Backends:
-    return Backends(payment=FaultyLedger(fault), fulfilment=RecordsFulfilmentBackend(),
-                    messaging=WebhookMessagingBackend())
+    return Backends(
+        payment=FaultyLedger(fault),
+        fulfilment=RecordsFulfilmentBackend(),
+        messaging=WebhookMessagingBackend(),
+    )
 
 
-FAULTS = st.sampled_from([None, "timeout", "lost_reply", "refuse", "crash_before_call",
-                          "crash_after_call"])
+FAULTS = st.sampled_from(
+    [None, "timeout", "lost_reply", "refuse", "crash_before_call", "crash_after_call"]
+)
 INDEX = st.integers(0, REQUESTS - 1)
 AMOUNTS = st.decimals(min_value=Decimal("0.01"), max_value=ORDER_AMOUNT, places=2)
 STEPS = st.one_of(
@@ -97,8 +101,13 @@ class MoneyInvariantTests(TestCase):
             return
         RefundRequest.objects.filter(pk=request.pk).update(status=S.IN_REVIEW)
         request.refresh_from_db()
-        refund_request_finalize(request=request, action="approve_refund", amount=amount,
-                                actor=ACTOR, source="property-test")
+        refund_request_finalize(
+            request=request,
+            action="approve_refund",
+            amount=amount,
+            actor=ACTOR,
+            source="property-test",
+        )
 
     def execute(self, request_id, fault):
         try:
@@ -106,7 +115,8 @@ class MoneyInvariantTests(TestCase):
         except Crash:
             # A dead worker's lock stays until it expires.
             Execution.objects.filter(request_id=request_id).update(
-                locked_until=timezone.now() + timedelta(minutes=5), lock_owner="dead")
+                locked_until=timezone.now() + timedelta(minutes=5), lock_owner="dead"
+            )
 
     def run_step(self, step):
         kind = step[0]
@@ -118,26 +128,26 @@ class MoneyInvariantTests(TestCase):
             Execution.objects.update(locked_until=timezone.now() - timedelta(seconds=1))
         elif kind == "pass_retry_window":
             Execution.objects.exclude(first_called_at=None).update(
-                first_called_at=timezone.now() - timedelta(days=1))
+                first_called_at=timezone.now() - timedelta(days=1)
+            )
         elif kind == "retry":
             request = RefundRequest.objects.get(pk=self.requests[step[1]].pk)
             if request.status == S.EXECUTION_FAILED:
                 execution_retry(request=request, actor=ACTOR)
         elif kind == "reconcile":
             for request_id in [r.pk for r in self.requests]:
-                if RefundRequest.objects.get(pk=request_id).status in (
-                        S.APPROVED, S.EXECUTING):
+                if RefundRequest.objects.get(pk=request_id).status in (S.APPROVED, S.EXECUTING):
                     self.execute(request_id, step[1])
 
     def assert_invariants(self):
-        refunded = LedgerRefund.objects.filter(order=self.order).aggregate(
-            total=Sum("amount"))["total"] or Decimal("0")
+        refunded = LedgerRefund.objects.filter(order=self.order).aggregate(total=Sum("amount"))[
+            "total"
+        ] or Decimal("0")
         assert refunded <= self.order.amount, refunded
         per_request = LedgerRefund.objects.values("request").annotate(n=Count("id"))
         assert all(row["n"] == 1 for row in per_request)
 
-    @settings(max_examples=75, deadline=None,
-              suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=75, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(steps=st.lists(STEPS, max_size=25))
     def test_refunds_never_exceed_the_order_and_never_repeat(self, steps):
         for step in steps:

@@ -65,12 +65,14 @@ def active_version():
 
 # --- A policy admin ---------------------------------------------------------------------------
 
+
 def test_policy_admin_add_form_starts_from_the_active_version(policy_admin_client):
     response = policy_admin_client.get(ADD_URL)
 
     assert response.status_code == 200
     assert response.context["adminform"].form["risk_terms"].value() == (
-        "fraud\nchargeback\ninjury\nlegal\nlawsuit")
+        "fraud\nchargeback\ninjury\nlegal\nlawsuit"
+    )
 
 
 def test_policy_admin_creates_a_new_inactive_version(policy_admin_client):
@@ -82,9 +84,12 @@ def test_policy_admin_creates_a_new_inactive_version(policy_admin_client):
 
 
 def test_policy_admin_saving_a_version_creates_a_new_one_and_keeps_the_old(
-        policy_admin_client, active_version):
-    policy_admin_client.post(change_url(active_version),
-                             form_data(risk_terms="fraud\nInjuries", review_countries="us, fr"))
+    policy_admin_client, active_version
+):
+    policy_admin_client.post(
+        change_url(active_version),
+        form_data(risk_terms="fraud\nInjuries", review_countries="us, fr"),
+    )
 
     active_version.refresh_from_db()
     new = GatePolicyVersion.objects.get(version=2)
@@ -93,32 +98,44 @@ def test_policy_admin_saving_a_version_creates_a_new_one_and_keeps_the_old(
     assert new.based_on == active_version
 
 
-def test_policy_admin_edit_is_audited_with_who_and_what_changed(policy_admin_client,
-                                                                active_version):
-    policy_admin_client.post(change_url(active_version),
-                             form_data(currency_ceilings="JPY = 3000"))
+def test_policy_admin_edit_is_audited_with_who_and_what_changed(
+    policy_admin_client, active_version
+):
+    policy_admin_client.post(change_url(active_version), form_data(currency_ceilings="JPY = 3000"))
 
     event = AuditEvent.objects.get(event_type="gate_policy.version_created")
     assert event.actor_type == "user"
     assert event.payload["changes"] == [
-        {"field": "currency_ceilings", "old": "—", "new": "JPY: 3000"}]
+        {"field": "currency_ceilings", "old": "—", "new": "JPY: 3000"}
+    ]
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("auto_approve_ceiling", "-1"),
-    ("auto_approve_ceiling", "1000000"),
-    ("currency_ceilings", "EUR thirty"),
-    ("currency_ceilings", "XYZ = 10"),
-    ("risk_terms", "ok"),
-    ("review_countries", "Narnia"),
-    ("queue_routes", "high_risk_term = basement"),
-    ("max_prior_refunds_90d", "-3"),
-    ("priority_age_hours", "100000"),
-], ids=["negative ceiling", "huge ceiling", "malformed currency line", "unknown currency",
-        "two-letter term", "unknown country", "unknown queue", "negative prior refunds",
-        "age over a year"])
-def test_policy_admin_invalid_value_is_refused_with_a_form_error(policy_admin_client, field,
-                                                                 value):
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("auto_approve_ceiling", "-1"),
+        ("auto_approve_ceiling", "1000000"),
+        ("currency_ceilings", "EUR thirty"),
+        ("currency_ceilings", "XYZ = 10"),
+        ("risk_terms", "ok"),
+        ("review_countries", "Narnia"),
+        ("queue_routes", "high_risk_term = basement"),
+        ("max_prior_refunds_90d", "-3"),
+        ("priority_age_hours", "100000"),
+    ],
+    ids=[
+        "negative ceiling",
+        "huge ceiling",
+        "malformed currency line",
+        "unknown currency",
+        "two-letter term",
+        "unknown country",
+        "unknown queue",
+        "negative prior refunds",
+        "age over a year",
+    ],
+)
+def test_policy_admin_invalid_value_is_refused_with_a_form_error(policy_admin_client, field, value):
     response = policy_admin_client.post(ADD_URL, form_data(**{field: value}))
 
     assert response.status_code == 200
@@ -141,22 +158,25 @@ def test_policy_admin_sees_the_service_refusal_as_a_message(policy_admin_client,
 
     monkeypatch.setattr(admin_gate, "gate_policy_version_create", refuse)
 
-    response = policy_admin_client.post(ADD_URL, form_data(auto_approve_ceiling="30.00"),
-                                        follow=True)
+    response = policy_admin_client.post(
+        ADD_URL, form_data(auto_approve_ceiling="30.00"), follow=True
+    )
 
     assert "Someone else saved first." in [str(m) for m in response.context["messages"]]
     assert GatePolicyVersion.objects.count() == 1
 
 
 def test_policy_admin_sees_a_readable_diff(policy_admin_client):
-    draft = GatePolicyVersionFactory(auto_approve_ceiling=Decimal("40.00"),
-                                     based_on=GatePolicyVersion.objects.get(version=1))
+    draft = GatePolicyVersionFactory(
+        auto_approve_ceiling=Decimal("40.00"), based_on=GatePolicyVersion.objects.get(version=1)
+    )
 
     response = policy_admin_client.get(page_url("diff", draft))
 
     assert response.status_code == 200
     assert [(c.label, c.old, c.new) for c in response.context["changes"]] == [
-        ("Auto-approve ceiling", "25.00", "40.00")]
+        ("Auto-approve ceiling", "25.00", "40.00")
+    ]
 
 
 def test_policy_admin_runs_a_backtest_from_the_admin(policy_admin_client):
@@ -167,7 +187,11 @@ def test_policy_admin_runs_a_backtest_from_the_admin(policy_admin_client):
 
     report = response.context["report"]
     assert (report.cases, report.draft.auto, report.baseline.auto, len(report.changed)) == (
-        1, 1, 0, 1)
+        1,
+        1,
+        0,
+        1,
+    )
     assert b"Cases that change route (1)" in response.content
 
 
@@ -212,14 +236,15 @@ def test_policy_admin_change_page_offers_diff_backtest_and_activate(policy_admin
 
 def test_policy_admin_cannot_delete_a_version(policy_admin_client, active_version):
     response = policy_admin_client.post(
-        reverse("admin:refunds_gatepolicyversion_delete", args=[active_version.pk]),
-        {"post": "yes"})
+        reverse("admin:refunds_gatepolicyversion_delete", args=[active_version.pk]), {"post": "yes"}
+    )
 
     assert response.status_code == 403
     assert GatePolicyVersion.objects.filter(pk=active_version.pk).exists()
 
 
 # --- A reviewer -------------------------------------------------------------------------------
+
 
 def test_reviewer_cannot_create_a_version(reviewer_client):
     response = reviewer_client.post(ADD_URL, form_data(auto_approve_ceiling="30.00"))
@@ -244,11 +269,13 @@ def test_reviewer_cannot_activate_a_version(reviewer_client):
 
 
 def test_reviewer_can_read_gate_evaluations(reviewer_client):
-    evaluation = GateEvaluationFactory(reasons=[{"code": "amount_over_ceiling",
-                                                 "message": "Too much."}])
+    evaluation = GateEvaluationFactory(
+        reasons=[{"code": "amount_over_ceiling", "message": "Too much."}]
+    )
 
-    response = reviewer_client.get(reverse("admin:refunds_gateevaluation_change",
-                                           args=[evaluation.pk]))
+    response = reviewer_client.get(
+        reverse("admin:refunds_gateevaluation_change", args=[evaluation.pk])
+    )
 
     assert response.status_code == 200
     assert b"Too much." in response.content

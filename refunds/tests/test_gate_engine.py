@@ -16,15 +16,17 @@ from refunds.tests.factories import (
 
 
 def fullwidth(word: str) -> str:
-    """"legal" written with full-width letters (U+FF41...), as some keyboards produce."""
+    """ "legal" written with full-width letters (U+FF41...), as some keyboards produce."""
     return "".join(chr(ord(ch) + 0xFEE0) for ch in word)
 
 
 def gate(decision=None, *, failure_code=None, context=None, policy=None, no_decision=False):
     return evaluate_gate(
         decision=None if no_decision else (decision or RefundDecisionFactory()),
-        failure_code=failure_code, context=context or GateContextFactory(),
-        policy=policy or GatePolicySnapshotFactory())
+        failure_code=failure_code,
+        context=context or GateContextFactory(),
+        policy=policy or GatePolicySnapshotFactory(),
+    )
 
 
 def test_evaluate_gate_auto_approves_a_clean_case_under_the_default_policy():
@@ -37,80 +39,140 @@ def test_evaluate_gate_auto_approves_a_clean_case_under_the_default_policy():
 # --- Every policy rule, under the default policy ----------------------------------------------
 
 POLICY_RULE_CASES = [
-    ("amount just above the ceiling", {"amount": Decimal("25.01")}, {},
-     engine.AMOUNT_OVER_CEILING),
-    ("denial is never auto-executed",
-     {"action": "deny_refund", "amount": Decimal("0")}, {}, engine.ACTION_REQUIRES_REVIEW),
-    ("replacement is never auto-executed",
-     {"action": "offer_replacement", "amount": Decimal("0")}, {},
-     engine.ACTION_REQUIRES_REVIEW),
+    ("amount just above the ceiling", {"amount": Decimal("25.01")}, {}, engine.AMOUNT_OVER_CEILING),
+    (
+        "denial is never auto-executed",
+        {"action": "deny_refund", "amount": Decimal("0")},
+        {},
+        engine.ACTION_REQUIRES_REVIEW,
+    ),
+    (
+        "replacement is never auto-executed",
+        {"action": "offer_replacement", "amount": Decimal("0")},
+        {},
+        engine.ACTION_REQUIRES_REVIEW,
+    ),
     ("medium policy match", {"policy_match": "medium"}, {}, engine.POLICY_MATCH_INSUFFICIENT),
     ("weak policy match", {"policy_match": "weak"}, {}, engine.POLICY_MATCH_INSUFFICIENT),
-    ("model asked for review", {"needs_human_review": True}, {},
-     engine.MODEL_REQUESTED_REVIEW),
-    ("frustrated customer", {"customer_sentiment": "frustrated"}, {},
-     engine.SENTIMENT_REQUIRES_REVIEW),
+    ("model asked for review", {"needs_human_review": True}, {}, engine.MODEL_REQUESTED_REVIEW),
+    (
+        "frustrated customer",
+        {"customer_sentiment": "frustrated"},
+        {},
+        engine.SENTIMENT_REQUIRES_REVIEW,
+    ),
     ("angry customer", {"customer_sentiment": "angry"}, {}, engine.SENTIMENT_REQUIRES_REVIEW),
-    ("fraud in the rationale", {"rationale": "Possible FRAUD pattern."}, {},
-     engine.HIGH_RISK_TERM),
-    ("plural term in the rationale", {"rationale": "Mentions lawsuits."}, {},
-     engine.HIGH_RISK_TERM),
-    ("term inside a word in the rationale", {"rationale": "Sounds illegal."}, {},
-     engine.HIGH_RISK_TERM),
+    ("fraud in the rationale", {"rationale": "Possible FRAUD pattern."}, {}, engine.HIGH_RISK_TERM),
+    (
+        "plural term in the rationale",
+        {"rationale": "Mentions lawsuits."},
+        {},
+        engine.HIGH_RISK_TERM,
+    ),
+    (
+        "term inside a word in the rationale",
+        {"rationale": "Sounds illegal."},
+        {},
+        engine.HIGH_RISK_TERM,
+    ),
     ("risk flag names a term", {"risk_flags": ["chargeback"]}, {}, engine.HIGH_RISK_TERM),
-    ("term in the customer's message", {}, {"customer_message": "I will file a chargeback"},
-     engine.HIGH_RISK_TERM),
-    ("full-width term in the message", {}, {"customer_message": fullwidth("legal") + " action"},
-     engine.HIGH_RISK_TERM),
-    ("zero-width split term in the message", {}, {"customer_message": "in\u200bjury"},
-     engine.HIGH_RISK_TERM),
+    (
+        "term in the customer's message",
+        {},
+        {"customer_message": "I will file a chargeback"},
+        engine.HIGH_RISK_TERM,
+    ),
+    (
+        "full-width term in the message",
+        {},
+        {"customer_message": fullwidth("legal") + " action"},
+        engine.HIGH_RISK_TERM,
+    ),
+    (
+        "zero-width split term in the message",
+        {},
+        {"customer_message": "in\u200bjury"},
+        engine.HIGH_RISK_TERM,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("decision_changes", "context_changes", "code"),
-                         [c[1:] for c in POLICY_RULE_CASES],
-                         ids=[c[0] for c in POLICY_RULE_CASES])
-def test_evaluate_gate_sends_to_review_when_a_default_rule_fires(decision_changes,
-                                                                 context_changes, code):
-    result = gate(RefundDecisionFactory(**decision_changes),
-                  context=GateContextFactory(**context_changes))
+@pytest.mark.parametrize(
+    ("decision_changes", "context_changes", "code"),
+    [c[1:] for c in POLICY_RULE_CASES],
+    ids=[c[0] for c in POLICY_RULE_CASES],
+)
+def test_evaluate_gate_sends_to_review_when_a_default_rule_fires(
+    decision_changes, context_changes, code
+):
+    result = gate(
+        RefundDecisionFactory(**decision_changes), context=GateContextFactory(**context_changes)
+    )
 
     assert result.route == ROUTE_REVIEW
     assert code in result.reason_codes
 
 
 OPTIONAL_RULE_CASES = [
-    ("tier always reviewed", {"review_tiers": ("enterprise",)},
-     {"customer_tier": "enterprise"}, engine.TIER_REQUIRES_REVIEW),
-    ("country always reviewed", {"review_countries": ("US",)}, {"customer_country": "US"},
-     engine.COUNTRY_REQUIRES_REVIEW),
-    ("too many prior refunds", {"max_prior_refunds_90d": 2}, {"prior_refunds_90d": 3},
-     engine.PRIOR_REFUNDS_EXCEEDED),
-    ("admin-added plural term", {"risk_terms": ("injuries",)},
-     {"customer_message": "Two INJURIES happened"}, engine.HIGH_RISK_TERM),
+    (
+        "tier always reviewed",
+        {"review_tiers": ("enterprise",)},
+        {"customer_tier": "enterprise"},
+        engine.TIER_REQUIRES_REVIEW,
+    ),
+    (
+        "country always reviewed",
+        {"review_countries": ("US",)},
+        {"customer_country": "US"},
+        engine.COUNTRY_REQUIRES_REVIEW,
+    ),
+    (
+        "too many prior refunds",
+        {"max_prior_refunds_90d": 2},
+        {"prior_refunds_90d": 3},
+        engine.PRIOR_REFUNDS_EXCEEDED,
+    ),
+    (
+        "admin-added plural term",
+        {"risk_terms": ("injuries",)},
+        {"customer_message": "Two INJURIES happened"},
+        engine.HIGH_RISK_TERM,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("policy_changes", "context_changes", "code"),
-                         [c[1:] for c in OPTIONAL_RULE_CASES],
-                         ids=[c[0] for c in OPTIONAL_RULE_CASES])
-def test_evaluate_gate_sends_to_review_when_an_admin_set_rule_fires(policy_changes,
-                                                                    context_changes, code):
-    result = gate(context=GateContextFactory(**context_changes),
-                  policy=GatePolicySnapshotFactory(**policy_changes))
+@pytest.mark.parametrize(
+    ("policy_changes", "context_changes", "code"),
+    [c[1:] for c in OPTIONAL_RULE_CASES],
+    ids=[c[0] for c in OPTIONAL_RULE_CASES],
+)
+def test_evaluate_gate_sends_to_review_when_an_admin_set_rule_fires(
+    policy_changes, context_changes, code
+):
+    result = gate(
+        context=GateContextFactory(**context_changes),
+        policy=GatePolicySnapshotFactory(**policy_changes),
+    )
 
     assert result.reason_codes == (code,)
 
 
-@pytest.mark.parametrize(("policy_changes", "context_changes"), [
-    ({"review_tiers": ("enterprise",)}, {"customer_tier": "premium"}),
-    ({"review_countries": ("US",)}, {"customer_country": "GB"}),
-    ({"max_prior_refunds_90d": 2}, {"prior_refunds_90d": 2}),
-], ids=["other tier", "other country", "prior refunds at the ceiling"])
-def test_evaluate_gate_auto_approves_when_an_admin_set_rule_does_not_match(policy_changes,
-                                                                          context_changes):
-    result = gate(context=GateContextFactory(**context_changes),
-                  policy=GatePolicySnapshotFactory(**policy_changes))
+@pytest.mark.parametrize(
+    ("policy_changes", "context_changes"),
+    [
+        ({"review_tiers": ("enterprise",)}, {"customer_tier": "premium"}),
+        ({"review_countries": ("US",)}, {"customer_country": "GB"}),
+        ({"max_prior_refunds_90d": 2}, {"prior_refunds_90d": 2}),
+    ],
+    ids=["other tier", "other country", "prior refunds at the ceiling"],
+)
+def test_evaluate_gate_auto_approves_when_an_admin_set_rule_does_not_match(
+    policy_changes, context_changes
+):
+    result = gate(
+        context=GateContextFactory(**context_changes),
+        policy=GatePolicySnapshotFactory(**policy_changes),
+    )
 
     assert result.route == ROUTE_AUTO
 
@@ -121,11 +183,15 @@ def test_evaluate_gate_auto_approves_an_amount_exactly_at_the_ceiling():
 
 def test_evaluate_gate_uses_the_currency_override_ceiling():
     policy = GatePolicySnapshotFactory(currency_ceilings=(("JPY", Decimal("3000")),))
-    context = GateContextFactory(order_currency="JPY", order_amount=Decimal("5000"),
-                                 refundable_remaining=Decimal("5000"))
+    context = GateContextFactory(
+        order_currency="JPY", order_amount=Decimal("5000"), refundable_remaining=Decimal("5000")
+    )
 
-    result = gate(RefundDecisionFactory(currency="JPY", amount=Decimal("2500")),
-                  context=context, policy=policy)
+    result = gate(
+        RefundDecisionFactory(currency="JPY", amount=Decimal("2500")),
+        context=context,
+        policy=policy,
+    )
 
     assert result.route == ROUTE_AUTO
 
@@ -147,8 +213,7 @@ def test_evaluate_gate_accepts_a_medium_match_when_medium_is_required():
 def test_evaluate_gate_auto_executes_a_denial_when_the_policy_allows_it():
     policy = GatePolicySnapshotFactory(auto_actions=("approve_refund", "deny_refund"))
 
-    result = gate(RefundDecisionFactory(action="deny_refund", amount=Decimal("0")),
-                  policy=policy)
+    result = gate(RefundDecisionFactory(action="deny_refund", amount=Decimal("0")), policy=policy)
 
     assert result.route == ROUTE_AUTO
 
@@ -156,36 +221,68 @@ def test_evaluate_gate_auto_executes_a_denial_when_the_policy_allows_it():
 # --- Hard rules: no policy switches them off --------------------------------------------------
 
 PERMISSIVE = GatePolicySnapshotFactory.build(
-    auto_approve_ceiling=Decimal("100000"), auto_actions=tuple(a for a in (
-        "approve_refund", "deny_refund", "request_more_info", "offer_replacement")),
-    required_policy_match="weak", review_sentiments=(), risk_terms=(),
-    honour_model_review_flag=False)
+    auto_approve_ceiling=Decimal("100000"),
+    auto_actions=tuple(
+        a for a in ("approve_refund", "deny_refund", "request_more_info", "offer_replacement")
+    ),
+    required_policy_match="weak",
+    review_sentiments=(),
+    risk_terms=(),
+    honour_model_review_flag=False,
+)
 
 HARD_RULE_CASES = [
-    ("amount above the refundable remainder", {"amount": Decimal("30.00")},
-     {"refundable_remaining": Decimal("29.99")}, None, engine.AMOUNT_EXCEEDS_REFUNDABLE),
-    ("currency differs from the order's", {"currency": "EUR"}, {}, None,
-     engine.CURRENCY_MISMATCH),
-    ("order of another customer", {}, {"order_customer_matches": False}, None,
-     engine.ORDER_OWNER_MISMATCH),
-    ("order of another integration", {}, {"order_integration_matches": False}, None,
-     engine.ORDER_OWNER_MISMATCH),
+    (
+        "amount above the refundable remainder",
+        {"amount": Decimal("30.00")},
+        {"refundable_remaining": Decimal("29.99")},
+        None,
+        engine.AMOUNT_EXCEEDS_REFUNDABLE,
+    ),
+    ("currency differs from the order's", {"currency": "EUR"}, {}, None, engine.CURRENCY_MISMATCH),
+    (
+        "order of another customer",
+        {},
+        {"order_customer_matches": False},
+        None,
+        engine.ORDER_OWNER_MISMATCH,
+    ),
+    (
+        "order of another integration",
+        {},
+        {"order_integration_matches": False},
+        None,
+        engine.ORDER_OWNER_MISMATCH,
+    ),
     ("approval of nothing", {"amount": Decimal("0")}, {}, None, engine.PROPOSAL_INVALID),
-    ("denial with an amount", {"action": "deny_refund", "amount": Decimal("5")}, {}, None,
-     engine.PROPOSAL_INVALID),
+    (
+        "denial with an amount",
+        {"action": "deny_refund", "amount": Decimal("5")},
+        {},
+        None,
+        engine.PROPOSAL_INVALID,
+    ),
     ("model output invalid", None, {}, "model_output_invalid", engine.PROPOSAL_INVALID),
     ("model unavailable", None, {}, "model_unavailable", engine.MODEL_FAILED),
     ("proposal missing", None, {}, None, engine.PROPOSAL_MISSING),
 ]
 
 
-@pytest.mark.parametrize(("decision_changes", "context_changes", "failure_code", "code"),
-                         [c[1:] for c in HARD_RULE_CASES], ids=[c[0] for c in HARD_RULE_CASES])
+@pytest.mark.parametrize(
+    ("decision_changes", "context_changes", "failure_code", "code"),
+    [c[1:] for c in HARD_RULE_CASES],
+    ids=[c[0] for c in HARD_RULE_CASES],
+)
 def test_evaluate_gate_hard_rule_reviews_even_under_the_most_permissive_policy(
-        decision_changes, context_changes, failure_code, code):
-    result = gate(None if decision_changes is None else RefundDecisionFactory(**decision_changes),
-                  no_decision=decision_changes is None, failure_code=failure_code,
-                  context=GateContextFactory(**context_changes), policy=PERMISSIVE)
+    decision_changes, context_changes, failure_code, code
+):
+    result = gate(
+        None if decision_changes is None else RefundDecisionFactory(**decision_changes),
+        no_decision=decision_changes is None,
+        failure_code=failure_code,
+        context=GateContextFactory(**context_changes),
+        policy=PERMISSIVE,
+    )
 
     assert result.route == ROUTE_REVIEW
     assert code in result.reason_codes
@@ -194,27 +291,32 @@ def test_evaluate_gate_hard_rule_reviews_even_under_the_most_permissive_policy(
 def test_evaluate_gate_permissive_policy_auto_approves_a_large_amount_without_hard_rules():
     context = GateContextFactory(refundable_remaining=Decimal("500"))
 
-    assert gate(RefundDecisionFactory(amount=Decimal("500")), context=context,
-                policy=PERMISSIVE).route == ROUTE_AUTO
+    assert (
+        gate(RefundDecisionFactory(amount=Decimal("500")), context=context, policy=PERMISSIVE).route
+        == ROUTE_AUTO
+    )
 
 
 def test_evaluate_gate_reports_every_firing_rule_not_only_the_first():
-    decision = RefundDecisionFactory(amount=Decimal("30"), customer_sentiment="angry",
-                                     needs_human_review=True)
+    decision = RefundDecisionFactory(
+        amount=Decimal("30"), customer_sentiment="angry", needs_human_review=True
+    )
 
     assert set(gate(decision).reason_codes) == {
-        engine.AMOUNT_OVER_CEILING, engine.SENTIMENT_REQUIRES_REVIEW,
-        engine.MODEL_REQUESTED_REVIEW}
+        engine.AMOUNT_OVER_CEILING,
+        engine.SENTIMENT_REQUIRES_REVIEW,
+        engine.MODEL_REQUESTED_REVIEW,
+    }
 
 
 def test_evaluate_gate_reason_messages_are_sentences_for_a_reviewer():
     reason = gate(RefundDecisionFactory(amount=Decimal("30"))).reasons[0]
 
-    assert reason.message == ("The proposed 30 GBP is above the auto-approve ceiling of "
-                              "25.00 GBP.")
+    assert reason.message == ("The proposed 30 GBP is above the auto-approve ceiling of 25.00 GBP.")
 
 
 # --- Queue and priority -----------------------------------------------------------------------
+
 
 def test_evaluate_gate_routes_risk_terms_to_the_legal_queue():
     assert gate(RefundDecisionFactory(rationale="A lawsuit is threatened.")).queue == "legal"
@@ -234,15 +336,18 @@ def test_evaluate_gate_sends_unrouted_reasons_to_the_standard_queue():
     assert gate(RefundDecisionFactory(customer_sentiment="angry")).queue == "standard"
 
 
-@pytest.mark.parametrize(("context_changes", "amount", "priority"), [
-    ({}, Decimal("30"), 1),
-    ({"customer_tier": "enterprise"}, Decimal("30"), 2),
-    ({"customer_tier": "premium", "request_age_hours": 30}, Decimal("150"), 3),
-    ({"request_priority": 3, "customer_tier": "premium"}, Decimal("30"), 3),
-    ({"request_priority": 0}, Decimal("30"), 0),
-], ids=["normal", "enterprise tier", "every bump", "capped at urgent", "low stays low"])
-def test_evaluate_gate_priority_rises_with_tier_amount_and_age(context_changes, amount,
-                                                               priority):
+@pytest.mark.parametrize(
+    ("context_changes", "amount", "priority"),
+    [
+        ({}, Decimal("30"), 1),
+        ({"customer_tier": "enterprise"}, Decimal("30"), 2),
+        ({"customer_tier": "premium", "request_age_hours": 30}, Decimal("150"), 3),
+        ({"request_priority": 3, "customer_tier": "premium"}, Decimal("30"), 3),
+        ({"request_priority": 0}, Decimal("30"), 0),
+    ],
+    ids=["normal", "enterprise tier", "every bump", "capped at urgent", "low stays low"],
+)
+def test_evaluate_gate_priority_rises_with_tier_amount_and_age(context_changes, amount, priority):
     context = GateContextFactory(refundable_remaining=Decimal("500"), **context_changes)
 
     assert gate(RefundDecisionFactory(amount=amount), context=context).priority == priority
@@ -250,11 +355,28 @@ def test_evaluate_gate_priority_rises_with_tier_amount_and_age(context_changes, 
 
 # --- Text normalisation -----------------------------------------------------------------------
 
-@pytest.mark.parametrize("text", [
-    "FRAUD", "Fraudulent", fullwidth("fraud"), "fr\u200baud", "fr\u00adaud", "frau\u200dd",
-    "Fr\ufeffaud",
-], ids=["upper", "inflected", "full-width", "zero-width space", "soft hyphen",
-        "zero-width joiner", "byte order mark"])
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "FRAUD",
+        "Fraudulent",
+        fullwidth("fraud"),
+        "fr\u200baud",
+        "fr\u00adaud",
+        "frau\u200dd",
+        "Fr\ufeffaud",
+    ],
+    ids=[
+        "upper",
+        "inflected",
+        "full-width",
+        "zero-width space",
+        "soft hyphen",
+        "zero-width joiner",
+        "byte order mark",
+    ],
+)
 def test_matched_terms_finds_a_disguised_term(text):
     assert matched_terms(text, ("fraud",)) == ("fraud",)
 
@@ -273,7 +395,10 @@ def test_matched_terms_ignores_text_without_the_term():
 
 def test_normalize_terms_lowercases_strips_and_removes_duplicates():
     assert normalize_terms([" Fraud ", "FRAUD", fullwidth("legal"), "", "Chargeback"]) == (
-        "fraud", "legal", "chargeback")
+        "fraud",
+        "legal",
+        "chargeback",
+    )
 
 
 def test_gate_context_survives_a_json_round_trip():

@@ -21,11 +21,30 @@ from refunds.gate.text import matched_terms, normalize_term
 CURRENCIES = ("GBP", "EUR", "USD")
 TIERS = ("standard", "premium", "enterprise")
 COUNTRIES = ("GB", "US", "DE", "FR")
-WORDS = ("refund", "broken", "late", "parcel", "Fraud", "LEGAL", "lawsuits", "illegal",
-         "chargebacks", "injury", "ok", "please", "damaged", "FrAuD")
+WORDS = (
+    "refund",
+    "broken",
+    "late",
+    "parcel",
+    "Fraud",
+    "LEGAL",
+    "lawsuits",
+    "illegal",
+    "chargebacks",
+    "injury",
+    "ok",
+    "please",
+    "damaged",
+    "FrAuD",
+)
 
-money = st.decimals(min_value=Decimal("0"), max_value=Decimal("500"), places=2,
-                    allow_nan=False, allow_infinity=False)
+money = st.decimals(
+    min_value=Decimal("0"),
+    max_value=Decimal("500"),
+    places=2,
+    allow_nan=False,
+    allow_infinity=False,
+)
 # Text from plain words (some containing terms, in any case) mixed with arbitrary Unicode.
 texts = st.one_of(
     st.lists(st.sampled_from(WORDS), max_size=6).map(" ".join),
@@ -61,18 +80,23 @@ contexts = st.builds(
     request_priority=st.integers(0, 3),
     request_age_hours=st.integers(0, 100),
 )
-term_sets = st.lists(st.sampled_from(["fraud", "legal", "lawsuit", "injur", "abuse", "late"]),
-                     max_size=4, unique=True).map(tuple)
+term_sets = st.lists(
+    st.sampled_from(["fraud", "legal", "lawsuit", "injur", "abuse", "late"]),
+    max_size=4,
+    unique=True,
+).map(tuple)
 policies = st.builds(
     GatePolicySnapshot,
     version=st.integers(1, 50),
     auto_approve_ceiling=money,
-    currency_ceilings=st.lists(st.tuples(st.sampled_from(CURRENCIES), money), max_size=2,
-                               unique_by=lambda pair: pair[0]).map(lambda p: tuple(sorted(p))),
+    currency_ceilings=st.lists(
+        st.tuples(st.sampled_from(CURRENCIES), money), max_size=2, unique_by=lambda pair: pair[0]
+    ).map(lambda p: tuple(sorted(p))),
     auto_actions=st.lists(st.sampled_from([a.value for a in Action]), unique=True).map(tuple),
     required_policy_match=st.sampled_from([m.value for m in PolicyMatch]),
-    review_sentiments=st.lists(st.sampled_from([s.value for s in Sentiment]),
-                               unique=True).map(tuple),
+    review_sentiments=st.lists(st.sampled_from([s.value for s in Sentiment]), unique=True).map(
+        tuple
+    ),
     risk_terms=term_sets,
     honour_model_review_flag=st.booleans(),
     review_tiers=st.lists(st.sampled_from(TIERS), unique=True, max_size=2).map(tuple),
@@ -92,36 +116,48 @@ def _no_rule_fires(decision, failure_code, context, policy) -> bool:
     if failure_code or decision is None:
         return False
     limit = policy.max_prior_refunds_90d
-    return (context.order_customer_matches and context.order_integration_matches
-            and decision.currency == context.order_currency
-            and decision.amount <= context.refundable_remaining
-            and (decision.amount > 0) == (decision.action == Action.APPROVE_REFUND)
-            and decision.action in policy.auto_actions
-            and decision.amount <= policy.ceiling_for(decision.currency)
-            and POLICY_MATCH_RANK[decision.policy_match]
-            >= POLICY_MATCH_RANK[PolicyMatch(policy.required_policy_match)]
-            and not (policy.honour_model_review_flag and decision.needs_human_review)
-            and decision.customer_sentiment not in policy.review_sentiments
-            and context.customer_tier not in policy.review_tiers
-            and context.customer_country not in policy.review_countries
-            and (limit is None or context.prior_refunds_90d <= limit))
+    return (
+        context.order_customer_matches
+        and context.order_integration_matches
+        and decision.currency == context.order_currency
+        and decision.amount <= context.refundable_remaining
+        and (decision.amount > 0) == (decision.action == Action.APPROVE_REFUND)
+        and decision.action in policy.auto_actions
+        and decision.amount <= policy.ceiling_for(decision.currency)
+        and POLICY_MATCH_RANK[decision.policy_match]
+        >= POLICY_MATCH_RANK[PolicyMatch(policy.required_policy_match)]
+        and not (policy.honour_model_review_flag and decision.needs_human_review)
+        and decision.customer_sentiment not in policy.review_sentiments
+        and context.customer_tier not in policy.review_tiers
+        and context.customer_country not in policy.review_countries
+        and (limit is None or context.prior_refunds_90d <= limit)
+    )
 
 
 @given(decision=decisions, failure_code=failures, context=contexts, policy=policies)
 def test_gate_auto_approves_exactly_when_no_rule_fires(decision, failure_code, context, policy):
-    result = evaluate_gate(decision=None if failure_code else decision,
-                           failure_code=failure_code, context=context, policy=policy)
+    result = evaluate_gate(
+        decision=None if failure_code else decision,
+        failure_code=failure_code,
+        context=context,
+        policy=policy,
+    )
 
     assert (result.route == ROUTE_AUTO) == _no_rule_fires(
-        None if failure_code else decision, failure_code, context, policy)
+        None if failure_code else decision, failure_code, context, policy
+    )
     assert (result.route == ROUTE_AUTO) == (result.reasons == ())
 
 
 @given(decision=decisions, context=contexts, policy=policies, extra=money)
-def test_gate_raising_the_ceiling_never_sends_more_cases_to_review(decision, context, policy,
-                                                                   extra):
-    higher = replace(policy, auto_approve_ceiling=policy.auto_approve_ceiling + extra,
-                     currency_ceilings=tuple((c, a + extra) for c, a in policy.currency_ceilings))
+def test_gate_raising_the_ceiling_never_sends_more_cases_to_review(
+    decision, context, policy, extra
+):
+    higher = replace(
+        policy,
+        auto_approve_ceiling=policy.auto_approve_ceiling + extra,
+        currency_ceilings=tuple((c, a + extra) for c, a in policy.currency_ceilings),
+    )
 
     before = evaluate_gate(decision=decision, failure_code=None, context=context, policy=policy)
     after = evaluate_gate(decision=decision, failure_code=None, context=context, policy=higher)
@@ -129,10 +165,13 @@ def test_gate_raising_the_ceiling_never_sends_more_cases_to_review(decision, con
     assert not (after.route == ROUTE_REVIEW and before.route == ROUTE_AUTO)
 
 
-@given(decision=decisions, context=contexts, policy=policies,
-       term=st.text(min_size=3, max_size=12).map(normalize_term).filter(lambda t: len(t) >= 3))
-def test_gate_adding_a_risk_term_never_sends_fewer_cases_to_review(decision, context, policy,
-                                                                   term):
+@given(
+    decision=decisions,
+    context=contexts,
+    policy=policies,
+    term=st.text(min_size=3, max_size=12).map(normalize_term).filter(lambda t: len(t) >= 3),
+)
+def test_gate_adding_a_risk_term_never_sends_fewer_cases_to_review(decision, context, policy, term):
     more = replace(policy, risk_terms=(*policy.risk_terms, term))
 
     before = evaluate_gate(decision=decision, failure_code=None, context=context, policy=policy)
@@ -144,14 +183,18 @@ def test_gate_adding_a_risk_term_never_sends_fewer_cases_to_review(decision, con
 @given(decision=decisions, failure_code=failures, context=contexts, policy=policies)
 def test_gate_is_deterministic(decision, failure_code, context, policy):
     def run():
-        return evaluate_gate(decision=None if failure_code else decision,
-                             failure_code=failure_code, context=replace(context),
-                             policy=replace(policy))
+        return evaluate_gate(
+            decision=None if failure_code else decision,
+            failure_code=failure_code,
+            context=replace(context),
+            policy=replace(policy),
+        )
 
     assert run() == run()
 
 
 # --- The default policy against the design brief ----------------------------------------------
+
 
 def brief_route(decision: RefundDecision) -> str:
     """The design brief's routing, written out literally."""
@@ -173,37 +216,53 @@ DEFAULT_POLICY = GatePolicySnapshot(version=1)
 # Risk flags that name no risk term, and messages without one: the gate's extra checks on
 # top of the brief stay silent.
 QUIET_FLAGS = [f for f in RiskFlag if not matched_terms(f.value, DEFAULT_RISK_TERMS)]
-quiet_messages = st.lists(st.sampled_from(["refund", "broken", "late", "please"]),
-                          max_size=5).map(" ".join)
+quiet_messages = st.lists(st.sampled_from(["refund", "broken", "late", "please"]), max_size=5).map(
+    " ".join
+)
 ascii_rationales = st.one_of(
     st.lists(st.sampled_from(WORDS), min_size=1, max_size=6).map(" ".join),
-    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), min_size=1,
-            max_size=40),
+    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), min_size=1, max_size=40),
 ).filter(lambda s: s.strip())
 
 
-near_ceiling = st.sampled_from([Decimal("24.99"), Decimal("25.00"), Decimal("25.01"),
-                                Decimal("25.50")])
+near_ceiling = st.sampled_from(
+    [Decimal("24.99"), Decimal("25.00"), Decimal("25.01"), Decimal("25.50")]
+)
 
 
 @st.composite
 def brief_cases(draw, rationale=ascii_rationales):
     """An approval proposal and a context in which no hard rule, message term, flag,
     tier, country or prior-refund rule fires."""
-    decision = draw(st.builds(
-        RefundDecision, action=st.just(Action.APPROVE_REFUND),
-        amount=near_ceiling | st.decimals(min_value=Decimal("0.01"), max_value=Decimal("100"),
-                                          places=2),
-        currency=st.just("GBP"), rationale=rationale, cited_sections=st.just([]),
-        policy_match=st.sampled_from(list(PolicyMatch)), needs_human_review=st.booleans(),
-        customer_sentiment=st.sampled_from(list(Sentiment)),
-        risk_flags=st.lists(st.sampled_from(QUIET_FLAGS), max_size=2)))
-    context = draw(st.builds(
-        GateContext, order_amount=st.just(Decimal("100")), order_currency=st.just("GBP"),
-        refundable_remaining=st.just(Decimal("100")), order_customer_matches=st.just(True),
-        order_integration_matches=st.just(True), customer_tier=st.sampled_from(TIERS),
-        customer_country=st.sampled_from(COUNTRIES), prior_refunds_90d=st.integers(0, 10),
-        customer_message=quiet_messages))
+    decision = draw(
+        st.builds(
+            RefundDecision,
+            action=st.just(Action.APPROVE_REFUND),
+            amount=near_ceiling
+            | st.decimals(min_value=Decimal("0.01"), max_value=Decimal("100"), places=2),
+            currency=st.just("GBP"),
+            rationale=rationale,
+            cited_sections=st.just([]),
+            policy_match=st.sampled_from(list(PolicyMatch)),
+            needs_human_review=st.booleans(),
+            customer_sentiment=st.sampled_from(list(Sentiment)),
+            risk_flags=st.lists(st.sampled_from(QUIET_FLAGS), max_size=2),
+        )
+    )
+    context = draw(
+        st.builds(
+            GateContext,
+            order_amount=st.just(Decimal("100")),
+            order_currency=st.just("GBP"),
+            refundable_remaining=st.just(Decimal("100")),
+            order_customer_matches=st.just(True),
+            order_integration_matches=st.just(True),
+            customer_tier=st.sampled_from(TIERS),
+            customer_country=st.sampled_from(COUNTRIES),
+            prior_refunds_90d=st.integers(0, 10),
+            customer_message=quiet_messages,
+        )
+    )
     return decision, context
 
 
@@ -212,8 +271,9 @@ def brief_cases(draw, rationale=ascii_rationales):
 def test_default_policy_routes_exactly_like_the_design_brief(case):
     decision, context = case
 
-    result = evaluate_gate(decision=decision, failure_code=None, context=context,
-                           policy=DEFAULT_POLICY)
+    result = evaluate_gate(
+        decision=decision, failure_code=None, context=context, policy=DEFAULT_POLICY
+    )
 
     assert result.route == brief_route(decision)
 
@@ -223,8 +283,9 @@ def test_default_policy_routes_exactly_like_the_design_brief(case):
 def test_default_policy_reviews_every_case_the_brief_reviews(case, context):
     decision, _ = case
 
-    result = evaluate_gate(decision=decision, failure_code=None, context=context,
-                           policy=DEFAULT_POLICY)
+    result = evaluate_gate(
+        decision=decision, failure_code=None, context=context, policy=DEFAULT_POLICY
+    )
 
     if brief_route(decision) == "review":
         assert result.route == ROUTE_REVIEW

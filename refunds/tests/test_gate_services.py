@@ -42,6 +42,7 @@ def _events(event_type):
 
 # --- refund_request_gate ----------------------------------------------------------------------
 
+
 def test_refund_request_gate_auto_approves_a_clean_proposal(gated_request):
     refund_request_gate(request=gated_request, decision=RefundDecisionFactory())
 
@@ -50,34 +51,45 @@ def test_refund_request_gate_auto_approves_a_clean_proposal(gated_request):
 
 
 def test_auto_approval_is_finalized_with_a_payload_hash_and_queues_execution(
-        gated_request, django_capture_on_commit_callbacks):
+    gated_request, django_capture_on_commit_callbacks
+):
     from unittest import mock
 
     from refunds.decisions import final_payload_matches
 
-    with mock.patch("refunds.tasks.async_task") as async_task, \
-            django_capture_on_commit_callbacks(execute=True):
+    with (
+        mock.patch("refunds.tasks.async_task") as async_task,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         refund_request_gate(request=gated_request, decision=RefundDecisionFactory())
 
     gated_request.refresh_from_db()
     assert final_payload_matches(gated_request)
-    async_task.assert_called_once_with("refunds.tasks.refund_request_execute", gated_request.pk,
-                                       task_name=mock.ANY, group="refund-execution")
+    async_task.assert_called_once_with(
+        "refunds.tasks.refund_request_execute",
+        gated_request.pk,
+        task_name=mock.ANY,
+        group="refund-execution",
+    )
 
 
 def test_refund_request_gate_sets_the_final_decision_on_auto_approval(gated_request):
-    refund_request_gate(request=gated_request,
-                        decision=RefundDecisionFactory(amount=Decimal("12.34")))
+    refund_request_gate(
+        request=gated_request, decision=RefundDecisionFactory(amount=Decimal("12.34"))
+    )
 
     gated_request.refresh_from_db()
     assert (gated_request.final_action, gated_request.final_amount) == (
-        "approve_refund", Decimal("12.34"))
+        "approve_refund",
+        Decimal("12.34"),
+    )
     assert gated_request.decided_at is not None
 
 
 def test_refund_request_gate_sends_an_angry_customer_to_review(gated_request):
-    refund_request_gate(request=gated_request,
-                        decision=RefundDecisionFactory(customer_sentiment="angry"))
+    refund_request_gate(
+        request=gated_request, decision=RefundDecisionFactory(customer_sentiment="angry")
+    )
 
     gated_request.refresh_from_db()
     assert gated_request.status == RefundStatus.IN_REVIEW
@@ -85,13 +97,17 @@ def test_refund_request_gate_sends_an_angry_customer_to_review(gated_request):
 
 
 def test_refund_request_gate_stores_route_reasons_and_policy_version(gated_request):
-    evaluation = refund_request_gate(request=gated_request,
-                                     decision=RefundDecisionFactory(amount=Decimal("30.00")))
+    evaluation = refund_request_gate(
+        request=gated_request, decision=RefundDecisionFactory(amount=Decimal("30.00"))
+    )
 
     stored = GateEvaluation.objects.get(request=gated_request)
     assert stored == evaluation
     assert (stored.route, stored.reason_codes, stored.queue) == (
-        "review", ["amount_over_ceiling"], "standard")
+        "review",
+        ["amount_over_ceiling"],
+        "standard",
+    )
     assert stored.policy_version == GatePolicyVersion.objects.get(is_active=True)
 
 
@@ -106,8 +122,9 @@ def test_refund_request_gate_stores_the_decision_and_context_it_judged(gated_req
 
 
 def test_refund_request_gate_audits_the_evaluation(gated_request):
-    refund_request_gate(request=gated_request,
-                        decision=RefundDecisionFactory(needs_human_review=True))
+    refund_request_gate(
+        request=gated_request, decision=RefundDecisionFactory(needs_human_review=True)
+    )
 
     (event,) = _events("gate.evaluated")
     assert event.payload["route"] == "review"
@@ -116,12 +133,17 @@ def test_refund_request_gate_audits_the_evaluation(gated_request):
 
 
 def test_refund_request_gate_puts_reasons_and_queue_in_the_transition_event(gated_request):
-    refund_request_gate(request=gated_request,
-                        decision=RefundDecisionFactory(rationale="Customer mentions a lawsuit."))
+    refund_request_gate(
+        request=gated_request,
+        decision=RefundDecisionFactory(rationale="Customer mentions a lawsuit."),
+    )
 
     (event,) = _events("refund_request.transitioned")
     assert (event.payload["to"], event.payload["queue"], event.payload["reasons"]) == (
-        "in_review", "legal", ["high_risk_term"])
+        "in_review",
+        "legal",
+        ["high_risk_term"],
+    )
 
 
 def test_refund_request_gate_sets_the_review_priority_on_the_request():
@@ -134,8 +156,9 @@ def test_refund_request_gate_sets_the_review_priority_on_the_request():
 
 
 def test_refund_request_gate_reviews_a_failed_draft(gated_request):
-    evaluation = refund_request_gate(request=gated_request, decision=None,
-                                     failure_code="model_unavailable")
+    evaluation = refund_request_gate(
+        request=gated_request, decision=None, failure_code="model_unavailable"
+    )
 
     assert evaluation.reason_codes == ["model_failed"]
     assert (evaluation.decision, evaluation.failure_code) == (None, "model_unavailable")
@@ -163,24 +186,35 @@ def test_refund_request_gate_reviews_an_order_of_another_customer():
 
 def test_refund_request_gate_counts_refunds_already_granted_on_the_order():
     order = OrderFactory(amount=Decimal("40.00"))
-    RefundRequestFactory(order=order, status=RefundStatus.EXECUTED,
-                         final_action="approve_refund", final_amount=Decimal("25.00"),
-                         decided_at=timezone.now())
+    RefundRequestFactory(
+        order=order,
+        status=RefundStatus.EXECUTED,
+        final_action="approve_refund",
+        final_amount=Decimal("25.00"),
+        decided_at=timezone.now(),
+    )
     request = RefundRequestFactory(order=order, status=RefundStatus.GATED)
 
-    evaluation = refund_request_gate(request=request,
-                                     decision=RefundDecisionFactory(amount=Decimal("20.00")))
+    evaluation = refund_request_gate(
+        request=request, decision=RefundDecisionFactory(amount=Decimal("20.00"))
+    )
 
     assert evaluation.reason_codes == ["amount_exceeds_refundable"]
 
 
 def test_refund_request_gate_applies_the_prior_refund_ceiling_of_the_active_policy():
     gate_policy_version_activate(
-        version=gate_policy_version_create(values={"max_prior_refunds_90d": 0},
-                                           change_note="strict", actor=ADMIN),
-        actor=ADMIN)
-    earlier = RefundRequestFactory(status=RefundStatus.EXECUTED, final_action="approve_refund",
-                                   final_amount=Decimal("5.00"), decided_at=timezone.now())
+        version=gate_policy_version_create(
+            values={"max_prior_refunds_90d": 0}, change_note="strict", actor=ADMIN
+        ),
+        actor=ADMIN,
+    )
+    earlier = RefundRequestFactory(
+        status=RefundStatus.EXECUTED,
+        final_action="approve_refund",
+        final_amount=Decimal("5.00"),
+        decided_at=timezone.now(),
+    )
     request = RefundRequestFactory(status=RefundStatus.GATED, order__customer=earlier.customer)
 
     evaluation = refund_request_gate(request=request, decision=RefundDecisionFactory())
@@ -189,8 +223,9 @@ def test_refund_request_gate_applies_the_prior_refund_ceiling_of_the_active_poli
     assert evaluation.policy_version.version == 2
 
 
-def test_refund_request_gate_rolls_back_everything_when_the_transition_fails(gated_request,
-                                                                             monkeypatch):
+def test_refund_request_gate_rolls_back_everything_when_the_transition_fails(
+    gated_request, monkeypatch
+):
     from refunds.gate import services
 
     def boom(**kwargs):
@@ -208,6 +243,7 @@ def test_refund_request_gate_rolls_back_everything_when_the_transition_fails(gat
 
 # --- Policy versions --------------------------------------------------------------------------
 
+
 def test_default_policy_version_1_is_active_with_the_brief_values():
     (version,) = GatePolicyVersion.objects.all()
 
@@ -218,52 +254,71 @@ def test_default_policy_version_1_is_active_with_the_brief_values():
 def test_gate_policy_version_create_makes_an_inactive_new_version():
     user = UserFactory()
 
-    version = gate_policy_version_create(values={"auto_approve_ceiling": Decimal("30.00")},
-                                         change_note="raise", actor=Actor.user(user),
-                                         created_by=user)
+    version = gate_policy_version_create(
+        values={"auto_approve_ceiling": Decimal("30.00")},
+        change_note="raise",
+        actor=Actor.user(user),
+        created_by=user,
+    )
 
     assert (version.version, version.is_active, version.created_by) == (2, False, user)
     assert version.based_on.version == 1
 
 
 def test_gate_policy_version_create_copies_the_unchanged_settings():
-    version = gate_policy_version_create(values={"review_countries": ["us"]},
-                                         change_note="US", actor=ADMIN)
+    version = gate_policy_version_create(
+        values={"review_countries": ["us"]}, change_note="US", actor=ADMIN
+    )
 
     assert version.to_snapshot().risk_terms == GatePolicySnapshot(version=1).risk_terms
     assert version.review_countries == ["US"]
 
 
 def test_gate_policy_version_create_audits_the_diff():
-    gate_policy_version_create(values={"auto_approve_ceiling": Decimal("30.00")},
-                               change_note="raise", actor=ADMIN)
+    gate_policy_version_create(
+        values={"auto_approve_ceiling": Decimal("30.00")}, change_note="raise", actor=ADMIN
+    )
 
     (event,) = _events("gate_policy.version_created")
     assert event.payload["changes"] == [
-        {"field": "auto_approve_ceiling", "old": "25.00", "new": "30.00"}]
+        {"field": "auto_approve_ceiling", "old": "25.00", "new": "30.00"}
+    ]
     assert event.payload["change_note"] == "raise"
 
 
 def test_gate_policy_version_create_normalises_risk_terms():
-    version = gate_policy_version_create(values={"risk_terms": [" Fraud", "FRAUD", "Injuries"]},
-                                         change_note="terms", actor=ADMIN)
+    version = gate_policy_version_create(
+        values={"risk_terms": [" Fraud", "FRAUD", "Injuries"]}, change_note="terms", actor=ADMIN
+    )
 
     assert version.risk_terms == ["fraud", "injuries"]
 
 
-@pytest.mark.parametrize("values", [
-    {"auto_approve_ceiling": Decimal("-1")},
-    {"auto_approve_ceiling": Decimal("100000.01")},
-    {"currency_ceilings": {"XXQ": "10"}},
-    {"currency_ceilings": {"EUR": "-5"}},
-    {"risk_terms": ["ab"]},
-    {"review_countries": ["ZZ"]},
-    {"auto_actions": ["launch_rocket"]},
-    {"queue_routes": {"high_risk_term": "nowhere"}},
-    {"max_prior_refunds_90d": 5000},
-], ids=["negative ceiling", "huge ceiling", "unknown currency", "negative currency ceiling",
-        "too short term", "unknown country", "unknown action", "unknown queue",
-        "huge prior refunds"])
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"auto_approve_ceiling": Decimal("-1")},
+        {"auto_approve_ceiling": Decimal("100000.01")},
+        {"currency_ceilings": {"XXQ": "10"}},
+        {"currency_ceilings": {"EUR": "-5"}},
+        {"risk_terms": ["ab"]},
+        {"review_countries": ["ZZ"]},
+        {"auto_actions": ["launch_rocket"]},
+        {"queue_routes": {"high_risk_term": "nowhere"}},
+        {"max_prior_refunds_90d": 5000},
+    ],
+    ids=[
+        "negative ceiling",
+        "huge ceiling",
+        "unknown currency",
+        "negative currency ceiling",
+        "too short term",
+        "unknown country",
+        "unknown action",
+        "unknown queue",
+        "huge prior refunds",
+    ],
+)
 def test_gate_policy_version_create_refuses_invalid_values(values):
     with pytest.raises(ApplicationError) as exc:
         gate_policy_version_create(values=values, change_note="bad", actor=ADMIN)
@@ -274,8 +329,9 @@ def test_gate_policy_version_create_refuses_invalid_values(values):
 
 def test_gate_policy_version_create_refuses_a_version_without_changes():
     with pytest.raises(ApplicationError) as exc:
-        gate_policy_version_create(values={"auto_approve_ceiling": Decimal("25.00")},
-                                   change_note="same", actor=ADMIN)
+        gate_policy_version_create(
+            values={"auto_approve_ceiling": Decimal("25.00")}, change_note="same", actor=ADMIN
+        )
 
     assert exc.value.code == "gate_policy_unchanged"
 
@@ -296,7 +352,8 @@ def test_gate_policy_version_activate_audits_who_and_what_changed():
     (event,) = _events("gate_policy.version_activated")
     assert (event.actor_label, event.payload["previous_version"]) == ("tests", 1)
     assert event.payload["changes"] == [
-        {"field": "auto_approve_ceiling", "old": "25.00", "new": "10.00"}]
+        {"field": "auto_approve_ceiling", "old": "25.00", "new": "10.00"}
+    ]
 
 
 def test_gate_policy_version_activate_refuses_the_active_version():
@@ -324,8 +381,9 @@ def test_gate_policy_version_refuses_to_be_edited_in_place():
 def test_a_case_routed_to_review_gets_an_open_review_task_in_the_gate_queue(gated_request):
     from reviews.models import ReviewTask
 
-    refund_request_gate(request=gated_request,
-                        decision=RefundDecisionFactory(rationale="possible fraud here"))
+    refund_request_gate(
+        request=gated_request, decision=RefundDecisionFactory(rationale="possible fraud here")
+    )
 
     task = ReviewTask.objects.get(request=gated_request)
     evaluation = GateEvaluation.objects.get(request=gated_request)

@@ -32,10 +32,15 @@ def reasons(request):
 
 
 def test_posted_request_ends_drafted_and_gated(api_client, django_capture_on_commit_callbacks):
-    with mock.patch("refunds.tasks.async_task") as async_task, \
-            django_capture_on_commit_callbacks(execute=True):
-        response = api_client.post(reverse("api:refund-request-list"), intake_payload(
-            message="The widget arrived broken.", requested_amount="20.00"), format="json")
+    with (
+        mock.patch("refunds.tasks.async_task") as async_task,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = api_client.post(
+            reverse("api:refund-request-list"),
+            intake_payload(message="The widget arrived broken.", requested_amount="20.00"),
+            format="json",
+        )
     request = RefundRequest.objects.get(public_id=response.json()["id"])
 
     refund_request_process(*async_task.call_args.args[1:])
@@ -53,20 +58,25 @@ def test_every_step_is_audited(django_capture_on_commit_callbacks):
 
     refund_request_process(request.pk)
 
-    types = list(AuditEvent.objects.filter(subject_id=str(request.pk))
-                 .values_list("event_type", flat=True))
+    types = list(
+        AuditEvent.objects.filter(subject_id=str(request.pk)).values_list("event_type", flat=True)
+    )
     for expected in ("context.retrieved", "proposal.created", "gate.evaluated"):
         assert expected in types
 
 
 def test_api_shows_the_proposal_summary(api_client, integration):
-    request = RefundRequestFactory(integration=integration, order__integration=integration,
-                                   order__customer__integration=integration,
-                                   message="It arrived broken")
+    request = RefundRequestFactory(
+        integration=integration,
+        order__integration=integration,
+        order__customer__integration=integration,
+        message="It arrived broken",
+    )
     refund_request_process(request.pk)
 
-    body = api_client.get(reverse("api:refund-request-detail",
-                                  kwargs={"public_id": request.public_id})).json()
+    body = api_client.get(
+        reverse("api:refund-request-detail", kwargs={"public_id": request.public_id})
+    ).json()
 
     assert body["proposal"]["action"] == "approve_refund"
     assert body["proposal"]["drafted_by"] == "offline heuristic drafter"
@@ -82,8 +92,7 @@ def test_running_the_task_twice_drafts_once():
 
 
 def test_a_task_drafts_other_waiting_requests_in_the_same_batch():
-    first, second, third = (RefundRequestFactory(message="It arrived broken")
-                            for _ in range(3))
+    first, second, third = (RefundRequestFactory(message="It arrived broken") for _ in range(3))
 
     refund_request_process(second.pk)
 
@@ -124,10 +133,18 @@ INJECTIONS = [
 
 
 def _answer(amount: str, **changes) -> dict:
-    return {"action": "approve_refund", "amount": amount, "currency": "GBP",
-            "rationale": "As instructed.", "cited_sections": ["damaged-or-defective-items"],
-            "policy_match": "strong", "needs_human_review": False,
-            "customer_sentiment": "calm", "risk_flags": [], **changes}
+    return {
+        "action": "approve_refund",
+        "amount": amount,
+        "currency": "GBP",
+        "rationale": "As instructed.",
+        "cited_sections": ["damaged-or-defective-items"],
+        "policy_match": "strong",
+        "needs_human_review": False,
+        "customer_sentiment": "calm",
+        "risk_flags": [],
+        **changes,
+    }
 
 
 # Whatever the model answers: complies in full, asks for exactly what is refundable (a
@@ -136,15 +153,17 @@ MODEL_ANSWERS = {
     "complies_5000": _answer("5000.00"),
     "full_order_amount": _answer("20.00"),
     "small_amount": _answer("1.00"),
-    "honest_denial": _answer("0.00", action="deny_refund", needs_human_review=True,
-                             risk_flags=["prompt_injection"]),
+    "honest_denial": _answer(
+        "0.00", action="deny_refund", needs_human_review=True, risk_flags=["prompt_injection"]
+    ),
 }
 
 
 @pytest.mark.parametrize("answer", MODEL_ANSWERS.values(), ids=MODEL_ANSWERS.keys())
 @pytest.mark.parametrize("message", INJECTIONS)
 def test_an_injection_attempt_is_never_auto_approved_whatever_the_model_answers(
-        openai_settings, openai_server, message, answer):
+    openai_settings, openai_server, message, answer
+):
     openai_server.queue(answers.ok(answer))
     request = RefundRequestFactory(message=message)
 
@@ -158,8 +177,9 @@ def test_an_injection_attempt_is_never_auto_approved_whatever_the_model_answers(
     assert request.proposals.get().context["injection_markers"]
 
 
-def test_a_model_answer_over_the_refundable_amount_is_never_auto_approved(openai_settings,
-                                                                         openai_server):
+def test_a_model_answer_over_the_refundable_amount_is_never_auto_approved(
+    openai_settings, openai_server
+):
     openai_server.queue(answers.ok(_answer("5000.00")))
     request = RefundRequestFactory(message="It arrived broken, please refund.")
 
@@ -170,8 +190,7 @@ def test_a_model_answer_over_the_refundable_amount_is_never_auto_approved(openai
     assert "amount_exceeds_refundable" in reasons(request)
 
 
-def test_the_same_answer_for_an_ordinary_message_is_auto_approved(openai_settings,
-                                                                  openai_server):
+def test_the_same_answer_for_an_ordinary_message_is_auto_approved(openai_settings, openai_server):
     """The control for the injection cases: the screen, not the answer, held them back."""
     openai_server.queue(answers.ok(_answer("20.00")))
     request = RefundRequestFactory(message="It arrived broken, please refund.")
@@ -183,12 +202,24 @@ def test_the_same_answer_for_an_ordinary_message_is_auto_approved(openai_setting
     assert request.final_amount == Decimal("20.00")
 
 
-def test_zero_width_characters_do_not_hide_a_risk_term_from_the_gate(openai_settings,
-                                                                     openai_server):
-    openai_server.queue(answers.ok({
-        "action": "approve_refund", "amount": "10.00", "currency": "GBP",
-        "rationale": "Damaged item.", "cited_sections": [], "policy_match": "strong",
-        "needs_human_review": False, "customer_sentiment": "calm", "risk_flags": []}))
+def test_zero_width_characters_do_not_hide_a_risk_term_from_the_gate(
+    openai_settings, openai_server
+):
+    openai_server.queue(
+        answers.ok(
+            {
+                "action": "approve_refund",
+                "amount": "10.00",
+                "currency": "GBP",
+                "rationale": "Damaged item.",
+                "cited_sections": [],
+                "policy_match": "strong",
+                "needs_human_review": False,
+                "customer_sentiment": "calm",
+                "risk_flags": [],
+            }
+        )
+    )
     request = RefundRequestFactory(message="Refund now or I file a charge\u200bback")
 
     refund_request_process(request.pk)
@@ -199,8 +230,9 @@ def test_zero_width_characters_do_not_hide_a_risk_term_from_the_gate(openai_sett
 
 
 def _claimed(request):
-    refund_request_transition(request=request, to_status=RefundStatus.DRAFTING,
-                              actor=Actor.system("t"))
+    refund_request_transition(
+        request=request, to_status=RefundStatus.DRAFTING, actor=Actor.system("t")
+    )
     return Claim(request, request.status_changed_at)
 
 
@@ -209,11 +241,15 @@ def test_a_stale_claim_records_nothing():
     claim = _claimed(request)
     context = build_draft_context(request=request)
     RefundRequest.objects.filter(pk=request.pk).update(
-        status_changed_at=timezone.now() + timedelta(seconds=1))  # re-claimed elsewhere
+        status_changed_at=timezone.now() + timedelta(seconds=1)
+    )  # re-claimed elsewhere
 
-    recorded = proposal_record_and_gate(claim=claim, context=context, outcome=DraftOutcome(
-        decision=None, prompt_messages=[], error_code="model_empty"),
-        provider=build_provider("offline"))
+    recorded = proposal_record_and_gate(
+        claim=claim,
+        context=context,
+        outcome=DraftOutcome(decision=None, prompt_messages=[], error_code="model_empty"),
+        provider=build_provider("offline"),
+    )
 
     assert recorded is False
     assert not Proposal.objects.filter(request=request).exists()
@@ -223,10 +259,13 @@ def test_reconciler_re_drives_a_request_stuck_in_drafting(django_capture_on_comm
     request = RefundRequestFactory(message="It arrived broken")
     _claimed(request)
     RefundRequest.objects.filter(pk=request.pk).update(
-        status_changed_at=timezone.now() - timedelta(hours=1))
+        status_changed_at=timezone.now() - timedelta(hours=1)
+    )
 
-    with mock.patch("refunds.tasks.enqueue_refund_request_processing") as enqueue, \
-            django_capture_on_commit_callbacks(execute=True):
+    with (
+        mock.patch("refunds.tasks.enqueue_refund_request_processing") as enqueue,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         result = pipeline_reconcile(stale_after=timedelta(minutes=10))
 
     request.refresh_from_db()
@@ -240,7 +279,8 @@ def test_reconciler_re_drives_a_request_stuck_in_drafting(django_capture_on_comm
 def test_reconciler_requeues_a_request_whose_task_was_lost():
     request = RefundRequestFactory()
     RefundRequest.objects.filter(pk=request.pk).update(
-        status_changed_at=timezone.now() - timedelta(hours=1))
+        status_changed_at=timezone.now() - timedelta(hours=1)
+    )
 
     with mock.patch("refunds.tasks.async_task") as async_task:
         result = pipeline_reconcile(stale_after=timedelta(minutes=10))
@@ -281,8 +321,10 @@ def test_reconciler_with_zero_staleness_re_drives_at_once(django_capture_on_comm
     request = RefundRequestFactory(message="It arrived broken")
     _claimed(request)
 
-    with mock.patch("refunds.tasks.enqueue_refund_request_processing"), \
-            django_capture_on_commit_callbacks(execute=True):
+    with (
+        mock.patch("refunds.tasks.enqueue_refund_request_processing"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         result = pipeline_reconcile(stale_after=timedelta(0))
 
     assert result["reset"] == 1

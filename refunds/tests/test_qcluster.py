@@ -20,8 +20,11 @@ from refunds.states import RefundStatus
 from refunds.tests import openai_server as answers
 from refunds.tests.factories import intake_payload, policy_version
 
-pytestmark = [pytest.mark.slow, pytest.mark.broker,
-              pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.broker,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -33,12 +36,22 @@ def database_url() -> str:
 
 
 def start_cluster(tmp_path, **env) -> subprocess.Popen:
-    full_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "hitl_site.settings.test",
-                "DATABASE_URL": database_url(), "HITL_VAR_DIR": str(tmp_path),
-                "Q_WORKERS": "1", **env}
-    return subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=full_env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    full_env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "hitl_site.settings.test",
+        "DATABASE_URL": database_url(),
+        "HITL_VAR_DIR": str(tmp_path),
+        "Q_WORKERS": "1",
+        **env,
+    }
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"],
+        cwd=ROOT,
+        env=full_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def stop(process: subprocess.Popen, sig=signal.SIGKILL) -> None:
@@ -64,9 +77,11 @@ def wait_for(predicate, timeout=60.0, what="condition"):
 
 
 def post_request(api_client) -> RefundRequest:
-    response = api_client.post(reverse("api:refund-request-list"),
-                               intake_payload(message="The widget arrived broken."),
-                               format="json")
+    response = api_client.post(
+        reverse("api:refund-request-list"),
+        intake_payload(message="The widget arrived broken."),
+        format="json",
+    )
     assert response.status_code == 201
     return RefundRequest.objects.get(public_id=response.json()["id"])
 
@@ -80,23 +95,34 @@ def test_a_posted_request_is_drafted_by_a_real_worker(api_client, tmp_path):
     cluster = start_cluster(tmp_path)
     try:
         request = post_request(api_client)
-        wait_for(lambda: status_of(request) not in ("received", "drafting"),
-                 what="the worker to draft the request")
+        wait_for(
+            lambda: status_of(request) not in ("received", "drafting"),
+            what="the worker to draft the request",
+        )
     finally:
         stop(cluster)
 
-    assert status_of(request) in (RefundStatus.AUTO_APPROVED, RefundStatus.IN_REVIEW,
-                                  RefundStatus.EXECUTING, RefundStatus.EXECUTED)
+    assert status_of(request) in (
+        RefundStatus.AUTO_APPROVED,
+        RefundStatus.IN_REVIEW,
+        RefundStatus.EXECUTING,
+        RefundStatus.EXECUTED,
+    )
     assert Proposal.objects.filter(request=request).count() == 1
 
 
-def test_a_worker_killed_mid_draft_leaves_a_recoverable_request(api_client, tmp_path,
-                                                                openai_server):
+def test_a_worker_killed_mid_draft_leaves_a_recoverable_request(
+    api_client, tmp_path, openai_server
+):
     openai_server.queue(answers.sleep(60))  # the first draft hangs until the worker dies
-    hanging = start_cluster(tmp_path, HITL_DRAFTER_PROVIDER="openai",
-                            HITL_OPENAI_BASE_URL=openai_server.base_url,
-                            HITL_OPENAI_API_KEY="test", HITL_OPENAI_TIMEOUT="120",
-                            HITL_OPENAI_MAX_RETRIES="0")
+    hanging = start_cluster(
+        tmp_path,
+        HITL_DRAFTER_PROVIDER="openai",
+        HITL_OPENAI_BASE_URL=openai_server.base_url,
+        HITL_OPENAI_API_KEY="test",
+        HITL_OPENAI_TIMEOUT="120",
+        HITL_OPENAI_MAX_RETRIES="0",
+    )
     try:
         request = post_request(api_client)
         wait_for(lambda: openai_server.requests, what="the worker to call the model")
@@ -111,8 +137,10 @@ def test_a_worker_killed_mid_draft_leaves_a_recoverable_request(api_client, tmp_
 
     recovering = start_cluster(tmp_path)  # offline drafter this time
     try:
-        wait_for(lambda: status_of(request) not in ("received", "drafting"),
-                 what="the re-driven request to be drafted")
+        wait_for(
+            lambda: status_of(request) not in ("received", "drafting"),
+            what="the re-driven request to be drafted",
+        )
     finally:
         stop(recovering)
     assert Proposal.objects.filter(request=request).count() == 1

@@ -20,7 +20,8 @@ S = RefundStatus
 
 def age(request, seconds=600):
     RefundRequest.objects.filter(pk=request.pk).update(
-        status_changed_at=timezone.now() - timedelta(seconds=seconds))
+        status_changed_at=timezone.now() - timedelta(seconds=seconds)
+    )
 
 
 def test_decision_whose_task_was_lost_is_executed():
@@ -42,13 +43,16 @@ def test_fresh_decision_is_left_to_its_own_task(settings):
 
 def test_crashed_execution_is_resumed_once_its_lock_expires():
     request = final_decision(amount="5")
-    with mock.patch("refunds.execution.executor._record", side_effect=KeyboardInterrupt), \
-            pytest.raises(KeyboardInterrupt):
+    with (
+        mock.patch("refunds.execution.executor._record", side_effect=KeyboardInterrupt),
+        pytest.raises(KeyboardInterrupt),
+    ):
         from refunds.execution.executor import execution_run
 
         execution_run(request_id=request.pk)
-    Execution.objects.update(locked_until=timezone.now() + timedelta(minutes=1),
-                             lock_owner="dead-worker")
+    Execution.objects.update(
+        locked_until=timezone.now() + timedelta(minutes=1), lock_owner="dead-worker"
+    )
     assert executions_to_redrive() == []
 
     Execution.objects.update(locked_until=timezone.now() - timedelta(seconds=1))
@@ -61,11 +65,18 @@ def test_crashed_execution_is_resumed_once_its_lock_expires():
 def test_ambiguous_outcome_is_retried_when_due():
     request = final_decision(amount="5")
     Execution.objects.create(
-        request=request, payload_hash=request.final_payload_hash,
-        decided_at=request.decided_at, idempotency_key="hitl-test-key",
-        action="approve_refund", amount=request.final_amount, currency="GBP",
-        phase=Execution.Phase.PROVIDER_CALLED, attempts=1, first_called_at=timezone.now(),
-        next_attempt_at=timezone.now() + timedelta(minutes=1))
+        request=request,
+        payload_hash=request.final_payload_hash,
+        decided_at=request.decided_at,
+        idempotency_key="hitl-test-key",
+        action="approve_refund",
+        amount=request.final_amount,
+        currency="GBP",
+        phase=Execution.Phase.PROVIDER_CALLED,
+        attempts=1,
+        first_called_at=timezone.now(),
+        next_attempt_at=timezone.now() + timedelta(minutes=1),
+    )
     RefundRequest.objects.filter(pk=request.pk).update(status=S.EXECUTING)
     assert executions_to_redrive() == []
 

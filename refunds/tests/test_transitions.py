@@ -10,8 +10,12 @@ pytestmark = pytest.mark.django_db
 
 ALL_STATUSES = list(RefundStatus)
 LEGAL = [(src, dst) for src, moves in ALLOWED_TRANSITIONS.items() for dst in sorted(moves)]
-ILLEGAL = [(src, dst) for src in ALL_STATUSES for dst in ALL_STATUSES
-           if dst not in ALLOWED_TRANSITIONS[src]]
+ILLEGAL = [
+    (src, dst)
+    for src in ALL_STATUSES
+    for dst in ALL_STATUSES
+    if dst not in ALLOWED_TRANSITIONS[src]
+]
 SYSTEM = Actor.system("tests")
 
 
@@ -27,8 +31,12 @@ def test_every_status_has_an_entry_in_the_table():
 
 
 def test_terminal_statuses_are_the_end_states():
-    assert TERMINAL_STATUSES == {RefundStatus.EXECUTED, RefundStatus.REJECTED,
-                                 RefundStatus.EXPIRED, RefundStatus.CLOSED}
+    assert TERMINAL_STATUSES == {
+        RefundStatus.EXECUTED,
+        RefundStatus.REJECTED,
+        RefundStatus.EXPIRED,
+        RefundStatus.CLOSED,
+    }
 
 
 @pytest.mark.parametrize(("from_status", "to_status"), LEGAL)
@@ -57,8 +65,12 @@ def test_transition_refuses_each_illegal_move(from_status, to_status):
 def test_transition_records_an_audit_event_with_from_to_and_actor():
     request = request_in(RefundStatus.RECEIVED)
 
-    refund_request_transition(request=request, to_status=RefundStatus.DRAFTING,
-                              actor=Actor.model("offline"), reason="drafting started")
+    refund_request_transition(
+        request=request,
+        to_status=RefundStatus.DRAFTING,
+        actor=Actor.model("offline"),
+        reason="drafting started",
+    )
 
     event = AuditEvent.objects.get(event_type="refund_request.transitioned")
     assert event.subject_id == str(request.pk)
@@ -70,8 +82,7 @@ def test_illegal_transition_writes_no_audit_event():
     request = request_in(RefundStatus.EXECUTED)
 
     with pytest.raises(IllegalTransition):
-        refund_request_transition(request=request, to_status=RefundStatus.EXECUTING,
-                                  actor=SYSTEM)
+        refund_request_transition(request=request, to_status=RefundStatus.EXECUTING, actor=SYSTEM)
 
     assert not AuditEvent.objects.filter(event_type="refund_request.transitioned").exists()
 
@@ -91,8 +102,12 @@ def test_transition_with_expected_from_refuses_when_status_moved_on():
     request = request_in(RefundStatus.DRAFTING)
 
     with pytest.raises(IllegalTransition):
-        refund_request_transition(request=request, to_status=RefundStatus.DRAFTING,
-                                  actor=SYSTEM, expected_from=RefundStatus.RECEIVED)
+        refund_request_transition(
+            request=request,
+            to_status=RefundStatus.DRAFTING,
+            actor=SYSTEM,
+            expected_from=RefundStatus.RECEIVED,
+        )
 
 
 def test_transition_updates_status_changed_at():

@@ -43,8 +43,7 @@ def hooked():
 
 def move(request, from_status, to_status, capture):
     RefundRequest.objects.filter(pk=request.pk).update(status=from_status)
-    with mock.patch("refunds.webhooks.enqueue_webhook_delivery") as enqueue, \
-            capture(execute=True):
+    with mock.patch("refunds.webhooks.enqueue_webhook_delivery") as enqueue, capture(execute=True):
         refund_request_transition(request=request, to_status=to_status, actor=SYSTEM)
     return enqueue
 
@@ -68,17 +67,21 @@ class Receiver:
         return httpx.MockTransport(self)
 
 
-@pytest.mark.parametrize(("from_status", "to_status", "event"), [
-    (S.GATED, S.IN_REVIEW, "refund_request.in_review"),
-    (S.IN_REVIEW, S.APPROVED, "refund_request.decided"),
-    (S.IN_REVIEW, S.REJECTED, "refund_request.decided"),
-    (S.GATED, S.AUTO_APPROVED, "refund_request.decided"),
-    (S.EXECUTING, S.EXECUTED, "refund_request.executed"),
-    (S.EXECUTING, S.EXECUTION_FAILED, "refund_request.failed"),
-    (S.AWAITING_CUSTOMER, S.RECEIVED, "refund_request.received"),
-])
+@pytest.mark.parametrize(
+    ("from_status", "to_status", "event"),
+    [
+        (S.GATED, S.IN_REVIEW, "refund_request.in_review"),
+        (S.IN_REVIEW, S.APPROVED, "refund_request.decided"),
+        (S.IN_REVIEW, S.REJECTED, "refund_request.decided"),
+        (S.GATED, S.AUTO_APPROVED, "refund_request.decided"),
+        (S.EXECUTING, S.EXECUTED, "refund_request.executed"),
+        (S.EXECUTING, S.EXECUTION_FAILED, "refund_request.failed"),
+        (S.AWAITING_CUSTOMER, S.RECEIVED, "refund_request.received"),
+    ],
+)
 def test_status_changes_the_integration_cares_about_are_sent(
-        hooked, django_capture_on_commit_callbacks, from_status, to_status, event):
+    hooked, django_capture_on_commit_callbacks, from_status, to_status, event
+):
     enqueue = move(hooked, from_status, to_status, django_capture_on_commit_callbacks)
 
     delivery = WebhookDelivery.objects.get()
@@ -107,8 +110,11 @@ def test_a_rolled_back_transition_sends_nothing(hooked, django_capture_on_commit
     from django.db import transaction
 
     RefundRequest.objects.filter(pk=hooked.pk).update(status=S.GATED)
-    with django_capture_on_commit_callbacks(execute=True) as callbacks, \
-            pytest.raises(RuntimeError), transaction.atomic():
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
         refund_request_transition(request=hooked, to_status=S.IN_REVIEW, actor=SYSTEM)
         raise RuntimeError
 
@@ -116,8 +122,9 @@ def test_a_rolled_back_transition_sends_nothing(hooked, django_capture_on_commit
 
 
 def test_delivery_is_signed_with_the_integration_secret(hooked):
-    delivery = webhook_delivery_create(integration=hooked.integration, request=hooked,
-                                       event="refund_request.executed", data={})
+    delivery = webhook_delivery_create(
+        integration=hooked.integration, request=hooked, event="refund_request.executed", data={}
+    )
     receiver = Receiver(200)
 
     sent = webhook_delivery_send(delivery_id=delivery.pk, transport=receiver.transport)
@@ -129,8 +136,9 @@ def test_delivery_is_signed_with_the_integration_secret(hooked):
     assert request.headers["X-Hitl-Delivery"] == str(delivery.public_id)
     parts = dict(p.split("=", 1) for p in request.headers["X-Hitl-Signature"].split(","))
     secret = hooked.integration.webhook.secret
-    expected = hmac.new(secret.encode(), f"{parts['t']}.".encode() + request.content,
-                        hashlib.sha256).hexdigest()
+    expected = hmac.new(
+        secret.encode(), f"{parts['t']}.".encode() + request.content, hashlib.sha256
+    ).hexdigest()
     assert parts["v1"] == expected
     assert json.loads(request.content)["event"] == "refund_request.executed"
 
@@ -138,8 +146,9 @@ def test_delivery_is_signed_with_the_integration_secret(hooked):
 @pytest.mark.parametrize("failure", [500, 404, "error"])
 def test_failed_delivery_is_retried_with_backoff(hooked, failure, settings):
     settings.HITL_WEBHOOK_BACKOFF = 30
-    delivery = webhook_delivery_create(integration=hooked.integration, request=hooked,
-                                       event="refund_request.executed", data={})
+    delivery = webhook_delivery_create(
+        integration=hooked.integration, request=hooked, event="refund_request.executed", data={}
+    )
     receiver = Receiver(failure, failure, 200)
 
     first = webhook_delivery_send(delivery_id=delivery.pk, transport=receiver.transport)
@@ -164,8 +173,9 @@ def test_backoff_doubles_and_is_capped(settings):
 
 def test_delivery_gives_up_after_the_last_attempt(hooked, settings):
     settings.HITL_WEBHOOK_MAX_ATTEMPTS = 2
-    delivery = webhook_delivery_create(integration=hooked.integration, request=hooked,
-                                       event="refund_request.failed", data={})
+    delivery = webhook_delivery_create(
+        integration=hooked.integration, request=hooked, event="refund_request.failed", data={}
+    )
     receiver = Receiver(503, 503)
 
     webhook_delivery_send(delivery_id=delivery.pk, transport=receiver.transport)
@@ -178,12 +188,15 @@ def test_delivery_gives_up_after_the_last_attempt(hooked, settings):
 
 
 def test_sweep_sends_only_what_is_due(hooked):
-    due = webhook_delivery_create(integration=hooked.integration, request=hooked,
-                                  event="refund_request.executed", data={})
-    later = webhook_delivery_create(integration=hooked.integration, request=hooked,
-                                    event="refund_request.executed", data={})
+    due = webhook_delivery_create(
+        integration=hooked.integration, request=hooked, event="refund_request.executed", data={}
+    )
+    later = webhook_delivery_create(
+        integration=hooked.integration, request=hooked, event="refund_request.executed", data={}
+    )
     WebhookDelivery.objects.filter(pk=later.pk).update(
-        next_attempt_at=timezone.now() + timedelta(minutes=5))
+        next_attempt_at=timezone.now() + timedelta(minutes=5)
+    )
 
     with mock.patch("refunds.webhooks.webhook_delivery_send") as send:
         assert webhooks_deliver_due() == 1
@@ -195,8 +208,10 @@ def test_switched_off_webhook_records_nothing(hooked):
     type(hooked.integration.webhook).objects.update(is_active=False)
     hooked.integration.refresh_from_db()
 
-    assert webhook_delivery_create(integration=hooked.integration, request=hooked,
-                                   event="x", data={}) is None
+    assert (
+        webhook_delivery_create(integration=hooked.integration, request=hooked, event="x", data={})
+        is None
+    )
 
 
 def test_secret_is_created_on_first_use():
@@ -211,10 +226,10 @@ def test_secret_is_created_on_first_use():
 def test_send_task_delivers(hooked):
     from refunds import tasks
 
-    delivery = webhook_delivery_create(integration=hooked.integration, request=hooked,
-                                       event="x", data={})
-    with mock.patch("refunds.webhooks.httpx.Client.post",
-                    return_value=httpx.Response(204)):
+    delivery = webhook_delivery_create(
+        integration=hooked.integration, request=hooked, event="x", data={}
+    )
+    with mock.patch("refunds.webhooks.httpx.Client.post", return_value=httpx.Response(204)):
         tasks.webhook_delivery_send(delivery.pk)
         tasks.webhooks_deliver_due()
 
@@ -230,11 +245,14 @@ def test_intake_sends_a_received_webhook(django_capture_on_commit_callbacks, api
     hook = IntegrationWebhookFactory()
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {api_key_for(hook.integration)}")
-    with mock.patch("refunds.tasks.async_task"), \
-            mock.patch("refunds.webhooks.enqueue_webhook_delivery") as enqueue, \
-            django_capture_on_commit_callbacks(execute=True):
-        response = client.post("/api/v1/refund-requests/",
-                               intake_payload(order={"items": []}), format="json")
+    with (
+        mock.patch("refunds.tasks.async_task"),
+        mock.patch("refunds.webhooks.enqueue_webhook_delivery") as enqueue,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = client.post(
+            "/api/v1/refund-requests/", intake_payload(order={"items": []}), format="json"
+        )
 
     assert response.status_code == 201
     delivery = WebhookDelivery.objects.get()
@@ -246,6 +264,7 @@ def test_intake_sends_a_received_webhook(django_capture_on_commit_callbacks, api
 def test_intake_webhook_problem_is_logged_not_raised():
     from refunds.webhooks import webhooks_schedule_for_intake
 
-    with mock.patch("refunds.webhooks.webhooks_schedule_for_transition",
-                    side_effect=RuntimeError("boom")):
+    with mock.patch(
+        "refunds.webhooks.webhooks_schedule_for_transition", side_effect=RuntimeError("boom")
+    ):
         assert webhooks_schedule_for_intake(request_id=1) is None

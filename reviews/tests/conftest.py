@@ -28,6 +28,12 @@ def default_queues(db):
 
     migration = importlib.import_module("reviews.migrations.0002_default_queues")
     for slug, name, sla, deadline, description in migration.QUEUES:
-        Queue.objects.get_or_create(slug=slug, defaults={
-            "name": name, "sla_minutes": sla, "hard_deadline_minutes": deadline,
-            "description": description})
+        Queue.objects.get_or_create(
+            slug=slug,
+            defaults={
+                "name": name,
+                "sla_minutes": sla,
+                "hard_deadline_minutes": deadline,
+                "description": description,
+            },
+        )

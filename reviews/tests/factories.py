@@ -19,24 +19,50 @@ def queue(slug: str = "standard") -> Queue:
 
 def active_gate_policy() -> GatePolicyVersion:
     policy = GatePolicyVersion.objects.filter(is_active=True).first()
-    return policy or GatePolicyVersion.objects.create(version=1, is_active=True,
-                                                      change_note="tests")
+    return policy or GatePolicyVersion.objects.create(
+        version=1, is_active=True, change_note="tests"
+    )
 
 
-def proposal_json(*, action: str = "approve_refund", amount: str = "20.00",
-                  currency: str = "GBP", rationale: str = "Arrived broken; section 2.1.",
-                  **extra) -> dict:
-    return {"action": action, "amount": amount, "currency": currency, "rationale": rationale,
-            "cited_sections": ["2.1"], "policy_match": "medium", "needs_human_review": False,
-            "customer_sentiment": "calm", "risk_flags": [], **extra}
+def proposal_json(
+    *,
+    action: str = "approve_refund",
+    amount: str = "20.00",
+    currency: str = "GBP",
+    rationale: str = "Arrived broken; section 2.1.",
+    **extra,
+) -> dict:
+    return {
+        "action": action,
+        "amount": amount,
+        "currency": currency,
+        "rationale": rationale,
+        "cited_sections": ["2.1"],
+        "policy_match": "medium",
+        "needs_human_review": False,
+        "customer_sentiment": "calm",
+        "risk_flags": [],
+        **extra,
+    }
 
 
-def gate_evaluation(request, *, decision: dict | None = None, queue_slug: str = "standard",
-                    reasons: list[dict] | None = None) -> GateEvaluation:
+def gate_evaluation(
+    request,
+    *,
+    decision: dict | None = None,
+    queue_slug: str = "standard",
+    reasons: list[dict] | None = None,
+) -> GateEvaluation:
     return GateEvaluation.objects.create(
-        request=request, policy_version=active_gate_policy(),
-        route="review", reasons=reasons or [], queue=queue_slug, priority=request.priority,
-        decision=decision, context={})
+        request=request,
+        policy_version=active_gate_policy(),
+        route="review",
+        reasons=reasons or [],
+        queue=queue_slug,
+        priority=request.priority,
+        decision=decision,
+        context={},
+    )
 
 
 class ReviewTaskFactory(factory.django.DjangoModelFactory):
@@ -49,26 +75,42 @@ class ReviewTaskFactory(factory.django.DjangoModelFactory):
     class Params:
         amount = Decimal("20.00")
 
-    request = factory.LazyAttribute(lambda o: RefundRequestFactory(
-        status=RefundStatus.IN_REVIEW, order=OrderFactory(amount=o.amount),
-        requested_amount=o.amount))
+    request = factory.LazyAttribute(
+        lambda o: RefundRequestFactory(
+            status=RefundStatus.IN_REVIEW,
+            order=OrderFactory(amount=o.amount),
+            requested_amount=o.amount,
+        )
+    )
     queue = factory.LazyFunction(queue)
     priority = 1
-    reasons = factory.LazyFunction(lambda: [{"code": "amount_over_ceiling",
-                                             "message": "The amount is over the ceiling."}])
+    reasons = factory.LazyFunction(
+        lambda: [{"code": "amount_over_ceiling", "message": "The amount is over the ceiling."}]
+    )
     reason_codes = ",amount_over_ceiling,"
     due_at = factory.LazyFunction(lambda: timezone.now() + timedelta(hours=4))
     deadline_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=3))
 
 
-def task_with_proposal(*, amount: str = "20.00", action: str = "approve_refund",
-                       queue_slug: str = "standard", proposal: bool = True,
-                       **kwargs) -> ReviewTask:
+def task_with_proposal(
+    *,
+    amount: str = "20.00",
+    action: str = "approve_refund",
+    queue_slug: str = "standard",
+    proposal: bool = True,
+    **kwargs,
+) -> ReviewTask:
     task = ReviewTaskFactory(amount=Decimal(amount), queue=queue(queue_slug), **kwargs)
-    gate_evaluation(task.request, queue_slug=queue_slug, reasons=task.reasons,
-                    decision=(proposal_json(action=action,
-                                            amount=amount if action == "approve_refund"
-                                            else "0.00") if proposal else None))
+    gate_evaluation(
+        task.request,
+        queue_slug=queue_slug,
+        reasons=task.reasons,
+        decision=(
+            proposal_json(action=action, amount=amount if action == "approve_refund" else "0.00")
+            if proposal
+            else None
+        ),
+    )
     return task
 
 
@@ -79,9 +121,15 @@ def proposal_for(request, *, decision=_DEFAULT, **fields):
     """A stored drafting attempt (``refunds.Proposal``) with provenance and scored sections."""
     from refunds.models import Proposal
 
-    defaults = {"provider": "offline", "model_name": "heuristic-1", "prompt_name": "draft",
-                "prompt_version": "p-7", "sections": [
-                    {"id": "2.1", "title": "Damaged on arrival", "score": 0.8123},
-                    {"id": "4.0", "title": "Refund window", "score": 0.4017}],
-                "decision": proposal_json() if decision is _DEFAULT else decision}
+    defaults = {
+        "provider": "offline",
+        "model_name": "heuristic-1",
+        "prompt_name": "draft",
+        "prompt_version": "p-7",
+        "sections": [
+            {"id": "2.1", "title": "Damaged on arrival", "score": 0.8123},
+            {"id": "4.0", "title": "Refund window", "score": 0.4017},
+        ],
+        "decision": proposal_json() if decision is _DEFAULT else decision,
+    }
     return Proposal.objects.create(request=request, **{**defaults, **fields})

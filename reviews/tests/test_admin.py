@@ -20,16 +20,18 @@ def test_task_admin_shows_only_my_queues_and_404s_others(client, reviewer_of):
     assert f"/{mine.pk}/change/" in listing.text and f"/{other.pk}/change/" not in listing.text
     url = reverse("admin:reviews_reviewtask_change", args=[other.pk])
     assert client.get(url).status_code == 404
-    assert client.get(reverse("admin:reviews_reviewtask_change", args=[mine.pk])).status_code \
-        == 200
+    assert client.get(reverse("admin:reviews_reviewtask_change", args=[mine.pk])).status_code == 200
 
 
 def test_bulk_approve_runs_per_row_checks(client, reviewer_of):
     ok, foreign = task_with_proposal(), task_with_proposal(proposal=False)
     user = reviewer_of("standard")
     client.force_login(user)
-    response = client.post(reverse("admin:reviews_reviewtask_changelist"), {
-        "action": "bulk_approve", ACTION_CHECKBOX_NAME: [ok.pk, foreign.pk]}, follow=True)
+    response = client.post(
+        reverse("admin:reviews_reviewtask_changelist"),
+        {"action": "bulk_approve", ACTION_CHECKBOX_NAME: [ok.pk, foreign.pk]},
+        follow=True,
+    )
     assert "1 task(s) decided." in response.text
     assert "no valid AI proposal" in response.text
     assert ReviewTask.objects.get(pk=ok.pk).request.status == RefundStatus.APPROVED
@@ -42,8 +44,15 @@ def test_bulk_reject_asks_reason_and_comment(client, reviewer_of):
     url = reverse("admin:reviews_reviewtask_changelist")
     first = client.post(url, {"action": "bulk_reject", ACTION_CHECKBOX_NAME: [task.pk]})
     assert first.status_code == 200 and "reason_code" in first.text
-    client.post(url, {"action": "bulk_reject", ACTION_CHECKBOX_NAME: [task.pk],
-                      "reason_code": "duplicate", "comment": "Same as #12."})
+    client.post(
+        url,
+        {
+            "action": "bulk_reject",
+            ACTION_CHECKBOX_NAME: [task.pk],
+            "reason_code": "duplicate",
+            "comment": "Same as #12.",
+        },
+    )
     assert ReviewTask.objects.get(pk=task.pk).request.status == RefundStatus.REJECTED
 
 
@@ -53,10 +62,16 @@ def test_queue_admin_grants_and_revokes_through_services(client, role_user):
     client.force_login(admin_user)
     q = queue("legal")
     url = reverse("admin:reviews_queue_change", args=[q.pk])
-    data = {"slug": q.slug, "name": q.name, "description": "", "is_active": "on",
-            "sla_minutes": 60, "hard_deadline_minutes": 600,
-            "groups": [Group.objects.get(name=roles.SENIOR_REVIEWER).pk],
-            "users": [reviewer.pk]}
+    data = {
+        "slug": q.slug,
+        "name": q.name,
+        "description": "",
+        "is_active": "on",
+        "sla_minutes": 60,
+        "hard_deadline_minutes": 600,
+        "groups": [Group.objects.get(name=roles.SENIOR_REVIEWER).pk],
+        "users": [reviewer.pk],
+    }
     assert client.post(url, data).status_code == 302
     assert perms.queue_ids_for_user(type(reviewer).objects.get(pk=reviewer.pk)) == {q.pk}
     client.post(url, {**data, "users": []})
@@ -70,5 +85,7 @@ def test_reviewers_cannot_read_unmasked_customers_in_the_admin(client, role_user
     for role in (roles.REVIEWER, roles.SENIOR_REVIEWER):
         client.force_login(role_user(role))
         assert client.get(reverse("admin:refunds_customer_changelist")).status_code == 403
-        assert client.get(reverse("admin:refunds_customer_change",
-                                  args=[customer.pk])).status_code == 403
+        assert (
+            client.get(reverse("admin:refunds_customer_change", args=[customer.pk])).status_code
+            == 403
+        )

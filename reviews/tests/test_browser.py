@@ -15,8 +15,15 @@ from reviews.tests.factories import task_with_proposal
 sync_api = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = os.environ.get("HITL_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 ARTIFACTS = Path(settings.BASE_DIR) / "artifacts"
 
 pytestmark = [
@@ -24,8 +31,10 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
     # Skipped where Chromium is missing, except in CI (HITL_REQUIRE_BROWSER=1), which
     # installs it and must not pass by skipping.
-    pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("HITL_REQUIRE_BROWSER"),
-                       reason=f"needs Chromium at {CHROMIUM} (apt-get install chromium)"),
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists() and not os.environ.get("HITL_REQUIRE_BROWSER"),
+        reason=f"needs Chromium at {CHROMIUM} (apt-get install chromium)",
+    ),
 ]
 
 
@@ -80,7 +89,8 @@ def test_reviewer_edits_amount_and_approves_others_see_it(browser, live_server, 
     other = logged_in(browser, live_server, bob)
     other.goto(f"{live_server.url}/review/tasks/{task.pk}/")
     sync_api.expect(other.locator("#decided-banner")).to_contain_text(
-        f"Decided by {alice.username}")
+        f"Decided by {alice.username}"
+    )
     assert other.locator("#decision-form").count() == 0
 
     outsider = logged_in(browser, live_server, carol)

@@ -20,8 +20,10 @@ from reviews.services import (
 )
 from reviews.tests.factories import task_with_proposal
 
-pytestmark = [pytest.mark.postgres,
-              pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 @pytest.fixture(autouse=True)
@@ -69,10 +71,18 @@ def assert_one_final(task):
 def test_two_reviewers_approving_at_once_one_wins(reviewer_of):
     task = task_with_proposal(amount="20.00")
     alice, bob = reviewer_of("standard"), reviewer_of("standard")
-    wins, losses = split(race(
-        lambda: review_decide(task=task, user=alice, outcome="approve"),
-        lambda: review_decide(task=task, user=bob, outcome="approve_with_edits",
-                              action="approve_refund", amount=Decimal("10.00"))))
+    wins, losses = split(
+        race(
+            lambda: review_decide(task=task, user=alice, outcome="approve"),
+            lambda: review_decide(
+                task=task,
+                user=bob,
+                outcome="approve_with_edits",
+                action="approve_refund",
+                amount=Decimal("10.00"),
+            ),
+        )
+    )
     assert len(wins) == 1 and len(losses) == 1
     assert losses[0].code == "task_already_decided"
     assert "Already decided by" in losses[0].message
@@ -86,8 +96,14 @@ def test_two_reviewers_approving_at_once_one_wins(reviewer_of):
 def test_double_click_decides_once(reviewer_of):
     task = task_with_proposal()
     alice = reviewer_of("standard")
-    results = race(*[lambda: review_decide(task=task, user=alice, outcome="approve",
-                                           expected_version=task.version)] * 4)
+    results = race(
+        *[
+            lambda: review_decide(
+                task=task, user=alice, outcome="approve", expected_version=task.version
+            )
+        ]
+        * 4
+    )
     wins, losses = split(results)
     assert len(wins) == 1 and {e.code for e in losses} == {"task_already_decided"}
     assert_one_final(task)
@@ -96,25 +112,35 @@ def test_double_click_decides_once(reviewer_of):
 def test_approve_and_reject_at_once_leave_one_consistent_outcome(reviewer_of):
     task = task_with_proposal()
     alice, bob = reviewer_of("standard"), reviewer_of("standard")
-    wins, _ = split(race(
-        lambda: review_decide(task=task, user=alice, outcome="approve"),
-        lambda: review_decide(task=task, user=bob, outcome="reject",
-                              reason_code="other", comment="No.")))
+    wins, _ = split(
+        race(
+            lambda: review_decide(task=task, user=alice, outcome="approve"),
+            lambda: review_decide(
+                task=task, user=bob, outcome="reject", reason_code="other", comment="No."
+            ),
+        )
+    )
     assert len(wins) == 1
     assert_one_final(task)
     status = type(task.request).objects.get(pk=task.request.pk).status
-    assert status == {"approve": RefundStatus.APPROVED,
-                      "reject": RefundStatus.REJECTED}[wins[0].outcome]
+    assert (
+        status
+        == {"approve": RefundStatus.APPROVED, "reject": RefundStatus.REJECTED}[wins[0].outcome]
+    )
 
 
 def test_decision_racing_a_reassignment(reviewer_of):
     task = task_with_proposal()
     alice, bob = reviewer_of("standard"), reviewer_of("standard")
     senior = reviewer_of("standard", role=roles.SENIOR_REVIEWER)
-    wins, losses = split(race(
-        lambda: review_decide(task=task, user=alice, outcome="approve",
-                              expected_version=task.version),
-        lambda: review_task_reassign(task=task, to_user=bob, by=senior)))
+    wins, losses = split(
+        race(
+            lambda: review_decide(
+                task=task, user=alice, outcome="approve", expected_version=task.version
+            ),
+            lambda: review_task_reassign(task=task, to_user=bob, by=senior),
+        )
+    )
     assert len(wins) == 1 and len(losses) == 1
     task = ReviewTask.objects.get(pk=task.pk)
     if isinstance(wins[0], ReviewDecision):  # the decision came first: reassigning refused
@@ -130,8 +156,10 @@ def test_decision_racing_the_sla_expiry(reviewer_of):
     task = task_with_proposal()
     ReviewTask.objects.filter(pk=task.pk).update(deadline_at=task.created_at)
     alice = reviewer_of("standard")
-    results = race(lambda: review_decide(task=task, user=alice, outcome="approve"),
-                   lambda: review_task_expire(task=task))
+    results = race(
+        lambda: review_decide(task=task, user=alice, outcome="approve"),
+        lambda: review_task_expire(task=task),
+    )
     request = type(task.request).objects.get(pk=task.request.pk)
     task = ReviewTask.objects.get(pk=task.pk)
     if isinstance(results[0], Exception):  # expiry first
@@ -147,8 +175,10 @@ def test_concurrent_opens_make_one_task():
     task = task_with_proposal()
     ReviewTask.objects.all().delete()
     request = task.request
-    results = race(*[lambda: review_task_open(request=request, queue_slug="standard",
-                                              priority=1, reasons=[])] * 4)
+    results = race(
+        *[lambda: review_task_open(request=request, queue_slug="standard", priority=1, reasons=[])]
+        * 4
+    )
     wins, _ = split(results)
     assert len({t.pk for t in wins}) == 1 == ReviewTask.objects.filter(request=request).count()
 
@@ -157,8 +187,12 @@ def test_four_eyes_two_first_approvals_at_once(reviewer_of, settings):
     settings.REVIEW_FOUR_EYES_AMOUNT = "100.00"
     task = task_with_proposal(amount="150.00")
     alice, bob = reviewer_of("standard"), reviewer_of("standard")
-    wins, _ = split(race(lambda: review_decide(task=task, user=alice, outcome="approve"),
-                         lambda: review_decide(task=task, user=bob, outcome="approve")))
+    wins, _ = split(
+        race(
+            lambda: review_decide(task=task, user=alice, outcome="approve"),
+            lambda: review_decide(task=task, user=bob, outcome="approve"),
+        )
+    )
     # serialised by the task lock: the first is pending, the second (a different person,
     # same figures) confirms it
     assert len(wins) == 2

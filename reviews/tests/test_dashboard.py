@@ -19,9 +19,16 @@ def test_dashboard_url():
     assert reverse("reviews:dashboard") == URL
 
 
-@pytest.mark.parametrize("role, status", [
-    ("reviewer", 403), ("integration", 403),
-    ("senior_reviewer", 200), ("policy_admin", 200), ("auditor", 200)])
+@pytest.mark.parametrize(
+    "role, status",
+    [
+        ("reviewer", 403),
+        ("integration", 403),
+        ("senior_reviewer", 200),
+        ("policy_admin", 200),
+        ("auditor", 200),
+    ],
+)
 def test_dashboard_is_for_seniors_policy_admins_and_auditors(client, role_user, role, status):
     client.force_login(role_user(role))
     assert client.get(URL).status_code == status
@@ -53,7 +60,8 @@ def test_dashboard_draws_the_figures_as_svg_charts(client, role_user):
     assert "Human override rate" in html and "50.0%" in html  # 1 of the 2 proposals
     assert "Execution failure rate" in html
     assert "http" not in html.split("<svg", 1)[1].split("</svg>", 1)[0].replace(
-        "http://www.w3.org", "")  # nothing fetched from elsewhere
+        "http://www.w3.org", ""
+    )  # nothing fetched from elsewhere
 
 
 def test_dashboard_filters_narrow_the_figures(client, role_user):
@@ -86,8 +94,9 @@ def test_dashboard_shows_the_drift_alert(client, role_user, settings):
     assert "Drift:" in html and "Review rate today is 100%" in html
 
 
-def test_dashboard_query_count_does_not_grow_with_the_rows(client, role_user,
-                                                           django_assert_num_queries):
+def test_dashboard_query_count_does_not_grow_with_the_rows(
+    client, role_user, django_assert_num_queries
+):
     user = role_user("senior_reviewer")
     client.force_login(user)
     _some_history(1)

@@ -18,14 +18,27 @@ def baseline(part: int, whole: int, days: int = 14) -> list[DailyCount]:
 
 
 def test_no_alert_within_the_margin():
-    assert detect_drift(metric="review_rate", today=DailyCount(DAY, 35, 100),
-                        baseline=baseline(30, 100), margin=0.1, min_cases=20) is None
+    assert (
+        detect_drift(
+            metric="review_rate",
+            today=DailyCount(DAY, 35, 100),
+            baseline=baseline(30, 100),
+            margin=0.1,
+            min_cases=20,
+        )
+        is None
+    )
 
 
 @pytest.mark.parametrize("today_part", [45, 15])
 def test_alert_when_today_leaves_the_baseline_either_way(today_part):
-    alert = detect_drift(metric="review_rate", today=DailyCount(DAY, today_part, 100),
-                         baseline=baseline(30, 100), margin=0.1, min_cases=20)
+    alert = detect_drift(
+        metric="review_rate",
+        today=DailyCount(DAY, today_part, 100),
+        baseline=baseline(30, 100),
+        margin=0.1,
+        min_cases=20,
+    )
     assert alert is not None
     assert alert.baseline == pytest.approx(0.3)
     assert alert.today == pytest.approx(today_part / 100)
@@ -33,17 +46,33 @@ def test_alert_when_today_leaves_the_baseline_either_way(today_part):
 
 
 def test_small_numbers_raise_no_alert():
-    assert detect_drift(metric="review_rate", today=DailyCount(DAY, 10, 10),
-                        baseline=baseline(30, 100), margin=0.1, min_cases=20) is None
-    assert detect_drift(metric="review_rate", today=DailyCount(DAY, 90, 100),
-                        baseline=baseline(0, 1), margin=0.1, min_cases=20) is None
+    assert (
+        detect_drift(
+            metric="review_rate",
+            today=DailyCount(DAY, 10, 10),
+            baseline=baseline(30, 100),
+            margin=0.1,
+            min_cases=20,
+        )
+        is None
+    )
+    assert (
+        detect_drift(
+            metric="review_rate",
+            today=DailyCount(DAY, 90, 100),
+            baseline=baseline(0, 1),
+            margin=0.1,
+            min_cases=20,
+        )
+        is None
+    )
 
 
 def test_the_baseline_is_pooled_so_quiet_days_weigh_little():
-    days = [DailyCount(DAY - timedelta(days=2), 1, 1), DailyCount(DAY - timedelta(days=1),
-                                                                  30, 100)]
-    alert = detect_drift(metric="m", today=DailyCount(DAY, 31, 100), baseline=days,
-                         margin=0.1, min_cases=20)
+    days = [DailyCount(DAY - timedelta(days=2), 1, 1), DailyCount(DAY - timedelta(days=1), 30, 100)]
+    alert = detect_drift(
+        metric="m", today=DailyCount(DAY, 31, 100), baseline=days, margin=0.1, min_cases=20
+    )
     assert alert is None  # pooled 31/101, not the mean of 100% and 30%
 
 

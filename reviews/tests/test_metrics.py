@@ -17,8 +17,9 @@ pytestmark = pytest.mark.django_db
 
 def period(**kwargs) -> metrics.DashboardFilters:
     now = timezone.now()
-    return metrics.DashboardFilters(start=now - timedelta(days=7),
-                                    end=now + timedelta(seconds=1), **kwargs)
+    return metrics.DashboardFilters(
+        start=now - timedelta(days=7), end=now + timedelta(seconds=1), **kwargs
+    )
 
 
 def test_routing_summary_counts_auto_approvals_and_reviews_in_the_period():
@@ -41,7 +42,7 @@ def test_routing_summary_filters_by_channel_provider_queue_and_policy_version():
 
 
 def test_decision_summary_counts_overrides_of_action_or_amount():
-    decided()                                                  # as proposed
+    decided()  # as proposed
     decided(outcome=Outcome.APPROVE_WITH_EDITS, amount="15.00")  # amount changed
     decided(outcome=Outcome.REJECT, action="", amount=None, reason_code="suspected_fraud")
     decided(outcome=Outcome.APPROVE_WITH_EDITS, proposed_action="", proposed_amount=None)
@@ -55,18 +56,31 @@ def test_decision_summary_counts_overrides_of_action_or_amount():
 
 
 def test_a_rejection_of_a_proposed_denial_is_no_override():
-    decided(outcome=Outcome.REJECT, action="", amount=None, proposed_action="deny_refund",
-            proposed_amount="0.00", reason_code="outside_window")
+    decided(
+        outcome=Outcome.REJECT,
+        action="",
+        amount=None,
+        proposed_action="deny_refund",
+        proposed_amount="0.00",
+        reason_code="outside_window",
+    )
     assert metrics.decision_summary(period())["overridden"] == 0
 
 
 def test_reason_codes_and_sla_misses():
     decided(outcome=Outcome.REJECT, action="", amount=None, reason_code="suspected_fraud")
     decided(outcome=Outcome.REJECT, action="", amount=None, reason_code="suspected_fraud")
-    decided(outcome=Outcome.REJECT, action="", amount=None, reason_code="duplicate",
-            waited=timedelta(hours=6))
+    decided(
+        outcome=Outcome.REJECT,
+        action="",
+        amount=None,
+        reason_code="duplicate",
+        waited=timedelta(hours=6),
+    )
     assert metrics.reason_code_distribution(period()) == [
-        {"reason_code": "suspected_fraud", "n": 2}, {"reason_code": "duplicate", "n": 1}]
+        {"reason_code": "suspected_fraud", "n": 2},
+        {"reason_code": "duplicate", "n": 1},
+    ]
     assert metrics.decision_summary(period())["sla_missed"] == 1
 
 
@@ -85,12 +99,20 @@ def test_review_latency_without_decisions_is_empty():
 
 def test_reviewer_agreement_compares_a_first_approval_with_the_final_decision():
     first = UserFactory()
-    decided(amount="300.00", proposed_amount="300.00",
-            earlier=(first, Outcome.APPROVE, "approve_refund", "300.00"))     # confirmed
-    decided(outcome=Outcome.REJECT, action="", amount=None, reason_code="suspected_fraud",
-            earlier=(first, Outcome.APPROVE, "approve_refund", "300.00"))     # disagreed
-    decided(earlier=(first, Outcome.ESCALATE, "", None))                       # escalated
-    decided()                                                                  # one human
+    decided(
+        amount="300.00",
+        proposed_amount="300.00",
+        earlier=(first, Outcome.APPROVE, "approve_refund", "300.00"),
+    )  # confirmed
+    decided(
+        outcome=Outcome.REJECT,
+        action="",
+        amount=None,
+        reason_code="suspected_fraud",
+        earlier=(first, Outcome.APPROVE, "approve_refund", "300.00"),
+    )  # disagreed
+    decided(earlier=(first, Outcome.ESCALATE, "", None))  # escalated
+    decided()  # one human
     row = metrics.reviewer_agreement(period())
     assert (row["two_humans"], row["compared"], row["agreed"]) == (3, 2, 1)
     assert row["agreement_rate"] == 0.5
@@ -105,19 +127,23 @@ def test_execution_failure_rate():
 
 
 def test_queue_state_and_workload():
-    ReviewTaskFactory(created_at=timezone.now() - timedelta(hours=3),
-                      due_at=timezone.now() - timedelta(hours=1))
+    ReviewTaskFactory(
+        created_at=timezone.now() - timedelta(hours=3), due_at=timezone.now() - timedelta(hours=1)
+    )
     ReviewTaskFactory()
     busy = UserFactory(username="busy")
     decided(reviewer=busy)
     decided(reviewer=busy, outcome=Outcome.APPROVE_WITH_EDITS, amount="5.00")
     ReviewTaskFactory(status="claimed", assignee=busy)
     [standard] = metrics.queue_state(period())
-    assert (standard["queue__slug"], standard["depth"], standard["overdue"]) == (
-        "standard", 3, 1)
+    assert (standard["queue__slug"], standard["depth"], standard["overdue"]) == ("standard", 3, 1)
     assert standard["oldest_age_seconds"] >= 3 * 3600 - 5
     assert metrics.reviewer_workload(period())[0] == {
-        "reviewer": "busy", "decided": 2, "overridden": 1, "claimed": 1}
+        "reviewer": "busy",
+        "decided": 2,
+        "overridden": 1,
+        "claimed": 1,
+    }
 
 
 def test_outcomes_by_path():

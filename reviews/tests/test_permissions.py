@@ -48,8 +48,7 @@ def test_global_work_queue_permission_means_every_queue(role_user):
     user = role_user(roles.REVIEWER)
     user.user_permissions.add(Permission.objects.get(codename="work_queue"))
     new = Queue.objects.create(slug="vip", name="VIP")
-    assert perms.queue_ids_for_user(fresh(user)) == set(
-        Queue.objects.values_list("pk", flat=True))
+    assert perms.queue_ids_for_user(fresh(user)) == set(Queue.objects.values_list("pk", flat=True))
     assert new.pk in perms.queue_ids_for_user(fresh(user))
 
 
@@ -79,8 +78,9 @@ def test_machine_accounts_can_not_be_granted_or_work(role_user):
         queue_access_grant(queue=queue("standard"), user=machine, actor=SYSTEM)
     assert exc.value.code == "machine_account"
     with pytest.raises(ApplicationError):
-        queue_access_grant(queue=queue("standard"),
-                           group=Group.objects.get(name=roles.INTEGRATION), actor=SYSTEM)
+        queue_access_grant(
+            queue=queue("standard"), group=Group.objects.get(name=roles.INTEGRATION), actor=SYSTEM
+        )
     # even a machine account that somehow holds the global permission is refused
     machine.user_permissions.add(Permission.objects.get(codename="work_queue"))
     assert perms.queue_ids_for_user(fresh(machine)) == frozenset()
@@ -98,8 +98,7 @@ def test_user_created_case_by_audit_actor_or_customer_email(reviewer_of):
     task = task_with_proposal()
     user = reviewer_of("standard")
     assert not perms.user_created_case(user, task)
-    record_event(event_type="refund_request.received", actor=Actor.user(user),
-                 subject=task.request)
+    record_event(event_type="refund_request.received", actor=Actor.user(user), subject=task.request)
     assert perms.user_created_case(user, task)
     customer = reviewer_of("standard", email=task.request.customer.email.upper())
     assert perms.user_created_case(customer, task)

@@ -26,8 +26,10 @@ from reviews.services import (
 from reviews.tests.factories import queue, task_with_proposal
 
 pytestmark = pytest.mark.django_db
-REASONS = [{"code": "amount_over_ceiling", "message": "Over 25."},
-           {"code": "high_risk_term", "message": "Mentions fraud."}]
+REASONS = [
+    {"code": "amount_over_ceiling", "message": "Over 25."},
+    {"code": "high_risk_term", "message": "Mentions fraud."},
+]
 
 
 def events(kind: str) -> list[AuditEvent]:
@@ -40,6 +42,7 @@ def reload(obj):
 
 
 # --- opening ---------------------------------------------------------------------------------
+
 
 def test_review_task_open_creates_task_with_sla_and_reasons():
     request = RefundRequestFactory(status=RefundStatus.IN_REVIEW)
@@ -77,6 +80,7 @@ def test_review_task_open_unknown_queue_falls_back_to_standard():
 
 # --- claims ----------------------------------------------------------------------------------
 
+
 def test_claim_locks_task_to_one_reviewer(reviewer_of):
     task = task_with_proposal()
     alice, bob = reviewer_of("standard"), reviewer_of("standard")
@@ -94,7 +98,8 @@ def test_expired_claim_can_be_taken_over(reviewer_of, settings):
     alice, bob = reviewer_of("standard"), reviewer_of("standard")
     review_task_claim(task=task, user=alice)
     ReviewTask.objects.filter(pk=task.pk).update(
-        claim_expires_at=timezone.now() - timedelta(seconds=1))
+        claim_expires_at=timezone.now() - timedelta(seconds=1)
+    )
     assert review_task_claim(task=task, user=bob).assignee == bob
 
 
@@ -135,8 +140,10 @@ def test_reassign_needs_senior_and_a_target_of_the_queue(reviewer_of):
 def test_reviewer_of_another_queue_is_forbidden(reviewer_of):
     task = task_with_proposal()
     outsider = reviewer_of("legal")
-    for call in (lambda: review_task_claim(task=task, user=outsider),
-                 lambda: review_decide(task=task, user=outsider, outcome="approve")):
+    for call in (
+        lambda: review_task_claim(task=task, user=outsider),
+        lambda: review_decide(task=task, user=outsider, outcome="approve"),
+    ):
         with pytest.raises(ApplicationError) as exc:
             call()
         assert exc.value.status_code == 403
@@ -153,8 +160,10 @@ def test_inactive_reviewer_is_refused(reviewer_of):
 
 # --- approving -------------------------------------------------------------------------------
 
+
 def test_approve_finalizes_the_proposal_and_queues_execution(
-        reviewer_of, django_capture_on_commit_callbacks, monkeypatch):
+    reviewer_of, django_capture_on_commit_callbacks, monkeypatch
+):
     queued = []
     monkeypatch.setattr("refunds.tasks.enqueue_refund_request_execution", queued.append)
     task = task_with_proposal(amount="20.00")
@@ -174,27 +183,40 @@ def test_approve_finalizes_the_proposal_and_queues_execution(
 
 def test_approve_with_edits_records_difference_from_proposal(reviewer_of):
     task = task_with_proposal(amount="20.00")
-    decision = review_decide(task=task, user=reviewer_of("standard"),
-                             outcome="approve_with_edits", action="approve_refund",
-                             amount=Decimal("12.5"), message="Partial refund, sorry!")
+    decision = review_decide(
+        task=task,
+        user=reviewer_of("standard"),
+        outcome="approve_with_edits",
+        action="approve_refund",
+        amount=Decimal("12.5"),
+        message="Partial refund, sorry!",
+    )
     assert decision.amount == Decimal("12.50") and decision.proposed_amount == Decimal("20.00")
     assert decision.amount_difference == Decimal("-7.50")
     assert reload(task.request).final_amount == Decimal("12.50")
     assert decision.message == "Partial refund, sorry!"
 
 
-@pytest.mark.parametrize(("action", "amount", "message"), [
-    ("approve_refund", "25.00", "exceeds what is left"),
-    ("approve_refund", "0", "not a refund"),
-    ("deny_refund", "5.00", "Only a refund carries an amount"),
-    ("pay_twice", "5.00", "Unknown action"),
-    ("approve_refund", "-1", "zero or more"),
-])
+@pytest.mark.parametrize(
+    ("action", "amount", "message"),
+    [
+        ("approve_refund", "25.00", "exceeds what is left"),
+        ("approve_refund", "0", "not a refund"),
+        ("deny_refund", "5.00", "Only a refund carries an amount"),
+        ("pay_twice", "5.00", "Unknown action"),
+        ("approve_refund", "-1", "zero or more"),
+    ],
+)
 def test_approve_with_edits_validates(reviewer_of, action, amount, message):
     task = task_with_proposal(amount="20.00")
     with pytest.raises(ApplicationError) as exc:
-        review_decide(task=task, user=reviewer_of("standard"), outcome="approve_with_edits",
-                      action=action, amount=Decimal(amount))
+        review_decide(
+            task=task,
+            user=reviewer_of("standard"),
+            outcome="approve_with_edits",
+            action=action,
+            amount=Decimal(amount),
+        )
     assert message in exc.value.message and exc.value.status_code == 400
     assert reload(task.request).status == RefundStatus.IN_REVIEW
     assert not ReviewDecision.objects.exists()
@@ -217,8 +239,7 @@ def test_approving_a_denial_finalizes_it_with_zero(reviewer_of):
 def test_no_one_decides_a_case_they_created(reviewer_of):
     task = task_with_proposal()
     user = reviewer_of("standard")
-    record_event(event_type="refund_request.received", actor=Actor.user(user),
-                 subject=task.request)
+    record_event(event_type="refund_request.received", actor=Actor.user(user), subject=task.request)
     with pytest.raises(ApplicationError) as exc:
         review_decide(task=task, user=user, outcome="approve")
     assert exc.value.status_code == 403
@@ -230,8 +251,7 @@ def test_review_decide_refuses_second_decision_with_who_and_when(reviewer_of):
     review_decide(task=task, user=alice, outcome="approve")
     for user in (alice, bob):  # a double click, or a second reviewer
         with pytest.raises(ApplicationError) as exc:
-            review_decide(task=task, user=user, outcome="reject", reason_code="other",
-                          comment="no")
+            review_decide(task=task, user=user, outcome="reject", reason_code="other", comment="no")
         assert exc.value.code == "task_already_decided"
         assert f"Already decided by {alice.username} at" in exc.value.message
     assert ReviewDecision.objects.count() == 1
@@ -247,6 +267,7 @@ def test_stale_version_is_refused(reviewer_of):
 
 
 # --- four eyes -------------------------------------------------------------------------------
+
 
 def test_four_eyes_first_approval_is_not_final(reviewer_of, settings):
     settings.REVIEW_FOUR_EYES_AMOUNT = "100.00"
@@ -273,13 +294,23 @@ def test_four_eyes_second_approver_with_different_amount_restarts(reviewer_of, s
     task = task_with_proposal(amount="150.00")
     alice, bob = reviewer_of("standard"), reviewer_of("standard")
     review_decide(task=task, user=alice, outcome="approve")
-    edited = review_decide(task=task, user=bob, outcome="approve_with_edits",
-                           action="approve_refund", amount=Decimal("120.00"))
+    edited = review_decide(
+        task=task,
+        user=bob,
+        outcome="approve_with_edits",
+        action="approve_refund",
+        amount=Decimal("120.00"),
+    )
     assert edited.pending and reload(task.request).status == RefundStatus.IN_REVIEW
     assert ReviewDecision.objects.filter(pending=True).count() == 1
     # alice may now confirm bob's figure: a different person from the pending approver
-    final = review_decide(task=task, user=alice, outcome="approve_with_edits",
-                          action="approve_refund", amount=Decimal("120.00"))
+    final = review_decide(
+        task=task,
+        user=alice,
+        outcome="approve_with_edits",
+        action="approve_refund",
+        amount=Decimal("120.00"),
+    )
     assert final.is_final and reload(task.request).final_amount == Decimal("120.00")
 
 
@@ -293,24 +324,37 @@ def test_rejection_after_a_first_approval_closes_it(reviewer_of, settings):
     settings.REVIEW_FOUR_EYES_AMOUNT = "100.00"
     task = task_with_proposal(amount="150.00")
     first = review_decide(task=task, user=reviewer_of("standard"), outcome="approve")
-    review_decide(task=task, user=reviewer_of("standard"), outcome="reject",
-                  reason_code="suspected_fraud", comment="Pattern of abuse.")
+    review_decide(
+        task=task,
+        user=reviewer_of("standard"),
+        outcome="reject",
+        reason_code="suspected_fraud",
+        comment="Pattern of abuse.",
+    )
     assert not reload(first).pending
     assert reload(task.request).status == RefundStatus.REJECTED
 
 
 # --- reject, escalate, more info -------------------------------------------------------------
 
+
 def test_reject_needs_reason_code_and_comment(reviewer_of):
     task = task_with_proposal()
     user = reviewer_of("standard")
-    for kwargs in ({"reason_code": "", "comment": "x"},
-                   {"reason_code": "policy_not_met", "comment": "  "},
-                   {"reason_code": "made_up", "comment": "x"}):
+    for kwargs in (
+        {"reason_code": "", "comment": "x"},
+        {"reason_code": "policy_not_met", "comment": "  "},
+        {"reason_code": "made_up", "comment": "x"},
+    ):
         with pytest.raises(ApplicationError):
             review_decide(task=task, user=user, outcome="reject", **kwargs)
-    decision = review_decide(task=task, user=user, outcome="reject",
-                             reason_code="outside_window", comment="Bought 8 months ago.")
+    decision = review_decide(
+        task=task,
+        user=user,
+        outcome="reject",
+        reason_code="outside_window",
+        comment="Bought 8 months ago.",
+    )
     assert decision.is_final and decision.reason_code == "outside_window"
     message = OutboundMessage.objects.get(request=task.request)  # the customer is told
     assert message.kind == "denial" and "unable to offer a refund" in message.body
@@ -323,8 +367,9 @@ def test_escalate_moves_task_to_senior_queue_with_raised_priority(reviewer_of):
     user = reviewer_of("standard")
     with pytest.raises(ApplicationError):
         review_decide(task=task, user=user, outcome="escalate", comment="")
-    decision = review_decide(task=task, user=user, outcome="escalate",
-                             comment="Customer threatens a chargeback.")
+    decision = review_decide(
+        task=task, user=user, outcome="escalate", comment="Customer threatens a chargeback."
+    )
     task = reload(task)
     assert not decision.is_final
     assert (task.queue.slug, task.status, task.priority) == ("senior", "escalated", 2)
@@ -343,8 +388,12 @@ def test_request_more_info_asks_the_customer(reviewer_of):
     user = reviewer_of("standard")
     with pytest.raises(ApplicationError):
         review_decide(task=task, user=user, outcome="request_more_info", message="")
-    decision = review_decide(task=task, user=user, outcome="request_more_info",
-                             message="Could you send a photo of the damage?")
+    decision = review_decide(
+        task=task,
+        user=user,
+        outcome="request_more_info",
+        message="Could you send a photo of the damage?",
+    )
     assert decision.message == "Could you send a photo of the damage?" and decision.is_final
     message = OutboundMessage.objects.get(request=task.request)
     assert (message.kind, message.body) == ("more_info", "Could you send a photo of the damage?")
@@ -363,6 +412,7 @@ def test_decision_on_a_request_no_longer_in_review_rolls_back(reviewer_of):
 
 # --- PII -------------------------------------------------------------------------------------
 
+
 def test_pii_reveal_needs_permission_and_is_audited(reviewer_of):
     task = task_with_proposal()
     with pytest.raises(ApplicationError):
@@ -374,6 +424,7 @@ def test_pii_reveal_needs_permission_and_is_audited(reviewer_of):
 
 
 # --- SLA -------------------------------------------------------------------------------------
+
 
 def test_sla_sweep_escalates_overdue_tasks_to_senior(reviewer_of):
     task = task_with_proposal(priority=1)
@@ -414,7 +465,8 @@ def test_sla_sweep_releases_claims_that_ran_out(reviewer_of):
 
 
 def test_sla_sweep_expires_past_hard_deadline_without_executing(
-        reviewer_of, django_capture_on_commit_callbacks, monkeypatch):
+    reviewer_of, django_capture_on_commit_callbacks, monkeypatch
+):
     executed = []
     monkeypatch.setattr("refunds.tasks.enqueue_refund_request_execution", executed.append)
     task = task_with_proposal()
@@ -444,15 +496,26 @@ def test_review_task_open_takes_what_the_gate_produces():
     from reviews.tests.factories import active_gate_policy
 
     active_gate_policy()  # (a transactional test's flush may have emptied the table)
-    request = RefundRequestFactory(status=RefundStatus.GATED,
-                                   order=OrderFactory(amount=D("300.00")))
-    decision = RefundDecision(action="approve_refund", amount=D("300.00"), currency="GBP",
-                              rationale="The customer says it is fraud.", policy_match="weak",
-                              needs_human_review=True, customer_sentiment="angry")
+    request = RefundRequestFactory(
+        status=RefundStatus.GATED, order=OrderFactory(amount=D("300.00"))
+    )
+    decision = RefundDecision(
+        action="approve_refund",
+        amount=D("300.00"),
+        currency="GBP",
+        rationale="The customer says it is fraud.",
+        policy_match="weak",
+        needs_human_review=True,
+        customer_sentiment="angry",
+    )
     evaluation = refund_request_gate(request=request, decision=decision)
     assert evaluation.route == "review"
-    task = review_task_open(request=request, queue_slug=evaluation.queue,
-                            priority=evaluation.priority, reasons=evaluation.reasons)
+    task = review_task_open(
+        request=request,
+        queue_slug=evaluation.queue,
+        priority=evaluation.priority,
+        reasons=evaluation.reasons,
+    )
     assert task.queue.slug == evaluation.queue == "legal"
     assert {r["code"] for r in task.reasons} == set(evaluation.reason_codes)
     assert f",{evaluation.reason_codes[0]}," in task.reason_codes

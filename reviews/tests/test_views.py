@@ -95,7 +95,8 @@ def test_queue_orders_by_priority_then_due(login, reviewer_of):
     low, urgent = task_with_proposal(priority=0), task_with_proposal(priority=3)
     text = login(reviewer_of("standard")).get(reverse("reviews:queue")).text
     assert text.index(reverse("reviews:task", args=[urgent.pk])) < text.index(
-        reverse("reviews:task", args=[low.pk]))
+        reverse("reviews:task", args=[low.pk])
+    )
 
 
 def test_decision_package_shows_everything_masked_and_bounded_queries(login, reviewer_of):
@@ -105,15 +106,23 @@ def test_decision_package_shows_everything_masked_and_bounded_queries(login, rev
     customer = task.request.customer
     customer.phone, customer.address = "+44 20 7946 0958", "1 Secret Street"
     customer.save()
-    count, response = queries(login(reviewer_of("standard")),
-                              reverse("reviews:task", args=[task.pk]))
+    count, response = queries(
+        login(reviewer_of("standard")), reverse("reviews:task", args=[task.pk])
+    )
     text = response.text
     assert response.status_code == 200 and count <= 15
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text and "<script>alert(1)" not in text
     assert customer.email not in text and "1 Secret Street" not in text and "•••• 58" in text
     assert 'id="reveal"' not in text  # no view_pii
-    for part in ("approve refund", "20.00 GBP", "amount over ceiling", "Provenance",
-                 "Gate policy", "Approve with edits", "Request more information"):
+    for part in (
+        "approve refund",
+        "20.00 GBP",
+        "amount over ceiling",
+        "Provenance",
+        "Gate policy",
+        "Approve with edits",
+        "Request more information",
+    ):
         assert part in text
 
 
@@ -129,8 +138,13 @@ def test_reveal_pii_is_audited_and_needs_permission(login, reviewer_of):
 def test_approve_with_edits_through_the_page(login, reviewer_of):
     task = task_with_proposal(amount="20.00")
     client = login(reviewer_of("standard"))
-    data = {"outcome": "approve_with_edits", "version": task.version,
-            "action": "approve_refund", "amount": "15.00", "message": "Here you go."}
+    data = {
+        "outcome": "approve_with_edits",
+        "version": task.version,
+        "action": "approve_refund",
+        "amount": "15.00",
+        "message": "Here you go.",
+    }
     response = client.post(reverse("reviews:decide", args=[task.pk]), data)
     assert response.status_code == 302 and response["Location"] == reverse("reviews:queue")
     task.request.refresh_from_db()
@@ -147,7 +161,8 @@ def test_reject_without_comment_is_a_400_with_message(login, reviewer_of):
     task = task_with_proposal()
     response = login(reviewer_of("standard")).post(
         reverse("reviews:decide", args=[task.pk]),
-        {"outcome": "reject", "version": task.version, "reason_code": "other"})
+        {"outcome": "reject", "version": task.version, "reason_code": "other"},
+    )
     assert response.status_code == 400 and "A comment is required" in response.text
     assert ReviewTask.objects.get(pk=task.pk).status == TaskStatus.OPEN
 
@@ -175,14 +190,21 @@ def test_package_shows_the_agents_proposal_provenance_and_scored_sections(login,
     from reviews.tests.factories import proposal_for, proposal_json
 
     task = task_with_proposal(amount="20.00")
-    proposal_for(task.request, decision=proposal_json(amount="17.00",
-                                                      rationale="Per section 2.1."))
-    count, response = queries(login(reviewer_of("standard")),
-                              reverse("reviews:task", args=[task.pk]))
+    proposal_for(task.request, decision=proposal_json(amount="17.00", rationale="Per section 2.1."))
+    count, response = queries(
+        login(reviewer_of("standard")), reverse("reviews:task", args=[task.pk])
+    )
     text = response.text
     assert count <= 15
-    for part in ("17.00 GBP", "Per section 2.1.", "heuristic-1", "p-7", "Damaged on arrival",
-                 "score 0.812", "Refund window"):
+    for part in (
+        "17.00 GBP",
+        "Per section 2.1.",
+        "heuristic-1",
+        "p-7",
+        "Damaged on arrival",
+        "score 0.812",
+        "Refund window",
+    ):
         assert part in text
     # approving "as proposed" takes the agent's latest proposal
     from reviews.services import review_decide

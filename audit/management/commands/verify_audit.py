@@ -5,13 +5,14 @@ from audit.selectors import audit_chain_verify
 
 
 class Command(BaseCommand):
-    help = ("Walks the audit hash chain and checks it against the anchors written out of the "
-            "database; names the first broken link (exit status 1 if any).")
+    help = (
+        "Walks the audit hash chain and checks it against the anchors written out of the "
+        "database; names the first broken link (exit status 1 if any)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--anchors", help="Anchor file (default HITL_AUDIT_ANCHOR_PATH).")
-        parser.add_argument("--no-anchors", action="store_true",
-                            help="Check the chain only.")
+        parser.add_argument("--no-anchors", action="store_true", help="Check the chain only.")
 
     def handle(self, *args, anchors=None, no_anchors=False, **options):
         report = audit_chain_verify()
@@ -28,9 +29,12 @@ class Command(BaseCommand):
                 raise CommandError(f"Audit anchors UNREADABLE: {exc}") from exc
             broken = audit_anchors_verify(anchors=found, report=report)
             if broken is not None:
-                raise CommandError(f"Audit chain BROKEN at {broken} (checked against "
-                                   f"{len(found)} anchors).")
+                raise CommandError(
+                    f"Audit chain BROKEN at {broken} (checked against {len(found)} anchors)."
+                )
             anchored = f" {len(found)} anchors agree." if found else " No anchors yet."
-        self.stdout.write(self.style.SUCCESS(
-            f"Audit chain OK: {report.checked} events, last hash {report.last_hash}.{anchored}"
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Audit chain OK: {report.checked} events, last hash {report.last_hash}.{anchored}"
+            )
+        )

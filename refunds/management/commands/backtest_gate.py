@@ -16,26 +16,42 @@ def _version(raw: str, option: str) -> GatePolicyVersion:
         raise CommandError(f"{option} must be a version number, e.g. 3; got {raw!r}.") from None
     version = GatePolicyVersion.objects.filter(version=number).first()
     if version is None:
-        known = ", ".join(str(v) for v in
-                          GatePolicyVersion.objects.order_by("version")
-                          .values_list("version", flat=True))
+        known = ", ".join(
+            str(v)
+            for v in GatePolicyVersion.objects.order_by("version").values_list("version", flat=True)
+        )
         raise CommandError(f"There is no gate policy version {number} (known: {known}).")
     return version
 
 
 class Command(BaseCommand):
-    help = ("Replays past cases under a gate policy version and compares its routing with the "
-            "active version (or --against another one). Read-only.")
+    help = (
+        "Replays past cases under a gate policy version and compares its routing with the "
+        "active version (or --against another one). Read-only."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--policy-version", required=True, metavar="N",
-                            help="The version to test (usually a draft).")
-        parser.add_argument("--since", required=True, metavar="YYYY-MM-DD",
-                            help="Replay cases gated on or after this date.")
-        parser.add_argument("--against", metavar="M",
-                            help="Compare with this version instead of the active one.")
-        parser.add_argument("--max-changed", type=int, default=50,
-                            help="List at most this many changed cases (default 50).")
+        parser.add_argument(
+            "--policy-version",
+            required=True,
+            metavar="N",
+            help="The version to test (usually a draft).",
+        )
+        parser.add_argument(
+            "--since",
+            required=True,
+            metavar="YYYY-MM-DD",
+            help="Replay cases gated on or after this date.",
+        )
+        parser.add_argument(
+            "--against", metavar="M", help="Compare with this version instead of the active one."
+        )
+        parser.add_argument(
+            "--max-changed",
+            type=int,
+            default=50,
+            help="List at most this many changed cases (default 50).",
+        )
 
     def handle(self, *args, policy_version, since, against, max_changed, **options):
         draft = _version(policy_version, "--policy-version")

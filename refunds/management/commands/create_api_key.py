@@ -20,8 +20,9 @@ class Command(BaseCommand):
             names = ", ".join(Integration.objects.values_list("name", flat=True)) or "none"
             raise CommandError(f"No integration named {integration!r} (known: {names}).") from None
         try:
-            _, plain = integration_api_key_create(integration=target, name=name,
-                                                  actor=Actor.system("create_api_key"))
+            _, plain = integration_api_key_create(
+                integration=target, name=name, actor=Actor.system("create_api_key")
+            )
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
         self.stdout.write(plain)

@@ -34,18 +34,26 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--dataset", required=True, help="JSON Lines from export_eval_set.")
-        parser.add_argument("--provider", choices=[OFFLINE, OPENAI],
-                            help="Drafting provider (default: HITL_DRAFTER_PROVIDER).")
-        parser.add_argument("--prompt-version", default=PROMPT_VERSION,
-                            help="The prompt to draft with. Only the prompt in this build "
-                                 f"({PROMPT_VERSION}) can be run: check out another build "
-                                 "to evaluate another prompt.")
+        parser.add_argument(
+            "--provider",
+            choices=[OFFLINE, OPENAI],
+            help="Drafting provider (default: HITL_DRAFTER_PROVIDER).",
+        )
+        parser.add_argument(
+            "--prompt-version",
+            default=PROMPT_VERSION,
+            help="The prompt to draft with. Only the prompt in this build "
+            f"({PROMPT_VERSION}) can be run: check out another build "
+            "to evaluate another prompt.",
+        )
         parser.add_argument("--json", action="store_true", help="Print the report as JSON.")
 
     def handle(self, *args, **options):
         if options["prompt_version"] != PROMPT_VERSION:
-            raise CommandError(f"Prompt version {options['prompt_version']!r} is not in this "
-                               f"build (it has {PROMPT_VERSION!r}).")
+            raise CommandError(
+                f"Prompt version {options['prompt_version']!r} is not in this "
+                f"build (it has {PROMPT_VERSION!r})."
+            )
         try:
             provider = build_provider(options["provider"])
             policy = gate_policy_active().to_snapshot()
@@ -75,22 +83,36 @@ class Command(BaseCommand):
             raise CommandError(f"{options['dataset']} is not UTF-8 text.") from exc
         if not report.cases and not report.skipped:
             raise CommandError(f"{options['dataset']} holds no cases.")
-        self._print(report, provider=provider.name, model=provider.model_name,
-                    policy=policy.version, as_json=options["json"])
+        self._print(
+            report,
+            provider=provider.name,
+            model=provider.model_name,
+            policy=policy.version,
+            as_json=options["json"],
+        )
 
     def _run(self, batch, provider, policy, report: EvalReport) -> None:
         if not batch:
             return
-        outcomes = draft_decisions(contexts=[c.context for c in batch], provider=provider,
-                                   max_concurrency=settings.HITL_DRAFT_CONCURRENCY,
-                                   max_attempts=settings.HITL_DRAFT_MAX_ATTEMPTS,
-                                   backoff_seconds=settings.HITL_DRAFT_BACKOFF_SECONDS)
+        outcomes = draft_decisions(
+            contexts=[c.context for c in batch],
+            provider=provider,
+            max_concurrency=settings.HITL_DRAFT_CONCURRENCY,
+            max_attempts=settings.HITL_DRAFT_MAX_ATTEMPTS,
+            backoff_seconds=settings.HITL_DRAFT_BACKOFF_SECONDS,
+        )
         evaluate_outcomes(batch, outcomes, policy=policy, report=report)
 
-    def _print(self, report: EvalReport, *, provider: str, model: str, policy: int,
-               as_json: bool) -> None:
-        data = {"provider": provider, "model": model, "prompt_version": PROMPT_VERSION,
-                "gate_policy_version": policy, **report.as_dict()}
+    def _print(
+        self, report: EvalReport, *, provider: str, model: str, policy: int, as_json: bool
+    ) -> None:
+        data = {
+            "provider": provider,
+            "model": model,
+            "prompt_version": PROMPT_VERSION,
+            "gate_policy_version": policy,
+            **report.as_dict(),
+        }
         if as_json:
             self.stdout.write(json.dumps(data, indent=2))
             return
@@ -99,14 +121,20 @@ class Command(BaseCommand):
             f"Drafter {provider} ({model}), prompt {PROMPT_VERSION}, gate policy v{policy}",
             f"Cases: {report.cases} (drafted {report.drafted}, failed {report.failed}, "
             f"skipped {report.skipped})",
-            "Action agreement: " + ("n/a" if agreement is None else
-                                    f"{agreement:.1%} ({report.agreed}/{report.drafted})"),
+            "Action agreement: "
+            + (
+                "n/a"
+                if agreement is None
+                else f"{agreement:.1%} ({report.agreed}/{report.drafted})"
+            ),
             "Mean absolute amount error: " + ("n/a" if mae is None else str(mae)),
             f"Re-gated: {report.regated}; auto-approved: {report.auto_approved}; "
             f"auto-approved although a human rejected or changed it: "
             f"{report.auto_against_human}",
         ]
         if report.failures_by_code:
-            lines.append("Failures: " + ", ".join(f"{k}={v}" for k, v
-                                                  in sorted(report.failures_by_code.items())))
+            lines.append(
+                "Failures: "
+                + ", ".join(f"{k}={v}" for k, v in sorted(report.failures_by_code.items()))
+            )
         self.stdout.write("\n".join(lines))
