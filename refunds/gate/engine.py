@@ -30,6 +30,7 @@ PRIORITY_LOW, PRIORITY_NORMAL, PRIORITY_HIGH, PRIORITY_URGENT = 0, 1, 2, 3
 # --- Reason codes (stable: stored, audited, counted by backtests) ----------------------------
 # Hard rules: no policy can switch these off.
 MODEL_FAILED = "model_failed"
+PROMPT_INJECTION_SUSPECTED = "prompt_injection_suspected"
 PROPOSAL_MISSING = "proposal_missing"
 PROPOSAL_INVALID = "proposal_invalid"
 AMOUNT_EXCEEDS_REFUNDABLE = "amount_exceeds_refundable"
@@ -48,6 +49,7 @@ PRIOR_REFUNDS_EXCEEDED = "prior_refunds_exceeded"
 
 HARD_RULE_CODES = (
     MODEL_FAILED,
+    PROMPT_INJECTION_SUSPECTED,
     PROPOSAL_MISSING,
     PROPOSAL_INVALID,
     AMOUNT_EXCEEDS_REFUNDABLE,
@@ -186,7 +188,15 @@ def _hard_rules(
             )
         )
     if failure_code:
-        if failure_code in INVALID_OUTPUT_FAILURES:
+        if failure_code == PROMPT_INJECTION_SUSPECTED:
+            reasons.append(
+                GateReason(
+                    PROMPT_INJECTION_SUSPECTED,
+                    "The customer's message contains instruction-like text (a suspected prompt "
+                    "injection); the model's draft is kept for reference, a human must decide.",
+                )
+            )
+        elif failure_code in INVALID_OUTPUT_FAILURES:
             reasons.append(
                 GateReason(
                     PROPOSAL_INVALID,

@@ -412,3 +412,17 @@ def test_gate_result_is_frozen():
 
     with pytest.raises(AttributeError):
         result.route = ROUTE_REVIEW  # type: ignore[misc]
+
+
+def test_suspected_prompt_injection_has_its_own_reason_and_goes_to_review():
+    from refunds.gate.engine import PROMPT_INJECTION_SUSPECTED
+
+    result = evaluate_gate(
+        decision=RefundDecisionFactory(),
+        failure_code=PROMPT_INJECTION_SUSPECTED,
+        context=GateContextFactory(),
+        policy=GatePolicySnapshotFactory(),
+    )
+
+    assert result.route == "review"
+    assert result.reason_codes == (PROMPT_INJECTION_SUSPECTED,)

@@ -28,8 +28,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 @pytest.fixture(autouse=True)
 def _setup():
     # Transactional tests flush what migrations created: put the default gate policy back.
-    importlib.import_module("refunds.migrations.0002_gate_policy").create_default_policy(
-        apps, None)
+    importlib.import_module("refunds.migrations.0002_gate_policy").create_default_policy(apps, None)
     policy_version()
     with mock.patch("refunds.tasks.async_task"):
         yield
@@ -60,32 +59,53 @@ def _run_all(calls) -> list[object]:
 def _intake(customer, n, repeat=10):
     """Intake for an existing customer: it locks the customer row (the upsert), then the
     audit chain head, which is what could deadlock with a badly ordered pipeline."""
+
     def call():
         for k in range(repeat):
-            data = {"channel": "web", "message": "Also broken.", "customer": {
-                "external_id": customer.external_id, "name": f"Renamed {n}-{k}",
-                "tier": "standard", "country": "GB"}, "order": {
-                "external_id": f"{customer.external_id}-extra-{n}-{k}", "amount": "10.00",
-                "currency": "GBP", "items": [], "status": "delivered",
-                "ordered_at": "2026-11-01T10:00:00Z"}}
+            data = {
+                "channel": "web",
+                "message": "Also broken.",
+                "customer": {
+                    "external_id": customer.external_id,
+                    "name": f"Renamed {n}-{k}",
+                    "tier": "standard",
+                    "country": "GB",
+                },
+                "order": {
+                    "external_id": f"{customer.external_id}-extra-{n}-{k}",
+                    "amount": "10.00",
+                    "currency": "GBP",
+                    "items": [],
+                    "status": "delivered",
+                    "ordered_at": "2026-11-01T10:00:00Z",
+                },
+            }
             refund_request_create(integration=customer.integration, data=data)
+
     return call
 
 
 def test_overlapping_batches_and_intake_never_deadlock_or_double_draft(caplog):
     customers = [CustomerFactory() for _ in range(3)]
-    requests = [RefundRequestFactory(
-        message="It arrived broken",
-        order=OrderFactory(customer=customers[i % 3], integration=customers[i % 3].integration))
-        for i in range(48)]
+    requests = [
+        RefundRequestFactory(
+            message="It arrived broken",
+            order=OrderFactory(customer=customers[i % 3], integration=customers[i % 3].integration),
+        )
+        for i in range(48)
+    ]
     ids = [r.pk for r in requests]
 
     with caplog.at_level(logging.WARNING, logger="refunds.pipeline"):
-        results = _run_all([
-            *(lambda pk=pk: refund_request_run_pipeline(request_id=pk, batch_size=8)
-              for pk in ids[:3]),
-            *(_intake(customers[n % 3], n) for n in range(4)),
-        ])
+        results = _run_all(
+            [
+                *(
+                    lambda pk=pk: refund_request_run_pipeline(request_id=pk, batch_size=8)
+                    for pk in ids[:3]
+                ),
+                *(_intake(customers[n % 3], n) for n in range(4)),
+            ]
+        )
 
     assert not [r for r in results if isinstance(r, Exception)], results
     assert not caplog.records, [r.getMessage() for r in caplog.records]
