@@ -12,6 +12,20 @@ def pytest_collection_modifyitems(config, items):
     SQLite lane they are skipped with a reason (they run in the PostgreSQL CI lane)."""
     from django.conf import settings
 
+    # A transactional test's flush empties the tables the data migrations filled (the
+    # default gate policy, queues, schedules). serialized_rollback puts them back; mixing
+    # tests with and without it makes the restore collide with re-created content types.
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if (
+            marker
+            and marker.kwargs.get("transaction")
+            and not marker.kwargs.get("serialized_rollback")
+        ):
+            raise pytest.UsageError(
+                f"{item.nodeid}: use @pytest.mark.django_db(transaction=True, "
+                "serialized_rollback=True) (see conftest.py)"
+            )
     if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL (run `make test-postgres`)")
