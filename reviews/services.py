@@ -288,11 +288,7 @@ def review_task_claim(*, task: ReviewTask, user) -> ReviewTask:
             f"{timezone.localtime(locked.claim_expires_at):%H:%M}.",
             code="task_claimed",
         )
-    locked.status = TaskStatus.CLAIMED
-    locked.assignee = user
-    locked.claimed_at = now
-    locked.claim_expires_at = now + timedelta(minutes=settings.REVIEW_CLAIM_MINUTES)
-    _save(locked, ["status", "assignee", "claimed_at", "claim_expires_at"])
+    _claim_for(locked, user, now)
     record_event(
         event_type="review_task.claimed",
         actor=Actor.user(user),
@@ -326,6 +322,15 @@ def review_task_release(*, task: ReviewTask, user) -> ReviewTask:
     return locked
 
 
+def _claim_for(task: ReviewTask, user, now: datetime) -> None:
+    """Locks the task to ``user`` for ``REVIEW_CLAIM_MINUTES`` (a claim or a reassignment)."""
+    task.status = TaskStatus.CLAIMED
+    task.assignee = user
+    task.claimed_at = now
+    task.claim_expires_at = now + timedelta(minutes=settings.REVIEW_CLAIM_MINUTES)
+    _save(task, ["status", "assignee", "claimed_at", "claim_expires_at"])
+
+
 def _unclaim(task: ReviewTask) -> None:
     task.status = _unclaimed_status(task)
     task.assignee = None
@@ -355,11 +360,7 @@ def review_task_reassign(*, task: ReviewTask, to_user, by) -> ReviewTask:
         )
     previous = locked.assignee.get_username() if locked.assignee else ""
     now = timezone.now()
-    locked.status = TaskStatus.CLAIMED
-    locked.assignee = to_user
-    locked.claimed_at = now
-    locked.claim_expires_at = now + timedelta(minutes=settings.REVIEW_CLAIM_MINUTES)
-    _save(locked, ["status", "assignee", "claimed_at", "claim_expires_at"])
+    _claim_for(locked, to_user, now)
     record_event(
         event_type="review_task.reassigned",
         actor=Actor.user(by),
