@@ -133,32 +133,45 @@ def _policy_exists(version: int, request_ref: str) -> Exists:
     )
 
 
-def gate_evaluations(f: DashboardFilters) -> QuerySet[GateEvaluation]:
-    qs = GateEvaluation.objects.filter(created_at__gte=f.start, created_at__lt=f.end)
+def _in_scope(qs: QuerySet, f: DashboardFilters, *, queue: str, policy) -> QuerySet:
+    """The period and filters of the page, for any model that reaches the request as
+    ``request``; ``queue`` is the lookup of the queue slug, ``policy`` builds the policy-
+    version condition from a version number."""
+    qs = qs.filter(created_at__gte=f.start, created_at__lt=f.end)
     if f.queue:
-        qs = qs.filter(queue=f.queue)
+        qs = qs.filter(**{queue: f.queue})
     if f.channel:
         qs = qs.filter(request__channel=f.channel)
     if f.provider:
         qs = qs.filter(_provider_exists(f.provider, "request"))
     if f.policy_version is not None:
-        qs = qs.filter(policy_version__version=f.policy_version)
+        qs = qs.filter(policy(f.policy_version))
     return qs.order_by()
+
+
+def _policy_of_request(version: int) -> Exists:
+    return _policy_exists(version, "request")
+
+
+def gate_evaluations(f: DashboardFilters) -> QuerySet[GateEvaluation]:
+    return _in_scope(
+        GateEvaluation.objects.all(),
+        f,
+        queue="queue",
+        policy=lambda version: Q(policy_version__version=version),
+    )
 
 
 def final_decisions(f: DashboardFilters) -> QuerySet[ReviewDecision]:
     """Final human decisions in the period, annotated with the action/amount they amount
     to (``final_action``/``final_amount``) and whether the AI had proposed anything."""
-    qs = ReviewDecision.objects.filter(is_final=True, created_at__gte=f.start, created_at__lt=f.end)
-    if f.queue:
-        qs = qs.filter(task__queue__slug=f.queue)
-    if f.channel:
-        qs = qs.filter(request__channel=f.channel)
-    if f.provider:
-        qs = qs.filter(_provider_exists(f.provider, "request"))
-    if f.policy_version is not None:
-        qs = qs.filter(_policy_exists(f.policy_version, "request"))
-    return qs.order_by().alias(
+    qs = _in_scope(
+        ReviewDecision.objects.filter(is_final=True),
+        f,
+        queue="task__queue__slug",
+        policy=_policy_of_request,
+    )
+    return qs.alias(
         final_action=human_action_expression(),
         final_amount=human_amount_expression(),
         has_proposal=~Q(proposed_action=""),
@@ -166,16 +179,12 @@ def final_decisions(f: DashboardFilters) -> QuerySet[ReviewDecision]:
 
 
 def executions(f: DashboardFilters) -> QuerySet[Execution]:
-    qs = Execution.objects.filter(created_at__gte=f.start, created_at__lt=f.end)
-    if f.queue:
-        qs = qs.filter(request__review_tasks__queue__slug=f.queue)
-    if f.channel:
-        qs = qs.filter(request__channel=f.channel)
-    if f.provider:
-        qs = qs.filter(_provider_exists(f.provider, "request"))
-    if f.policy_version is not None:
-        qs = qs.filter(_policy_exists(f.policy_version, "request"))
-    return qs.order_by()
+    return _in_scope(
+        Execution.objects.all(),
+        f,
+        queue="request__review_tasks__queue__slug",
+        policy=_policy_of_request,
+    )
 
 
 # --- Figures ----------------------------------------------------------------------------------
