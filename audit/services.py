@@ -57,24 +57,53 @@ def record_event(
     serialises all writers of the log.
     """
     subject_type, subject_id = _subject_ref(subject)
-    safe_payload = to_json_safe(payload or {})
-    with transaction.atomic():
-        head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
-        created_at = timezone.now()
-        sequence = head.sequence + 1
-        fields = {
-            "sequence": sequence,
-            "created_at": created_at,
-            "actor_type": str(actor.type),
-            "actor_id": actor.id,
-            "actor_label": actor.label[:150],
-            "event_type": event_type,
-            "subject_type": subject_type,
-            "subject_id": subject_id,
-            "payload": safe_payload,
-            "prev_hash": head.hash,
-        }
-        event = AuditEvent(**fields, hash=event_hash(**fields))
+    content = {
+        "actor_type": str(actor.type),
+        "actor_id": actor.id,
+        "actor_label": actor.label[:150],
+        "event_type": event_type,
+        "subject_type": subject_type,
+        "subject_id": subject_id,
+        "payload": to_json_safe(payload or {}),
+    }
+    connection = transaction.get_connection()
+    # No savepoint of its own: a failed append aborts the caller's transaction anyway.
+    with transaction.atomic(savepoint=False):
+        guess = getattr(connection, _HEAD_GUESS, None)
+        event = _linked(content, guess) if guess else None
+        if event is None or not _advance_head(event):
+            head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
+            event = _linked(content, (head.sequence, head.hash))  # timed under the lock
+            _advance_head(event)
         event.save(force_insert=True)
-        AuditChainHead.objects.filter(pk=1).update(sequence=sequence, hash=event.hash)
+        setattr(connection, _HEAD_GUESS, (event.sequence, event.hash))
     return event
+
+
+# The head this connection wrote last, as (sequence, hash). Inside one transaction it is
+# the head (the transaction holds the lock), so each further append skips reading it: two
+# statements per event instead of three (the pipeline writes seven events per case). It
+# is only a guess, checked by ``_advance_head`` in the statement that takes the lock, so a
+# guess made stale by a rollback or another writer costs one statement, never a fork.
+_HEAD_GUESS = "_audit_chain_head_guess"
+
+
+def _linked(content: dict[str, Any], head: tuple[int, str]) -> AuditEvent:
+    sequence, prev_hash = head
+    fields = {
+        **content,
+        "sequence": sequence + 1,
+        "created_at": timezone.now(),
+        "prev_hash": prev_hash,
+    }
+    return AuditEvent(**fields, hash=event_hash(**fields))
+
+
+def _advance_head(event: AuditEvent) -> bool:
+    """Compare-and-set: moves the head to ``event`` only if the head is still ``event``'s
+    predecessor; on PostgreSQL the update also takes (or re-takes) the head's row lock."""
+    return bool(
+        AuditChainHead.objects.filter(
+            pk=1, sequence=event.sequence - 1, hash=event.prev_hash
+        ).update(sequence=event.sequence, hash=event.hash)
+    )

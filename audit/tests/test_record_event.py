@@ -2,10 +2,13 @@ import itertools
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
+from audit import services
 from audit.hashing import GENESIS_HASH, hash_of
 from audit.models import AuditChainHead, AuditEvent
+from audit.selectors import audit_chain_verify
 from audit.services import Actor, record_event
 from refunds.tests.factories import IntegrationFactory, UserFactory
 
@@ -90,3 +93,45 @@ def test_queryset_update_and_delete_are_refused(chain):
     with pytest.raises(PermissionError):
         AuditEvent.objects.all().delete()
     assert AuditEvent.objects.count() == 5
+
+
+def test_a_further_event_in_the_same_transaction_does_not_read_the_head():
+    with transaction.atomic():
+        record_event(event_type="first", actor=Actor.system())
+        with CaptureQueriesContext(connection) as queries:
+            record_event(event_type="second", actor=Actor.system())
+
+    assert [q["sql"].split()[0] for q in queries] == ["UPDATE", "INSERT"]
+
+
+def test_an_append_after_a_rolled_back_append_links_to_the_stored_head():
+    record_event(event_type="kept", actor=Actor.system())
+    with pytest.raises(RuntimeError), transaction.atomic():
+        record_event(event_type="rolled back", actor=Actor.system())
+        raise RuntimeError("boom")
+
+    event = record_event(event_type="after", actor=Actor.system())
+
+    assert (event.sequence, event.prev_hash) == (2, AuditEvent.objects.get(sequence=1).hash)
+    assert audit_chain_verify().ok
+
+
+def test_an_append_after_a_rolled_back_savepoint_links_to_the_stored_head():
+    with transaction.atomic():
+        record_event(event_type="kept", actor=Actor.system())
+        with pytest.raises(RuntimeError), transaction.atomic():
+            record_event(event_type="rolled back", actor=Actor.system())
+            raise RuntimeError("boom")
+        event = record_event(event_type="after", actor=Actor.system())
+
+    assert event.sequence == 2
+    assert audit_chain_verify().ok
+
+
+def test_an_append_with_a_stale_head_guess_links_to_the_stored_head(chain):
+    # As after another process appended events 4 and 5 since this connection wrote 3.
+    setattr(connection, services._HEAD_GUESS, (3, chain[2].hash))
+
+    event = record_event(event_type="next", actor=Actor.system())
+
+    assert (event.sequence, event.prev_hash) == (6, chain[4].hash)
