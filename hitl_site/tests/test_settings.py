@@ -13,7 +13,7 @@ PRINT_SETTINGS = (
     "import django, json; django.setup(); from django.conf import settings as s; "
     "print(json.dumps({'debug': s.DEBUG, 'engine': s.DATABASES['default']['ENGINE'], "
     "'q': sorted(k for k in ('orm', 'redis') if k in s.Q_CLUSTER), "
-    "'secret': s.SECRET_KEY}))"
+    "'broker_class': s.Q_CLUSTER.get('broker_class'), 'secret': s.SECRET_KEY}))"
 )
 
 
@@ -82,6 +82,7 @@ def test_redis_url_switches_the_broker_to_redis(tmp_path):
 
     loaded = json.loads(result.stdout)
     assert loaded["q"] == ["redis"]
+    assert loaded["broker_class"] == "hitl_site.broker.PooledRedis"
     assert loaded["engine"] == "django.db.backends.postgresql"
 
 
