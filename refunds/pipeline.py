@@ -22,10 +22,10 @@ from .agent.chain import DraftOutcome, draft_decisions
 from .agent.context import DraftContext
 from .agent.prompts import PROMPT_NAME, PROMPT_VERSION
 from .agent.providers import Provider, build_provider
-from .agent.retrieval import build_draft_context
+from .agent.retrieval import build_draft_context, policy_index_current
 from .agent.schemas import RefundDecision
 from .agent.screening import PROMPT_INJECTION_SUSPECTED
-from .models import Customer, Order, Proposal, RefundPolicyVersion, RefundRequest
+from .models import Customer, Order, Proposal, RefundRequest
 from .states import RefundStatus
 from .transitions import IllegalTransition, refund_request_transition
 
@@ -113,7 +113,8 @@ def refund_request_run_pipeline(
         return 0
     provider = provider or build_provider()
     started = time.monotonic()
-    contexts = [build_draft_context(request=c.request) for c in claims]
+    policy = policy_index_current()  # one policy read and index for the whole batch
+    contexts = [build_draft_context(request=c.request, policy=policy) for c in claims]
     outcomes = draft_decisions(
         contexts=contexts,
         provider=provider,
@@ -127,10 +128,10 @@ def refund_request_run_pipeline(
     try:
         with transaction.atomic():  # one commit for the batch
             _lock_case_rows(claims)
-            return _record_cases(cases, provider)
+            return _record_cases(cases, provider, rows_locked=True)
     except DatabaseError:  # e.g. chosen as a deadlock victim: nothing was written
         logger.warning("recording the batch failed; recording case by case", exc_info=True)
-        return _record_cases(cases, provider)
+        return _record_cases(cases, provider, rows_locked=False)
 
 
 def _lock_case_rows(claims: list[Claim]) -> None:
@@ -152,12 +153,16 @@ def _lock_case_rows(claims: list[Claim]) -> None:
         )
 
 
-def _record_cases(cases, provider: Provider) -> int:
+def _record_cases(cases, provider: Provider, *, rows_locked: bool) -> int:
     finished = 0
     for claim, context, outcome in cases:
         try:  # a savepoint per case: one bad case must not lose the others
             finished += proposal_record_and_gate(
-                claim=claim, context=context, outcome=outcome, provider=provider
+                claim=claim,
+                context=context,
+                outcome=outcome,
+                provider=provider,
+                rows_locked=rows_locked,
             )
         except Exception:  # the reconciler re-drives it later
             logger.exception(
@@ -168,27 +173,34 @@ def _record_cases(cases, provider: Provider) -> int:
 
 @transaction.atomic
 def proposal_record_and_gate(
-    *, claim: Claim, context: DraftContext, outcome: DraftOutcome, provider: Provider
+    *,
+    claim: Claim,
+    context: DraftContext,
+    outcome: DraftOutcome,
+    provider: Provider,
+    rows_locked: bool = False,
 ) -> bool:
     """Stores the proposal and routes the request through the gate, in one transaction.
 
     Returns False (and writes nothing) if the claim is stale: the request was re-driven by
     the reconciler while this draft was running, so another draft owns it now.
+    ``rows_locked``: the caller's transaction already holds the customer and order rows
+    (``_lock_case_rows``), so they are not locked again.
     """
     # Lock order: customer, order, request, then (in record_event) the audit chain head:
     # intake takes customer and order before the chain head too, and the gate re-locks
     # these same rows later in this transaction, so nothing here waits on a row while
     # holding the chain head.
-    Customer.objects.select_for_update().filter(pk=claim.request.customer_id).first()
-    Order.objects.select_for_update().filter(pk=claim.request.order_id).first()
+    if not rows_locked:
+        Customer.objects.select_for_update().filter(pk=claim.request.customer_id).first()
+        Order.objects.select_for_update().filter(pk=claim.request.order_id).first()
     locked = RefundRequest.objects.select_for_update().get(pk=claim.request.pk)
     if locked.status != RefundStatus.DRAFTING or locked.status_changed_at != claim.token:
         logger.warning("stale draft discarded", extra={"request": str(locked.public_id)})
         return False
-    version = _policy_version(context)
     proposal = Proposal.objects.create(
         request=locked,
-        policy_version=version,
+        policy_version_id=context.policy_version_id,
         provider=provider.name,
         model_name=provider.model_name,
         prompt_name=PROMPT_NAME,
@@ -254,13 +266,6 @@ def _hand_over_to_gate(
     from .gate.services import refund_request_gate
 
     refund_request_gate(request=request, decision=decision, failure_code=failure_code)
-
-
-def _policy_version(context: DraftContext) -> RefundPolicyVersion | None:
-    if not context.policy_version:
-        return None
-    slug, _, version = context.policy_version.rpartition(" v")
-    return RefundPolicyVersion.objects.filter(policy__slug=slug, version=version).first()
 
 
 def pipeline_reconcile(

@@ -27,6 +27,7 @@ class DraftContext:
     earlier_requests: list[dict[str, Any]] = field(default_factory=list)
     replies: tuple[str, ...] = ()  # the customer's answers to our questions, oldest first
     policy_version: str = ""
+    policy_version_id: int | None = None  # the RefundPolicyVersion row, for the proposal
     sections: tuple[PolicySection, ...] = ()
     # Names of the prompt-injection patterns found in the message (see ``screening``):
     # shown to the model as a case fact, and enough by itself to send the case to review.
@@ -35,7 +36,7 @@ class DraftContext:
     def case_facts(self) -> dict[str, Any]:
         """Everything but the customer's own words and the policy text, JSON-ready."""
         facts = asdict(self)
-        for key in ("message", "replies", "sections", "policy_version"):
+        for key in ("message", "replies", "sections", "policy_version", "policy_version_id"):
             facts.pop(key)
         return _json_ready(facts)
 

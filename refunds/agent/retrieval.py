@@ -6,6 +6,7 @@ into the prompt, each recorded with its score.
 """
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.utils import timezone
@@ -85,16 +86,38 @@ def split_policy_text(text: str) -> list[tuple[str, str, str]]:
     return result
 
 
+@dataclass(frozen=True)
+class PolicyIndex:
+    """One policy version's sections with their BM25 index. The pipeline builds it once per
+    batch: building the index costs more than ranking a case against it."""
+
+    version: RefundPolicyVersion | None
+    sections: tuple[PolicySection, ...]
+    bm25: BM25Okapi | None
+
+    @classmethod
+    def build(
+        cls, sections: list[PolicySection], version: RefundPolicyVersion | None = None
+    ) -> "PolicyIndex":
+        corpus = [tokenize(f"{s.title} {s.title} {s.body}") for s in sections]
+        return cls(version, tuple(sections), BM25Okapi(corpus) if sections else None)
+
+    def rank(self, query: str, k: int = TOP_K) -> list[PolicySection]:
+        """The ``k`` best sections for ``query`` by BM25, best first, scores attached."""
+        if self.bm25 is None:
+            return []
+        scores = self.bm25.get_scores(tokenize(expand_query(query)))
+        ranked = sorted(
+            zip(self.sections, scores, strict=True), key=lambda pair: (-pair[1], pair[0].section_id)
+        )
+        return [
+            PolicySection(s.section_id, s.title, s.body, float(score)) for s, score in ranked[:k]
+        ]
+
+
 def rank_sections(query: str, sections: list[PolicySection], k: int = TOP_K) -> list[PolicySection]:
     """The ``k`` best sections for ``query`` by BM25, best first, scores attached."""
-    if not sections:
-        return []
-    corpus = [tokenize(f"{s.title} {s.title} {s.body}") for s in sections]
-    scores = BM25Okapi(corpus).get_scores(tokenize(expand_query(query)))
-    ranked = sorted(
-        zip(sections, scores, strict=True), key=lambda pair: (-pair[1], pair[0].section_id)
-    )
-    return [PolicySection(s.section_id, s.title, s.body, float(score)) for s, score in ranked[:k]]
+    return PolicyIndex.build(sections).rank(query, k)
 
 
 def current_policy_version() -> RefundPolicyVersion | None:
@@ -104,13 +127,30 @@ def current_policy_version() -> RefundPolicyVersion | None:
     )
 
 
+def policy_index_current() -> PolicyIndex:
+    """The current policy version's sections, indexed (empty if there is no policy)."""
+    version = current_policy_version()
+    if version is None:
+        return PolicyIndex.build([])
+    sections = [
+        PolicySection(s.section_id, s.title, s.body)
+        for s in RefundPolicySection.objects.filter(version=version)
+    ]
+    return PolicyIndex.build(sections, version)
+
+
 def _days_between(start: datetime | None, end: datetime) -> int | None:
     return None if start is None else (end - start).days
 
 
-def build_draft_context(*, request: RefundRequest, now: datetime | None = None) -> DraftContext:
-    """Gathers what a careful human would look at. Reads the database; the chain never does."""
+def build_draft_context(
+    *, request: RefundRequest, now: datetime | None = None, policy: PolicyIndex | None = None
+) -> DraftContext:
+    """Gathers what a careful human would look at. Reads the database; the chain never does.
+
+    ``policy``: the index to rank sections in (default: the current policy, loaded)."""
     now = now or timezone.now()
+    policy = policy or policy_index_current()
     order, customer = request.order, request.customer
     history = customer_refund_history(customer=customer, now=now, exclude_request=request)
     earlier = []
@@ -129,16 +169,9 @@ def build_draft_context(*, request: RefundRequest, now: datetime | None = None) 
             ).order_by("-created_at")[:5]
         ]
     replies = tuple(request.customer_replies.values_list("message", flat=True))
-    version = current_policy_version()
-    chosen: list[PolicySection] = []
-    if version is not None:
-        candidates = [
-            PolicySection(s.section_id, s.title, s.body)
-            for s in RefundPolicySection.objects.filter(version=version)
-        ]
-        item_names = " ".join(str(item.get("name", "")) for item in order.items or [])
-        query = f"{request.message} {' '.join(replies)} {item_names} order {order.status}"
-        chosen = rank_sections(query, candidates)
+    item_names = " ".join(str(item.get("name", "")) for item in order.items or [])
+    query = f"{request.message} {' '.join(replies)} {item_names} order {order.status}"
+    version = policy.version
     return DraftContext(
         request_public_id=str(request.public_id),
         channel=request.channel,
@@ -173,7 +206,8 @@ def build_draft_context(*, request: RefundRequest, now: datetime | None = None) 
         earlier_requests=earlier,
         replies=replies,
         policy_version=str(version) if version else "",
-        sections=tuple(chosen),
+        policy_version_id=version.pk if version else None,
+        sections=tuple(policy.rank(query)),
         injection_markers=injection_markers(request.message),
     )
 

@@ -3,6 +3,8 @@ from decimal import Decimal
 from unittest import mock
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -97,6 +99,16 @@ def test_a_task_drafts_other_waiting_requests_in_the_same_batch():
     refund_request_process(second.pk)
 
     assert Proposal.objects.filter(request__in=[first, second, third]).count() == 3
+
+
+def test_a_batch_reads_the_policy_once_and_records_its_version_in_every_proposal():
+    requests = [RefundRequestFactory(message="It arrived broken") for _ in range(4)]
+    with CaptureQueriesContext(connection) as queries:
+        refund_request_process(requests[0].pk)
+
+    policy_reads = [q for q in queries if 'FROM "refunds_refundpolicyversion"' in q["sql"]]
+    assert len(policy_reads) == 1
+    assert {p.policy_version.version for p in Proposal.objects.filter(request__in=requests)} == {1}
 
 
 def test_model_failure_sends_the_case_to_review_with_the_reason(openai_settings, openai_server):
