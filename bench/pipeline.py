@@ -216,12 +216,14 @@ def main() -> None:
     sampler.start()
     try:
         time.sleep(3)  # let the cluster start its workers before the clock starts
+        cpu_before = os.times()
         result = _run(args, key, integration)
     finally:
         sampler.stop()
         _stop(cluster)
         log.close()
         server.stop()
+    cpu_after = os.times()  # children: the cluster and its workers, reaped by _stop
     result.update(
         {
             "model_calls": len(server.requests),
@@ -229,6 +231,11 @@ def main() -> None:
             "peak_memory_pss_mib": round(sampler.peak_pss / 1024),
             "peak_memory_rss_mib": round(sampler.peak_rss / 1024),
             "processes_peak": sampler.peak_processes,
+            # CPU per case, less sensitive than cases/s to what else the machine runs.
+            # "intake" includes this process's polling and fake model server; "cluster"
+            # includes the cluster's start-up and idle polling; databases not counted.
+            "cpu_ms_per_case_intake": _cpu_ms(cpu_before, cpu_after, args.cases, "self"),
+            "cpu_ms_per_case_cluster": _cpu_ms(cpu_before, cpu_after, args.cases, "children"),
         }
     )
     print(json.dumps(result, indent=2))
@@ -236,6 +243,16 @@ def main() -> None:
         shutil.rmtree(workdir, ignore_errors=True)
     else:
         print(f"cluster log: {workdir / 'qcluster.log'}")
+
+
+def _cpu_ms(before, after, cases: int, whose: str) -> float:
+    if whose == "self":
+        seconds = (after.user - before.user) + (after.system - before.system)
+    else:
+        seconds = (after.children_user - before.children_user) + (
+            after.children_system - before.children_system
+        )
+    return round(seconds * 1000 / max(cases, 1), 1)
 
 
 def _create_postgres_database(url: str) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from audit.services import Actor, record_event
@@ -124,45 +124,13 @@ def refund_request_run_pipeline(
         deadline=started + _draft_budget_seconds(),
         attempt_seconds=_attempt_seconds(provider),
     )
-    cases = list(zip(claims, contexts, outcomes, strict=True))
-    try:
-        with transaction.atomic():  # one commit for the batch
-            _lock_case_rows(claims)
-            return _record_cases(cases, provider, rows_locked=True)
-    except DatabaseError:  # e.g. chosen as a deadlock victim: nothing was written
-        logger.warning("recording the batch failed; recording case by case", exc_info=True)
-        return _record_cases(cases, provider, rows_locked=False)
-
-
-def _lock_case_rows(claims: list[Claim]) -> None:
-    """Locks every row the batch's records will lock, before any audit event takes the
-    audit chain head: customers, then orders, then requests, each in key order (intake
-    locks a customer, then an order, then the chain head; the gate re-locks these rows).
-    Waiting for a row while holding the chain head could deadlock with a transaction that
-    holds that row and waits for the chain head."""
-    for model, ids in (
-        (Customer, {c.request.customer_id for c in claims}),
-        (Order, {c.request.order_id for c in claims}),
-        (RefundRequest, {c.request.pk for c in claims}),
-    ):
-        list(
-            model.objects.select_for_update()
-            .filter(pk__in=ids)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-
-
-def _record_cases(cases, provider: Provider, *, rows_locked: bool) -> int:
+    # One transaction per case, not one per batch: a transaction holds the audit chain
+    # head from its first event to its commit, and intake waits for it meanwhile.
     finished = 0
-    for claim, context, outcome in cases:
-        try:  # a savepoint per case: one bad case must not lose the others
+    for claim, context, outcome in zip(claims, contexts, outcomes, strict=True):
+        try:  # one bad case must not lose the others
             finished += proposal_record_and_gate(
-                claim=claim,
-                context=context,
-                outcome=outcome,
-                provider=provider,
-                rows_locked=rows_locked,
+                claim=claim, context=context, outcome=outcome, provider=provider
             )
         except Exception:  # the reconciler re-drives it later
             logger.exception(
@@ -173,27 +141,19 @@ def _record_cases(cases, provider: Provider, *, rows_locked: bool) -> int:
 
 @transaction.atomic
 def proposal_record_and_gate(
-    *,
-    claim: Claim,
-    context: DraftContext,
-    outcome: DraftOutcome,
-    provider: Provider,
-    rows_locked: bool = False,
+    *, claim: Claim, context: DraftContext, outcome: DraftOutcome, provider: Provider
 ) -> bool:
     """Stores the proposal and routes the request through the gate, in one transaction.
 
     Returns False (and writes nothing) if the claim is stale: the request was re-driven by
     the reconciler while this draft was running, so another draft owns it now.
-    ``rows_locked``: the caller's transaction already holds the customer and order rows
-    (``_lock_case_rows``), so they are not locked again.
     """
     # Lock order: customer, order, request, then (in record_event) the audit chain head:
     # intake takes customer and order before the chain head too, and the gate re-locks
     # these same rows later in this transaction, so nothing here waits on a row while
     # holding the chain head.
-    if not rows_locked:
-        Customer.objects.select_for_update().filter(pk=claim.request.customer_id).first()
-        Order.objects.select_for_update().filter(pk=claim.request.order_id).first()
+    Customer.objects.select_for_update().filter(pk=claim.request.customer_id).first()
+    Order.objects.select_for_update().filter(pk=claim.request.order_id).first()
     locked = RefundRequest.objects.select_for_update().get(pk=claim.request.pk)
     if locked.status != RefundStatus.DRAFTING or locked.status_changed_at != claim.token:
         logger.warning("stale draft discarded", extra={"request": str(locked.public_id)})
