@@ -54,9 +54,11 @@ class RefundRequestListCreateView(generics.ListAPIView):
             data=serializer.validated_data,
             idempotency_key=idempotency_key,
         )
-        refund_request = refund_requests_for_integration(integration=request.auth).get(
-            pk=result.request.pk
-        )
+        refund_request = result.request  # as created: loaded with its customer and order
+        if not result.created:  # a replay: show the request as it is now
+            refund_request = refund_requests_for_integration(integration=request.auth).get(
+                pk=result.request.pk
+            )
         body = RefundRequestSerializer(refund_request, context={"request": request}).data
         headers = {"Location": body["status_url"]}
         if not result.created:

@@ -47,6 +47,12 @@ def test_create_returns_201_with_public_id_status_and_status_url(api_client, int
     assert refund_request.integration == integration
 
 
+def test_create_answers_with_the_same_body_as_a_later_read(api_client):
+    created = post(api_client, intake_payload(requested_amount="19.5", priority=2)).json()
+
+    assert api_client.get(created["status_url"]).json() == created
+
+
 def test_create_stores_the_normalised_body(api_client, integration):
     post(api_client, intake_payload(priority=2, conversation_id="conv-9"))
 
@@ -129,6 +135,15 @@ def test_second_request_updates_the_order_snapshot(api_client):
     order = Order.objects.get()
     assert order.status == Order.Status.DELIVERED
     assert order.delivered_at is not None
+
+
+def test_an_unchanged_snapshot_does_not_rewrite_the_customer_or_order(api_client):
+    post(api_client, intake_payload())
+    stamps = (Customer.objects.get().updated_at, Order.objects.get().updated_at)
+
+    post(api_client, intake_payload(external_reference="ticket-2"))
+
+    assert (Customer.objects.get().updated_at, Order.objects.get().updated_at) == stamps
 
 
 def test_same_external_ids_under_another_integration_are_different_rows(
