@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from audit.services import Actor, record_event
+from audit.services import Actor, audit_deferred, record_event
 
 from .agent.chain import DraftOutcome, draft_decisions
 from .agent.context import DraftContext
@@ -88,7 +88,7 @@ def _claim_batch(*, request_id: int, batch_size: int) -> list[Claim]:
     ids = [request_id, *others] if own else others
     if not ids:
         return []
-    with transaction.atomic():
+    with transaction.atomic(), audit_deferred():  # the chain head only for the commit
         candidates = list(
             RefundRequest.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("order", "customer", "integration")
@@ -148,68 +148,69 @@ def proposal_record_and_gate(
     Returns False (and writes nothing) if the claim is stale: the request was re-driven by
     the reconciler while this draft was running, so another draft owns it now.
     """
-    # Lock order: customer, order, request, then (in record_event) the audit chain head:
-    # intake takes customer and order before the chain head too, and the gate re-locks
-    # these same rows later in this transaction, so nothing here waits on a row while
-    # holding the chain head.
-    Customer.objects.select_for_update().filter(pk=claim.request.customer_id).first()
-    Order.objects.select_for_update().filter(pk=claim.request.order_id).first()
-    locked = RefundRequest.objects.select_for_update().get(pk=claim.request.pk)
-    if locked.status != RefundStatus.DRAFTING or locked.status_changed_at != claim.token:
-        logger.warning("stale draft discarded", extra={"request": str(locked.public_id)})
-        return False
-    proposal = Proposal.objects.create(
-        request=locked,
-        policy_version_id=context.policy_version_id,
-        provider=provider.name,
-        model_name=provider.model_name,
-        prompt_name=PROMPT_NAME,
-        prompt_version=PROMPT_VERSION,
-        prompt_messages=outcome.prompt_messages,
-        sections=context.sections_with_scores(),
-        context=context.case_facts(),
-        raw_output=outcome.raw_output,
-        decision=outcome.decision.model_dump(mode="json") if outcome.decision else None,
-        token_usage=outcome.token_usage,
-        latency_ms=outcome.latency_ms,
-        attempts=outcome.attempts,
-        error_code=outcome.error_code,
-        error_message=outcome.error_message,
-    )
-    record_event(
-        event_type="context.retrieved",
-        actor=PIPELINE,
-        subject=locked,
-        payload={
-            "policy_version": context.policy_version,
-            "sections": context.sections_with_scores(),
-            "refundable_remaining": context.refundable_remaining,
-            "injection_markers": list(context.injection_markers),
-        },
-    )
-    record_event(
-        event_type="proposal.created",
-        actor=Actor.model(provider.label),
-        subject=locked,
-        payload={
-            "proposal": proposal.pk,
-            "provider": provider.name,
-            "model": provider.model_name,
-            "prompt_version": proposal.prompt_version,
-            "decision": proposal.decision,
-            "error_code": outcome.error_code,
-            "attempts": outcome.attempts,
-        },
-    )
-    refund_request_transition(
-        request=locked,
-        to_status=RefundStatus.GATED,
-        actor=PIPELINE,
-        reason="drafted",
-        payload={"proposal": proposal.pk},
-    )
-    _hand_over_to_gate(locked, outcome.decision, _failure_code(context, outcome))
-    return True
+    with audit_deferred():  # the chain head is taken at the end, only until commit
+        # Lock order: customer, order, request, then (when the deferred events are appended,
+        # at the end) the audit chain head: intake takes customer and order before the chain
+        # head too, and the gate re-locks these same rows later in this transaction, so
+        # nothing here waits on a row while holding the chain head.
+        Customer.objects.select_for_update().filter(pk=claim.request.customer_id).first()
+        Order.objects.select_for_update().filter(pk=claim.request.order_id).first()
+        locked = RefundRequest.objects.select_for_update().get(pk=claim.request.pk)
+        if locked.status != RefundStatus.DRAFTING or locked.status_changed_at != claim.token:
+            logger.warning("stale draft discarded", extra={"request": str(locked.public_id)})
+            return False
+        proposal = Proposal.objects.create(
+            request=locked,
+            policy_version_id=context.policy_version_id,
+            provider=provider.name,
+            model_name=provider.model_name,
+            prompt_name=PROMPT_NAME,
+            prompt_version=PROMPT_VERSION,
+            prompt_messages=outcome.prompt_messages,
+            sections=context.sections_with_scores(),
+            context=context.case_facts(),
+            raw_output=outcome.raw_output,
+            decision=outcome.decision.model_dump(mode="json") if outcome.decision else None,
+            token_usage=outcome.token_usage,
+            latency_ms=outcome.latency_ms,
+            attempts=outcome.attempts,
+            error_code=outcome.error_code,
+            error_message=outcome.error_message,
+        )
+        record_event(
+            event_type="context.retrieved",
+            actor=PIPELINE,
+            subject=locked,
+            payload={
+                "policy_version": context.policy_version,
+                "sections": context.sections_with_scores(),
+                "refundable_remaining": context.refundable_remaining,
+                "injection_markers": list(context.injection_markers),
+            },
+        )
+        record_event(
+            event_type="proposal.created",
+            actor=Actor.model(provider.label),
+            subject=locked,
+            payload={
+                "proposal": proposal.pk,
+                "provider": provider.name,
+                "model": provider.model_name,
+                "prompt_version": proposal.prompt_version,
+                "decision": proposal.decision,
+                "error_code": outcome.error_code,
+                "attempts": outcome.attempts,
+            },
+        )
+        refund_request_transition(
+            request=locked,
+            to_status=RefundStatus.GATED,
+            actor=PIPELINE,
+            reason="drafted",
+            payload={"proposal": proposal.pk},
+        )
+        _hand_over_to_gate(locked, outcome.decision, _failure_code(context, outcome))
+        return True
 
 
 def _failure_code(context: DraftContext, outcome: DraftOutcome) -> str | None:

@@ -9,7 +9,7 @@ from audit import services
 from audit.hashing import GENESIS_HASH, hash_of
 from audit.models import AuditChainHead, AuditEvent
 from audit.selectors import audit_chain_verify
-from audit.services import Actor, record_event
+from audit.services import Actor, audit_deferred, record_event
 from refunds.tests.factories import IntegrationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -130,8 +130,67 @@ def test_an_append_after_a_rolled_back_savepoint_links_to_the_stored_head():
 
 def test_an_append_with_a_stale_head_guess_links_to_the_stored_head(chain):
     # As after another process appended events 4 and 5 since this connection wrote 3.
-    setattr(connection, services._HEAD_GUESS, (3, chain[2].hash))
+    setattr(connection, services._HEAD_GUESS, (connection.atomic_blocks[0], 3, chain[2].hash))
 
     event = record_event(event_type="next", actor=Actor.system())
 
     assert (event.sequence, event.prev_hash) == (6, chain[4].hash)
+
+
+def test_deferred_events_are_appended_when_the_block_ends_in_the_order_recorded():
+    with transaction.atomic(), audit_deferred():
+        record_event(event_type="first", actor=Actor.system())
+        record_event(event_type="second", actor=Actor.system())
+        assert not AuditEvent.objects.exists()
+
+    assert list(AuditEvent.objects.values_list("sequence", "event_type")) == [
+        (1, "first"),
+        (2, "second"),
+    ]
+    assert audit_chain_verify().ok
+
+
+def test_a_deferred_event_returned_by_record_event_is_saved_when_the_block_ends():
+    with transaction.atomic(), audit_deferred():
+        event = record_event(event_type="first", actor=Actor.system())
+
+    assert AuditEvent.objects.get(pk=event.pk).hash == event.hash
+
+
+def test_nothing_deferred_is_appended_when_the_block_raises():
+    with pytest.raises(RuntimeError), transaction.atomic(), audit_deferred():
+        record_event(event_type="lost", actor=Actor.system())
+        raise RuntimeError("boom")
+
+    assert not AuditEvent.objects.exists()
+
+
+def test_a_deferred_event_of_a_rolled_back_savepoint_is_dropped():
+    with transaction.atomic(), audit_deferred():
+        record_event(event_type="kept", actor=Actor.system())
+        with pytest.raises(RuntimeError), transaction.atomic():
+            record_event(event_type="rolled back", actor=Actor.system())
+            raise RuntimeError("boom")
+        record_event(event_type="also kept", actor=Actor.system())
+
+    assert list(AuditEvent.objects.values_list("event_type", flat=True)) == ["kept", "also kept"]
+    assert audit_chain_verify().ok
+
+
+def test_a_nested_deferred_block_is_appended_with_the_outer_one():
+    with transaction.atomic(), audit_deferred():
+        with audit_deferred():
+            record_event(event_type="inner", actor=Actor.system())
+        assert not AuditEvent.objects.exists()
+        record_event(event_type="outer", actor=Actor.system())
+
+    assert list(AuditEvent.objects.values_list("event_type", flat=True)) == ["inner", "outer"]
+
+
+def test_deferred_events_take_the_head_once_and_insert_in_one_statement():
+    AuditChainHead.objects.create(pk=1)
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries, audit_deferred():
+        for n in range(5):
+            record_event(event_type=f"e{n}", actor=Actor.system())
+
+    assert [q["sql"].split()[0] for q in queries] == ["SELECT", "UPDATE", "INSERT"]
