@@ -25,7 +25,6 @@ class IllegalTransition(ApplicationError):
         self.to_status = to_status
 
 
-@transaction.atomic
 def refund_request_transition(
     *,
     request: RefundRequest,
@@ -46,31 +45,41 @@ def refund_request_transition(
     Raises ``IllegalTransition`` (an ``ApplicationError``) for a move the table forbids.
     Returns the request with its new status.
     """
-    locked = RefundRequest.objects.select_for_update().get(pk=request.pk)
-    from_status = locked.status
-    if (expected_from is not None and from_status != expected_from) or not can_transition(
-        from_status, to_status
-    ):
+    # No savepoint (two statements saved on every move): a refusal is decided before any
+    # write and raised after the block, so a caller that catches it can carry on.
+    with transaction.atomic(savepoint=False):
+        locked = RefundRequest.objects.select_for_update().get(pk=request.pk)
+        from_status = locked.status
+        allowed = (expected_from is None or from_status == expected_from) and can_transition(
+            from_status, to_status
+        )
+        if allowed:
+            now = _move(locked, from_status, to_status)
+            record_event(
+                event_type="refund_request.transitioned",
+                actor=actor,
+                subject=locked,
+                payload={"from": from_status, "to": to_status, "reason": reason, **(payload or {})},
+            )
+            transaction.on_commit(
+                lambda: webhooks_schedule_for_transition(
+                    request_id=locked.pk, from_status=from_status, to_status=to_status
+                ),
+                robust=True,
+            )
+    if not allowed:
         raise IllegalTransition(request=locked, from_status=from_status, to_status=to_status)
+    request.status = to_status
+    request.status_changed_at = now
+    request.updated_at = now
+    return request
+
+
+def _move(locked: RefundRequest, from_status: str, to_status: str):
     now = timezone.now()
     updated = RefundRequest.objects.filter(pk=locked.pk, status=from_status).update(
         status=to_status, status_changed_at=now, updated_at=now
     )
     if updated != 1:  # pragma: no cover - only reachable without row locks
         raise IllegalTransition(request=locked, from_status=from_status, to_status=to_status)
-    record_event(
-        event_type="refund_request.transitioned",
-        actor=actor,
-        subject=locked,
-        payload={"from": from_status, "to": to_status, "reason": reason, **(payload or {})},
-    )
-    transaction.on_commit(
-        lambda: webhooks_schedule_for_transition(
-            request_id=locked.pk, from_status=from_status, to_status=to_status
-        ),
-        robust=True,
-    )
-    request.status = to_status
-    request.status_changed_at = now
-    request.updated_at = now
-    return request
+    return now

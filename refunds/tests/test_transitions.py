@@ -1,4 +1,5 @@
 import pytest
+from django.db import transaction
 
 from audit.models import AuditEvent
 from audit.services import Actor
@@ -118,3 +119,17 @@ def test_transition_updates_status_changed_at():
 
     request.refresh_from_db()
     assert request.status_changed_at > before
+
+
+def test_a_caller_that_catches_a_refusal_can_carry_on_in_its_transaction():
+    refused, moved = request_in(RefundStatus.EXECUTED), request_in(RefundStatus.RECEIVED)
+
+    with transaction.atomic():
+        with pytest.raises(IllegalTransition):
+            refund_request_transition(
+                request=refused, to_status=RefundStatus.DRAFTING, actor=SYSTEM
+            )
+        refund_request_transition(request=moved, to_status=RefundStatus.DRAFTING, actor=SYSTEM)
+
+    moved.refresh_from_db()
+    assert moved.status == RefundStatus.DRAFTING
