@@ -267,7 +267,12 @@ class ReviewDecision(models.Model):
                 name="review_decision_amount_not_negative",
             ),
         ]
-        indexes = [models.Index(fields=["task", "-created_at"])]
+        indexes = [
+            models.Index(fields=["task", "-created_at"]),
+            # The dashboard's live figures for today and the daily roll-up read decisions
+            # by their time (reviews.metrics, reviews.rollup).
+            models.Index(fields=["created_at"], name="review_decision_created"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_outcome_display()} by {self.reviewer_id} on task {self.task_id}"
