@@ -98,28 +98,35 @@ def latency_bucket(seconds: float) -> int:
 
 
 def percentile_from_buckets(buckets: dict[int, int], p: float) -> float | None:
-    """The ``p`` percentile (0..1) of the durations counted in ``buckets``: the bucket that
-    holds the rank ``p * (n - 1)`` (the rank ``percentile_cont`` interpolates at), and
-    within it a geometric interpolation by the rank's position among the bucket's count.
+    """The ``p`` percentile (0..1) of the durations counted in ``buckets``, interpolated
+    as PostgreSQL's ``percentile_cont`` does: between the durations at ranks
+    ``floor(p * (n - 1))`` and the next, each estimated inside its bucket by its position
+    among the bucket's count (geometrically).
 
-    Precision: the estimate lies in the same bucket as the duration at that rank, so it is
-    within a factor ``2^(1/16)`` (4.4 %) of it; PostgreSQL's ``percentile_cont`` may
-    interpolate towards the next duration, which can lie in the next bucket, so the two
-    differ by at most ``2^(2/16) - 1`` (9.1 %). Durations under a second count as one
-    second."""
+    Precision: each estimated duration lies in the same bucket as the true one, so within
+    a factor ``2^(1/16)`` of it (4.4 %), and so does their interpolation: the estimate is
+    within 4.4 % of ``percentile_cont`` over the raw durations (durations under a second
+    count as one second)."""
     n = sum(buckets.values())
     if not n:
         return None
+    ordered = sorted(buckets.items())
+
+    def duration_at(index: int) -> float:
+        seen = 0
+        for bucket, count in ordered:
+            if index < seen + count:
+                low, high = latency_bucket_bounds(bucket)
+                return low * (high / low) ** ((index - seen + 0.5) / count)
+            seen += count
+        raise IndexError(index)  # pragma: no cover - ranks stay below n
+
     rank = p * (n - 1)
-    seen = 0
-    for bucket in sorted(buckets):
-        count = buckets[bucket]
-        if rank < seen + count:
-            position = min(max((rank - seen + 0.5) / count, 0.0), 1.0)
-            low, high = latency_bucket_bounds(bucket)
-            return low * (high / low) ** position
-        seen += count
-    return latency_bucket_bounds(max(buckets))[1]  # unreachable: the ranks end in a bucket
+    below = math.floor(rank)
+    low_value = duration_at(below)
+    if below + 1 >= n or rank == below:
+        return low_value
+    return low_value + (rank - below) * (duration_at(below + 1) - low_value)
 
 
 class _Seconds(Func):
