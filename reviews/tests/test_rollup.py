@@ -11,6 +11,8 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_q.models import Schedule
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hitl_site.errors import ApplicationError
 from refunds.models import Execution
@@ -265,3 +267,16 @@ def test_percentiles_from_buckets_are_within_a_bucket_of_percentile_cont(p):
 
 def test_percentiles_of_no_durations_are_empty():
     assert rollup.percentile_from_buckets({}, 0.5) is None
+
+
+@given(
+    durations=st.lists(st.floats(min_value=1, max_value=10**7), min_size=1, max_size=200),
+    p=st.sampled_from([0.5, 0.95]),
+)
+def test_bucket_percentiles_are_within_the_documented_precision(durations, p):
+    buckets: dict[int, int] = {}
+    for d in durations:
+        buckets[rollup.latency_bucket(d)] = buckets.get(rollup.latency_bucket(d), 0) + 1
+    estimate = rollup.percentile_from_buckets(buckets, p)
+    exact = _percentile_cont(sorted(durations), p)
+    assert estimate == pytest.approx(exact, rel=2 ** (1 / 16) - 1 + 1e-9)
