@@ -8,8 +8,8 @@ Creates a throw-away test database (``test_<name>_bench`` on PostgreSQL), seeds 
 requests (default 1,000,000; ``--rows``) with ``bulk_create`` in batches — each with its
 proposal and gate evaluation spread over 90 days, 30 % routed to review with a task and a
 final human decision (some overridden, some rejected with a reason code, some seen by two
-reviewers), every approval with its execution (3 % failed) — then, as an auditor,
-rolls up every closed day (``reviews.rollup``, the hourly schedule's work; timed and
+reviewers), every approval with its execution (3 % failed) — then rolls up every closed
+day and today's full hours (``reviews.rollup``, the hourly schedule's work; timed and
 printed separately), then, as an auditor, requests the dashboard (default 30-day period,
 and filtered variants) through Django's test client and prints the query count and the
 median and p95 server time. ``--reuse`` migrates the kept database first (new tables and
@@ -337,7 +337,8 @@ def timed(client, urls: list[str]) -> list[float]:
 
 
 def roll_up_closed_days() -> None:
-    """Every closed day since the oldest gate evaluation, as the schedule would (timed)."""
+    """Every closed day since the oldest gate evaluation, and today's full hours, as the
+    schedule would (timed)."""
     from django.db import connection
     from django.db.models import Min
     from django.utils import timezone
@@ -360,6 +361,14 @@ def roll_up_closed_days() -> None:
     print(
         f"rolled up {days} closed days ({rows:,} count rows) in {took:.1f} s"
         f" ({took / max(days, 1):.2f} s a day)",
+        flush=True,
+    )
+    t0 = time.perf_counter()
+    rows = rollup.loop_stats_rollup(day=today, dims=dims)
+    until = timezone.localtime(rollup.rollup_end(today, timezone.now()))
+    print(
+        f"rolled up today to {until:%H:%M} ({rows:,} count rows) in"
+        f" {time.perf_counter() - t0:.1f} s",
         flush=True,
     )
     if connection.vendor == "postgresql":

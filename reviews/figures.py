@@ -1,12 +1,13 @@
 """The dashboard's figures from the daily roll-up for closed days and the live tables for
 the rest of the period (selectors).
 
-A period splits at ``live_start``: the closed days before it are read from
-``DailyLoopCount`` (summed by the database: two queries, a few thousand small rows at
-most), the rest — today, and every day from the first closed day of the period that has
-no roll-up yet — is counted from the live tables by ``rollup.loop_counts`` (four grouped
-queries over today's rows). A day missing from the roll-up thus costs time, never
-correctness, until the hourly schedule fills it in.
+A period splits at ``live_start``: the days before it are read from ``DailyLoopCount``
+(summed by the database: two queries over a few thousand small rows a day) — closed days
+whole, today up to the last full hour the hourly schedule counted — and the rest (the
+current hour; or everything from the first closed day of the period that has no roll-up
+yet) is counted from the live tables by ``rollup.loop_counts`` (four grouped queries over
+that span's rows). A day missing from the roll-up thus costs time, never correctness,
+until the schedule fills it in.
 
 Both halves are the same counts (``rollup.loop_counts`` makes both), so the figures are
 those of ``reviews.metrics`` over the whole period — except review latency, estimated from
@@ -46,20 +47,32 @@ class LoopCounts:
 
 
 def live_start(f: metrics.DashboardFilters, *, now: datetime) -> datetime:
-    """Where the period stops being read from the roll-up: the start of today, or of the
-    first closed day in the period that has no roll-up (``f.start`` itself when the period
-    does not start at midnight: a partial day cannot come from the roll-up). One query."""
+    """Where the period stops being read from the roll-up: the end of the rolled-up days
+    that follow each other from the period's first — the next midnight of each complete
+    day, today's last rolled-up hour — stopping at the first day without a (complete)
+    roll-up. ``f.start`` itself when the period does not start at midnight: a partial day
+    cannot come from the roll-up. One query."""
     first = timezone.localdate(f.start)
     if rollup.day_start(first) != f.start:
         return f.start
-    today = min(timezone.localdate(now), timezone.localdate(f.end))
-    rolled = set(
-        DailyLoopRollup.objects.filter(day__gte=first, day__lt=today).values_list("day", flat=True)
+    rolled = dict(
+        DailyLoopRollup.objects.filter(
+            day__gte=first, day__lte=timezone.localdate(min(now, f.end))
+        ).values_list("day", "until")
     )
-    day = first
-    while day < today and day in rolled:
+    day, split = first, f.start
+    while day in rolled and rolled[day] <= f.end:
+        split = rolled[day]
         day += timedelta(days=1)
-    return rollup.day_start(day)
+        if split < rollup.day_start(day):
+            break
+    return split
+
+
+def _rolled_days_end(split: datetime) -> date:
+    """The first day not read from the roll-up (exclusive), for a split at ``split``."""
+    day = timezone.localdate(split)
+    return day if rollup.day_start(day) == split else day + timedelta(days=1)
 
 
 def _rolled_up(f: metrics.DashboardFilters, first: date, until: date):
@@ -92,7 +105,7 @@ def loop_counts(f: metrics.DashboardFilters, *, now: datetime) -> LoopCounts:
     daily: dict[date, Counter] = defaultdict(Counter)
     split = live_start(f, now=now)
     if split > f.start:
-        rolled = _rolled_up(f, timezone.localdate(f.start), timezone.localdate(split))
+        rolled = _rolled_up(f, timezone.localdate(f.start), _rolled_days_end(split))
         for row in rolled.values("metric", "key").annotate(n=Sum("n")):
             totals[(row["metric"], row["key"])] += row["n"]
         _add_daily(daily, rolled)
@@ -246,7 +259,7 @@ def daily_series(
     split = live_start(f, now=now)
     daily: dict[date, Counter] = defaultdict(Counter)
     if split > f.start:
-        rolled = _rolled_up(f, timezone.localdate(f.start), timezone.localdate(split))
+        rolled = _rolled_up(f, timezone.localdate(f.start), _rolled_days_end(split))
         _add_daily(daily, rolled)
     rolled_counts = LoopCounts(totals=Counter(), daily=dict(daily))
     live = replace(f, start=split)

@@ -323,9 +323,11 @@ class DailyLoopCount(models.Model):
 
 class DailyLoopRollup(models.Model):
     """A day whose counts are in ``DailyLoopCount`` (a day without any fact has none, so
-    the counts alone cannot say whether a day was rolled up)."""
+    the counts alone cannot say whether a day was rolled up), and up to when: the next
+    midnight for a closed day, the last full hour for today."""
 
     day = models.DateField(unique=True)
+    until = models.DateTimeField(help_text="The counts cover the day up to this time.")
     rolled_up_at = models.DateTimeField(default=timezone.now)
     rows = models.PositiveIntegerField(default=0)
 

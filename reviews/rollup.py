@@ -12,9 +12,10 @@ the dashboard's filter columns. Four grouped queries, whatever the number of row
 * final decisions by review-latency bucket → ``latency``;
 * executions by phase → ``execution``.
 
-``loop_stats_rollup`` stores one closed day (idempotent: delete and insert in one
-transaction); ``loop_stats_rollup_due`` (scheduled hourly) back-fills the closed days of
-the last ``HITL_LOOP_STATS_DAYS`` that have no roll-up and re-counts the last
+``loop_stats_rollup`` stores one day — a closed day whole, today up to its last full
+hour — idempotently (delete and insert in one transaction); ``loop_stats_rollup_due``
+(scheduled hourly) counts today's full hours, back-fills the closed days of the last
+``HITL_LOOP_STATS_DAYS`` without a complete roll-up and re-counts the last
 ``HITL_LOOP_STATS_SETTLE_DAYS``, whose cases may still move on (a request's status, an
 execution's phase). Older days keep the statuses they had when they were last counted.
 
@@ -331,31 +332,40 @@ def day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def day_filters(day: date) -> metrics.DashboardFilters:
-    return metrics.DashboardFilters(start=day_start(day), end=day_start(day + timedelta(days=1)))
+def rollup_end(day: date, now: datetime) -> datetime:
+    """Where a roll-up of ``day`` stops: the next midnight for a closed day; for today, the
+    last full hour (local), so the page counts at most an hour's rows live."""
+    if day < timezone.localdate(now):
+        return day_start(day + timedelta(days=1))
+    hour = timezone.localtime(now).replace(minute=0, second=0, microsecond=0)
+    return max(hour, day_start(day))
 
 
 @transaction.atomic
 def loop_stats_rollup(
     *, day: date, now: datetime | None = None, dims: Dimensions | None = None
 ) -> int:
-    """Counts ``day`` (a closed day in the site's time zone) into ``DailyLoopCount`` and
-    marks it rolled up (``DailyLoopRollup``). Idempotent: the day's counts are deleted and
-    written again in one transaction, under a lock on the day's marker row, so a re-run
-    replaces them, two runs at once take turns, and readers see the old counts or the new.
+    """Counts ``day`` (in the site's time zone) into ``DailyLoopCount`` and marks it rolled
+    up (``DailyLoopRollup``) up to ``rollup_end``: a closed day whole, today up to its last
+    full hour. Idempotent: the day's counts are deleted and written again in one
+    transaction, under a lock on the day's marker row, so a re-run replaces them, two runs
+    at once take turns, and readers see the old counts or the new.
 
     Returns the number of count rows written. Raises ``ApplicationError`` (``day_open``)
-    for today or a later day: its counts are still growing (the dashboard counts today
-    live)."""
+    for a day after today."""
     now = now or timezone.now()
-    if day >= timezone.localdate(now):
+    if day > timezone.localdate(now):
         raise ApplicationError(
-            f"{day.isoformat()} is not over yet: only closed days are rolled up.",
+            f"{day.isoformat()} has not begun: there is nothing to roll up yet.",
             code="day_open",
             status_code=400,
         )
-    marker, _ = DailyLoopRollup.objects.select_for_update().get_or_create(day=day)
-    counts = loop_counts(day_filters(day), dims=dims or dimension_values())
+    end = rollup_end(day, now)
+    marker, _ = DailyLoopRollup.objects.select_for_update().get_or_create(
+        day=day, defaults={"until": end}
+    )
+    f = metrics.DashboardFilters(start=day_start(day), end=end)
+    counts = loop_counts(f, dims=dims or dimension_values()) if end > f.start else Counter()
     DailyLoopCount.objects.filter(day=day).delete()
     rows = DailyLoopCount.objects.bulk_create(
         [
@@ -373,21 +383,23 @@ def loop_stats_rollup(
         ],
         batch_size=2000,
     )
-    marker.rolled_up_at, marker.rows = now, len(rows)
-    marker.save(update_fields=["rolled_up_at", "rows"])
+    marker.until, marker.rolled_up_at, marker.rows = end, now, len(rows)
+    marker.save(update_fields=["until", "rolled_up_at", "rows"])
     return len(rows)
 
 
 def days_due(*, now: datetime | None = None) -> list[date]:
     """Closed days of the last ``HITL_LOOP_STATS_DAYS`` to count, newest first: those
-    without a roll-up and the last ``HITL_LOOP_STATS_SETTLE_DAYS`` (still settling)."""
+    without a complete roll-up and the last ``HITL_LOOP_STATS_SETTLE_DAYS`` (settling)."""
     today = timezone.localdate(now or timezone.now())
     window = [today - timedelta(days=n) for n in range(1, settings.HITL_LOOP_STATS_DAYS + 1)]
-    done = set(
-        DailyLoopRollup.objects.filter(day__gte=window[-1], day__lt=today).values_list(
-            "day", flat=True
-        )
-    )
+    done = {
+        day
+        for day, until in DailyLoopRollup.objects.filter(
+            day__gte=window[-1], day__lt=today
+        ).values_list("day", "until")
+        if until >= day_start(day + timedelta(days=1))
+    }
     settling = set(window[: settings.HITL_LOOP_STATS_SETTLE_DAYS])
     return [d for d in window if d not in done or d in settling]
 
@@ -395,13 +407,15 @@ def days_due(*, now: datetime | None = None) -> list[date]:
 def loop_stats_rollup_due(
     *, now: datetime | None = None, budget_seconds: float | None = None
 ) -> list[date]:
-    """Rolls up ``days_due``, newest first, each in its own transaction; stops starting
-    new days once ``budget_seconds`` have passed (a first back-fill of 90 busy days then
-    spreads over a few runs instead of outliving the task timeout). Returns the days."""
+    """Rolls up today's full hours, then ``days_due``, newest first, each in its own
+    transaction; stops starting new days once ``budget_seconds`` have passed (a first
+    back-fill of 90 busy days then spreads over a few runs instead of outliving the task
+    timeout). Returns the days."""
+    now = now or timezone.now()
     started = clock.monotonic()
     dims = dimension_values()
     done = []
-    for day in days_due(now=now):
+    for day in [timezone.localdate(now), *days_due(now=now)]:
         if budget_seconds is not None and clock.monotonic() - started > budget_seconds:
             break
         loop_stats_rollup(day=day, now=now, dims=dims)

@@ -16,6 +16,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('day', models.DateField(unique=True)),
+                ('until', models.DateTimeField(help_text='The counts cover the day up to this time.')),
                 ('rolled_up_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('rows', models.PositiveIntegerField(default=0)),
             ],

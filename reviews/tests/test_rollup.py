@@ -196,20 +196,35 @@ def test_rolling_up_a_day_again_picks_up_what_changed(history):
     _assert_same_figures(_period(history), history)
 
 
-def test_today_is_not_rolled_up():
+def test_a_day_not_begun_is_not_rolled_up():
     with pytest.raises(ApplicationError) as error:
-        rollup.loop_stats_rollup(day=timezone.localdate())
+        rollup.loop_stats_rollup(day=timezone.localdate() + timedelta(days=1))
     assert error.value.code == "day_open"
 
 
-def test_days_due_are_the_missing_and_the_settling_closed_days(settings):
+def test_today_is_rolled_up_to_its_last_full_hour(history):
+    later = history + timedelta(hours=1)  # today's cases (ten minutes before history) are in
+    _roll_up_closed_days(later)
+    rollup.loop_stats_rollup(day=timezone.localdate(later), now=later)
+    hour = timezone.localtime(later).replace(minute=0, second=0, microsecond=0)
+    assert DailyLoopRollup.objects.get(day=timezone.localdate(later)).until == hour
+    f = _period(later)
+    assert figures.live_start(f, now=later) == hour
+    _assert_same_figures(f, later)
+
+
+def test_days_due_are_the_missing_the_partial_and_the_settling_closed_days(settings):
     settings.HITL_LOOP_STATS_DAYS = 10
     settings.HITL_LOOP_STATS_SETTLE_DAYS = 2
     today = timezone.localdate()
     for n in range(1, 11):
-        if n != 6:
-            DailyLoopRollup.objects.create(day=today - timedelta(days=n))
-    assert rollup.days_due() == [today - timedelta(days=n) for n in (1, 2, 6)]
+        day = today - timedelta(days=n)
+        if n != 6:  # 8: counted up to its last hour only (while it was today)
+            until = rollup.day_start(day + timedelta(days=1 if n != 8 else 0)) + timedelta(
+                hours=0 if n != 8 else 23
+            )
+            DailyLoopRollup.objects.create(day=day, until=until)
+    assert rollup.days_due() == [today - timedelta(days=n) for n in (1, 2, 6, 8)]
 
 
 def test_the_scheduled_roll_up_fills_the_window(settings):
@@ -217,7 +232,7 @@ def test_the_scheduled_roll_up_fills_the_window(settings):
     routed(at=timezone.now() - timedelta(days=2))
     days = import_string("reviews.tasks.loop_stats_rollup_due")()
     today = timezone.localdate()
-    assert days == [(today - timedelta(days=n)).isoformat() for n in (1, 2, 3)]
+    assert days == [(today - timedelta(days=n)).isoformat() for n in (0, 1, 2, 3)]
     assert DailyLoopCount.objects.filter(day=today - timedelta(days=2), metric="routed").exists()
 
 

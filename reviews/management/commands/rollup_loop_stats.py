@@ -1,11 +1,11 @@
 """``python manage.py rollup_loop_stats [--since 2026-09-01] [--until 2026-11-25]``
 
 Rolls up the dashboard's daily counts (``reviews.rollup``). Without dates: what the hourly
-schedule does — the closed days of the last ``HITL_LOOP_STATS_DAYS`` without a roll-up,
-and the last ``HITL_LOOP_STATS_SETTLE_DAYS`` again. With dates: every day from ``--since``
+schedule does — today up to its last full hour, the closed days of the last
+``HITL_LOOP_STATS_DAYS`` without a complete roll-up, and the last
+``HITL_LOOP_STATS_SETTLE_DAYS`` again. With dates: every day from ``--since``
 to the day before ``--until`` (default: today), rolled up again whether or not it was.
-Dates are whole days in the site's time zone; ``--until`` is exclusive, and today, still
-open, is never rolled up.
+Dates are whole days in the site's time zone; ``--until`` is exclusive and at most today.
 """
 
 import time
@@ -38,7 +38,7 @@ class Command(BaseCommand):
         if options["since"] is None:
             if options["until"] is not None:
                 raise CommandError("--until needs --since.")
-            days = rollup.days_due()
+            days = [today, *rollup.days_due()]
         else:
             since = parse_day(options["since"], option="--since")
             until = parse_day(options["until"], option="--until") if options["until"] else today
