@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import (
     Case,
     CharField,
@@ -361,6 +361,11 @@ def loop_stats_rollup(
             status_code=400,
         )
     end = rollup_end(day, now)
+    if connection.vendor == "postgresql":
+        # The set columns' EXISTS subplans make the planner's estimate huge, so PostgreSQL
+        # JIT-compiles each counting query: ~2.7 s of compilation for ~1 s of work a day.
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
     marker, _ = DailyLoopRollup.objects.select_for_update().get_or_create(
         day=day, defaults={"until": end}
     )
