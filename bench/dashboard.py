@@ -373,8 +373,8 @@ def roll_up_closed_days() -> None:
     )
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE reviews_dailyloopcount")
-            cursor.execute("ANALYZE reviews_dailylooprollup")
+            cursor.execute("VACUUM ANALYZE reviews_dailyloopcount")
+            cursor.execute("VACUUM ANALYZE reviews_dailylooprollup")
 
 
 def run(
@@ -399,8 +399,12 @@ def run(
     print(f"database: {connection.vendor}; refund requests: {n:,} (seeded in {seeded:.0f} s)")
     from reviews.models import DailyLoopCount, DailyLoopRollup
 
-    DailyLoopCount.objects.all().delete()
-    DailyLoopRollup.objects.all().delete()
+    if connection.vendor == "postgresql":  # no dead rows left behind by an earlier run
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE reviews_dailyloopcount, reviews_dailylooprollup")
+    else:
+        DailyLoopCount.objects.all().delete()
+        DailyLoopRollup.objects.all().delete()
     if roll_up:
         roll_up_closed_days()
     user, _ = get_user_model().objects.get_or_create(

@@ -315,7 +315,9 @@ class DailyLoopCount(models.Model):
                 name="daily_loop_count_unique",
             )
         ]
-        indexes = [models.Index(fields=["day", "metric"], name="daily_loop_count_day")]
+        # The unique constraint's index, led by the day, serves the page's sum over a
+        # period; this one the daily series (a few metrics and keys, per day).
+        indexes = [models.Index(fields=["metric", "key", "day"], name="daily_loop_count_series")]
 
     def __str__(self) -> str:
         return f"{self.day} {self.metric}/{self.key}: {self.n}"

@@ -38,7 +38,7 @@ class Migration(migrations.Migration):
                 ('n', models.PositiveIntegerField()),
             ],
             options={
-                'indexes': [models.Index(fields=['day', 'metric'], name='daily_loop_count_day')],
+                'indexes': [models.Index(fields=['metric', 'key', 'day'], name='daily_loop_count_series')],
                 'constraints': [models.UniqueConstraint(fields=('day', 'metric', 'key', 'queues', 'channel', 'providers', 'policy_versions'), name='daily_loop_count_unique')],
             },
         ),
