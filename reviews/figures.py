@@ -77,6 +77,9 @@ def _rolled_days_end(split: datetime) -> date:
 
 def _rolled_up(f: metrics.DashboardFilters, first: date, until: date):
     qs = DailyLoopCount.objects.filter(day__gte=first, day__lt=until)
+    if not (f.queue or f.channel or f.provider or f.policy_version is not None):
+        return qs.filter(channel=rollup.ALL).order_by()  # the day's totals
+    # (no filter below matches the totals' "*")
     if f.queue:
         qs = qs.filter(queues__contains=f",{f.queue},")
     if f.channel:

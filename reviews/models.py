@@ -289,7 +289,9 @@ class DailyLoopCount(models.Model):
     ``reviews.metrics``): ``channel`` is the request's; ``queues``, ``providers`` and
     ``policy_versions`` are sets written ``,a,b,`` (so a filter is one ``LIKE '%,a,%'``),
     because a request can have proposals from two providers, gate evaluations under two
-    policy versions, or tasks in two queues, and the live figures count it under each."""
+    policy versions, or tasks in two queues, and the live figures count it under each.
+    Each day also has its totals over all combinations, with ``*`` in every filter column:
+    the unfiltered page reads those."""
 
     day = models.DateField()
     metric = models.CharField(max_length=24)
