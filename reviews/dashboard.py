@@ -18,7 +18,7 @@ from django.utils import timezone
 from refunds.agent.providers import OFFLINE, OPENAI
 from refunds.models import GatePolicyVersion, RefundRequest
 
-from . import metrics
+from . import figures, metrics
 from . import permissions as perms
 from .drift import drift_check, drift_window_start
 from .models import Queue
@@ -144,20 +144,19 @@ def _duration(seconds: float | None) -> str:
 
 
 def dashboard_data(f: metrics.DashboardFilters, *, now: datetime) -> dict[str, Any]:
-    routing_days, override_days = metrics.daily_routing(f), metrics.daily_overrides(f)
-    routing = metrics.routing_summary_from_days(routing_days)
-    decisions = metrics.decision_summary(f)
-    latency = (
-        {"p50": decisions["p50"], "p95": decisions["p95"]}
-        if "p50" in decisions
-        else metrics.review_latency(f, total=decisions["total"])
-    )
-    agreement = metrics.reviewer_agreement(f)
-    execution = metrics.execution_summary(f)
-    reasons = metrics.reason_code_distribution(f)
+    """The page's figures: the daily roll-up for closed days, the live tables for today
+    (``reviews.figures``); queue depth and claims are "now" figures, always live."""
+    counts = figures.loop_counts(f, now=now)
+    routing_days, override_days = figures.daily_routing(counts), figures.daily_overrides(counts)
+    routing = figures.routing_summary(counts)
+    decisions = figures.decision_summary(counts)
+    latency = figures.review_latency(counts)
+    agreement = figures.reviewer_agreement(counts)
+    execution = figures.execution_summary(counts)
+    reasons = figures.reason_code_distribution(counts)
     queues = metrics.queue_state(f, now=now)
-    workload = metrics.reviewer_workload(f)
-    paths = metrics.outcomes_by_path(f)
+    workload = figures.reviewer_workload(counts)
+    paths = figures.outcomes_by_path(counts)
 
     days, day = [], timezone.localdate(f.start)
     while day <= timezone.localdate(now):

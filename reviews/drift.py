@@ -21,7 +21,8 @@ from django.utils import timezone
 from audit.models import AuditChainHead, AuditEvent
 from audit.services import Actor, record_event
 
-from .metrics import DashboardFilters, daily_overrides, daily_routing
+from .figures import daily_series
+from .metrics import DashboardFilters
 
 logger = logging.getLogger(__name__)
 
@@ -112,14 +113,15 @@ def drift_alerts(
     overrides: dict[date, dict[str, int]] | None = None,
 ) -> list[DriftAlert]:
     """Today (in the site's time zone) against the ``HITL_DRIFT_BASELINE_DAYS`` before it,
-    over all cases. Two grouped queries, or none when the caller passes the unfiltered
-    daily counts (``metrics.daily_routing`` / ``daily_overrides``) covering the window."""
+    over all cases. The daily roll-up for the baseline and the live tables for today
+    (``figures.daily_series``: four queries), or none when the caller passes the
+    unfiltered daily counts covering the window."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     days = [today - timedelta(days=n) for n in range(settings.HITL_DRIFT_BASELINE_DAYS, -1, -1)]
     f = DashboardFilters(start=drift_window_start(now), end=now + timedelta(seconds=1))
-    routing = routing if routing is not None else daily_routing(f)
-    overrides = overrides if overrides is not None else daily_overrides(f)
+    if routing is None or overrides is None:
+        routing, overrides = daily_series(f, now=now)
     series = {
         REVIEW_RATE: _series(routing, "review", days),
         OVERRIDE_RATE: _series(overrides, "overridden", days),

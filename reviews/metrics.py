@@ -2,7 +2,9 @@
 database (``aggregate``, grouped ``annotate``, ``Count(filter=...)``, percentiles with
 PostgreSQL's ``percentile_cont`` or, elsewhere, one ordered one-row slice each): the
 number of queries is fixed, whatever the number of rows, and no row is loaded into Python
-to be counted.
+to be counted. They are the definition of the figures: the dashboard reads them through
+the daily roll-up (``reviews.rollup`` counts with these querysets, ``reviews.figures``
+sums the counts), which must agree with them (``reviews/tests/test_rollup.py``).
 
 Which rows a figure counts (each by its own timestamp, in the period ``[start, end)``):
 

@@ -249,3 +249,8 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 HITL_DRIFT_BASELINE_DAYS = env.int("HITL_DRIFT_BASELINE_DAYS", default=14)
 HITL_DRIFT_MARGIN = env.float("HITL_DRIFT_MARGIN", default=0.10)
 HITL_DRIFT_MIN_CASES = env.int("HITL_DRIFT_MIN_CASES", default=20)
+# Daily roll-up of the dashboard's figures (reviews.rollup, scheduled hourly): closed days
+# of this window without a roll-up are back-filled (at least the dashboard's 90 days), and
+# the last SETTLE days are counted again, since their cases may still change status.
+HITL_LOOP_STATS_DAYS = env.int("HITL_LOOP_STATS_DAYS", default=90)
+HITL_LOOP_STATS_SETTLE_DAYS = env.int("HITL_LOOP_STATS_SETTLE_DAYS", default=3)

@@ -70,7 +70,12 @@ class Execution(models.Model):
                 condition=models.Q(amount__gte=0), name="execution_amount_not_negative"
             ),
         ]
-        indexes = [models.Index(fields=["phase", "next_attempt_at"])]
+        indexes = [
+            models.Index(fields=["phase", "next_attempt_at"]),
+            # The dashboard's execution figures and the daily roll-up read executions by
+            # their start time (reviews.metrics, reviews.rollup).
+            models.Index(fields=["created_at"], name="execution_created"),
+        ]
         permissions = [("retry_execution", "Can retry or close a failed execution")]
 
     def __str__(self) -> str:

@@ -110,3 +110,36 @@ def test_dashboard_query_count_does_not_grow_with_the_rows(
     with django_assert_num_queries(len(small.captured_queries)):
         assert client.get(URL).status_code == 200
     assert len(small.captured_queries) <= 25
+
+
+def test_dashboard_query_count_does_not_grow_with_rolled_up_days(
+    client, role_user, django_assert_num_queries
+):
+    from reviews.rollup import loop_stats_rollup
+
+    client.force_login(role_user("senior_reviewer"))
+    now = timezone.now()
+    today = timezone.localdate(now)
+
+    def history_of(days_ago: int) -> None:
+        at = now - timedelta(days=days_ago)
+        routed(route="auto", status="executed", at=at)
+        decided(outcome=Outcome.REJECT, action="", amount=None, reason_code="duplicate", at=at)
+        loop_stats_rollup(day=today - timedelta(days=days_ago), now=now)
+
+    history_of(1)
+    _some_history(1)
+    client.get(URL)  # warm the per-user permission caches of the session
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as small:
+        assert client.get(URL).context["routing"]["total"] == 6
+    for days_ago in (2, 3, 9):
+        history_of(days_ago)
+    _some_history(2)
+    with django_assert_num_queries(len(small.captured_queries)):
+        response = client.get(URL)
+    # four rolled-up days with two gate decisions each; three histories today with four
+    assert response.context["routing"]["total"] == 4 * 2 + 3 * 4
+    assert response.context["decisions"]["rejected"] == 4 + 3  # one per day, one per history
