@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connections
 
 from refunds.states import RefundStatus
 from reviews.models import ReviewTask
@@ -47,6 +48,10 @@ def browser(monkeypatch):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield browser
         browser.close()
+        # With Playwright's event loop running, asgiref keeps the ORM connection the test
+        # opened in this context, where Django's own teardown does not see it: left open,
+        # it keeps the test database from being dropped at the end of the run.
+        connections.close_all()
 
 
 def logged_in(browser, live_server, user):
