@@ -13,6 +13,7 @@ from audit.services import Actor, record_event
 from hitl_site.errors import ApplicationError
 
 from .models import Customer, Integration, IntegrationAPIKey, Order, RefundRequest
+from .states import RefundStatus
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ def _create(
     *, integration: Integration, data: dict[str, Any], idempotency_key: str | None, fingerprint: str
 ) -> RefundRequest:
     from .tasks import enqueue_refund_request_processing
-    from .webhooks import webhooks_schedule_for_intake
+    from .webhooks import webhook_record_for_transition
 
     customer = _customer_upsert(integration=integration, snapshot=data["customer"])
     order = _order_upsert(integration=integration, customer=customer, snapshot=data["order"])
@@ -155,13 +156,8 @@ def _create(
             "idempotency_key": idempotency_key,
         },
     )
-
-    def after_commit() -> None:
-        enqueue_refund_request_processing(request.pk)
-        if integration.webhook_url:  # saves a read per request for the many without one
-            webhooks_schedule_for_intake(request_id=request.pk)  # never raises
-
-    transaction.on_commit(after_commit)
+    webhook_record_for_transition(request=request, from_status="", to_status=RefundStatus.RECEIVED)
+    transaction.on_commit(lambda: enqueue_refund_request_processing(request.pk))
     return request
 
 

@@ -10,7 +10,7 @@ from hitl_site.errors import ApplicationError
 
 from .models import RefundRequest
 from .states import can_transition
-from .webhooks import webhooks_schedule_for_transition
+from .webhooks import webhook_record_for_transition
 
 
 class IllegalTransition(ApplicationError):
@@ -48,7 +48,11 @@ def refund_request_transition(
     # No savepoint (two statements saved on every move): a refusal is decided before any
     # write and raised after the block, so a caller that catches it can carry on.
     with transaction.atomic(savepoint=False):
-        locked = RefundRequest.objects.select_for_update().get(pk=request.pk)
+        locked = (
+            RefundRequest.objects.select_for_update(of=("self",))
+            .select_related("integration")  # for its webhook URL, in the same read
+            .get(pk=request.pk)
+        )
         from_status = locked.status
         allowed = (expected_from is None or from_status == expected_from) and can_transition(
             from_status, to_status
@@ -61,11 +65,8 @@ def refund_request_transition(
                 subject=locked,
                 payload={"from": from_status, "to": to_status, "reason": reason, **(payload or {})},
             )
-            transaction.on_commit(
-                lambda: webhooks_schedule_for_transition(
-                    request_id=locked.pk, from_status=from_status, to_status=to_status
-                ),
-                robust=True,
+            webhook_record_for_transition(
+                request=locked, from_status=from_status, to_status=to_status
             )
     if not allowed:
         raise IllegalTransition(request=locked, from_status=from_status, to_status=to_status)
@@ -82,4 +83,5 @@ def _move(locked: RefundRequest, from_status: str, to_status: str):
     )
     if updated != 1:  # pragma: no cover - only reachable without row locks
         raise IllegalTransition(request=locked, from_status=from_status, to_status=to_status)
+    locked.status, locked.status_changed_at, locked.updated_at = to_status, now, now
     return now

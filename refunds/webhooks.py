@@ -70,8 +70,9 @@ def webhook_delivery_create(
     data: dict[str, Any],
     request: RefundRequest | None = None,
 ) -> WebhookDelivery | None:
-    """Records a webhook for ``integration`` and sends it on commit. Returns None (and
-    records nothing) if the integration has no webhook URL or its webhook is switched off."""
+    """Records a webhook for ``integration`` in the caller's transaction and queues its
+    sending on commit. Returns None (and records nothing) if the integration has no webhook
+    URL or its webhook is switched off."""
     if not integration.webhook_url:
         return None
     if not webhook_secret_for(integration).is_active:
@@ -102,38 +103,22 @@ def webhook_delivery_create(
     return delivery
 
 
-def webhooks_schedule_for_transition(
-    *, request_id: int, from_status: str, to_status: str
+def webhook_record_for_transition(
+    *, request: RefundRequest, from_status: str, to_status: str
 ) -> WebhookDelivery | None:
-    """Called on commit of every status change (``refunds.transitions``): records and
-    queues the webhook for the moves the integration cares about."""
+    """Records the webhook for a status change inside the transaction that makes it (an
+    outbox row): the delivery commits with the change or not at all, so a crash after the
+    commit cannot lose it (the sweep sends it if its task is lost). ``request`` is the
+    locked row in its new state, with its integration loaded."""
     event = STATUS_EVENTS.get(to_status)
-    if event is None:
-        return None
-    request = RefundRequest.objects.select_related("integration").filter(pk=request_id).first()
-    if request is None or not request.integration.webhook_url:
-        return None
-    with transaction.atomic():
-        return webhook_delivery_create(
-            integration=request.integration,
-            request=request,
-            event=event,
-            data={"from": from_status, "to": to_status},
-        )
-
-
-def webhooks_schedule_for_intake(*, request_id: int) -> WebhookDelivery | None:
-    """Called on commit of intake (a new request is ``received`` without a transition).
-    Never raises: a webhook problem must not turn an accepted request into an error."""
-    try:
-        return webhooks_schedule_for_transition(
-            request_id=request_id, from_status="", to_status=S.RECEIVED
-        )
-    except Exception:
-        logger.exception(
-            "could not schedule the 'received' webhook", extra={"request_id": request_id}
-        )
-        return None
+    if event is None or not request.integration.webhook_url:
+        return None  # most integrations have no URL: no further read for them
+    return webhook_delivery_create(
+        integration=request.integration,
+        request=request,
+        event=event,
+        data={"from": from_status, "to": to_status},
+    )
 
 
 def enqueue_webhook_delivery(delivery_id: int) -> None:

@@ -261,10 +261,24 @@ def test_intake_sends_a_received_webhook(django_capture_on_commit_callbacks, api
     enqueue.assert_called_once_with(delivery.pk)
 
 
-def test_intake_webhook_problem_is_logged_not_raised():
-    from refunds.webhooks import webhooks_schedule_for_intake
+def test_a_crash_right_after_the_transition_commits_loses_no_webhook(
+    hooked, django_capture_on_commit_callbacks
+):
+    RefundRequest.objects.filter(pk=hooked.pk).update(status=S.GATED)
+    with django_capture_on_commit_callbacks(execute=False):  # the process dies at commit
+        refund_request_transition(request=hooked, to_status=S.IN_REVIEW, actor=SYSTEM)
 
-    with mock.patch(
-        "refunds.webhooks.webhooks_schedule_for_transition", side_effect=RuntimeError("boom")
-    ):
-        assert webhooks_schedule_for_intake(request_id=1) is None
+    with mock.patch("refunds.webhooks.webhook_delivery_send") as send:
+        assert webhooks_deliver_due() == 1  # the sweep finds it
+
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.event == "refund_request.in_review"
+    send.assert_called_once_with(delivery_id=delivery.pk)
+
+
+def test_the_payload_shows_the_request_in_its_new_status(
+    hooked, django_capture_on_commit_callbacks
+):
+    move(hooked, S.GATED, S.IN_REVIEW, django_capture_on_commit_callbacks)
+
+    assert WebhookDelivery.objects.get().payload["refund_request"]["status"] == S.IN_REVIEW
