@@ -72,10 +72,12 @@ class _AttemptFailed(Exception):
         message: str,
         raw: dict[str, Any] | None = None,
         retry_after: float | None = None,
+        usage: dict[str, int] | None = None,
     ):
         super().__init__(message)
         self.code, self.message, self.raw = code, message, raw
         self.retry_after = retry_after
+        self.usage = usage or {}  # an answer we could not use was still paid for
 
 
 def _retry_after(exc: BaseException) -> float | None:
@@ -132,19 +134,21 @@ def _attempt(chain: Runnable, inputs: dict[str, str]) -> tuple[RefundDecision, d
     raw, parsed, error = result["raw"], result["parsed"], result["parsing_error"]
     raw_json, usage = _raw_to_json(raw), _usage(raw)
     if isinstance(error, ModelRefusalError):
-        raise _AttemptFailed(MODEL_REFUSED, str(error)[:2000], raw_json)
+        raise _AttemptFailed(MODEL_REFUSED, str(error)[:2000], raw_json, usage=usage)
     if error is None and parsed is None and getattr(raw, "invalid_tool_calls", None):
         error = ValueError(f"unparseable tool call: {raw.invalid_tool_calls[0].get('error')}")
     if error is not None:
         raise _AttemptFailed(
-            MODEL_OUTPUT_INVALID, f"{type(error).__name__}: {error}"[:2000], raw_json
+            MODEL_OUTPUT_INVALID, f"{type(error).__name__}: {error}"[:2000], raw_json, usage=usage
         )
     if parsed is None:
         refusal = raw.additional_kwargs.get("refusal") if isinstance(raw, AIMessage) else None
         content = raw.content if isinstance(raw, AIMessage) else ""
         if refusal or (isinstance(content, str) and content.strip()):
-            raise _AttemptFailed(MODEL_REFUSED, str(refusal or content)[:2000], raw_json)
-        raise _AttemptFailed(MODEL_EMPTY, "The model returned no decision.", raw_json)
+            raise _AttemptFailed(
+                MODEL_REFUSED, str(refusal or content)[:2000], raw_json, usage=usage
+            )
+        raise _AttemptFailed(MODEL_EMPTY, "The model returned no decision.", raw_json, usage=usage)
     return parsed, raw_json or {}, usage
 
 
@@ -179,6 +183,7 @@ def draft_decision(
             decision, raw, usage = _attempt(chain, inputs)
         except _AttemptFailed as exc:
             failure = exc
+            _add_usage(usage_total, exc.usage)
             logger.warning(
                 "draft attempt failed",
                 extra={
@@ -197,8 +202,7 @@ def draft_decision(
                 break  # out of time: route the failure now rather than be killed mid-call
             sleep(delay)
             continue
-        for key, value in usage.items():
-            usage_total[key] += value
+        _add_usage(usage_total, usage)
         return DraftOutcome(
             decision=decision,
             prompt_messages=messages,
@@ -218,6 +222,11 @@ def draft_decision(
         token_usage=usage_total,
         latency_ms=int((time.monotonic() - started) * 1000),
     )
+
+
+def _add_usage(total: dict[str, int], usage: dict[str, int]) -> None:
+    for key, value in usage.items():
+        total[key] += value
 
 
 def draft_decisions(

@@ -158,6 +158,14 @@ def test_schema_violation_then_valid_answer_succeeds_on_the_retry(openai_setting
     assert (outcome.decision is not None, outcome.attempts) == (True, 2)
 
 
+def test_tokens_of_an_unusable_answer_count_in_the_usage(openai_settings, openai_server):
+    openai_server.queue(answers.ok({**GOOD, "amount": "-1"}), answers.ok(GOOD))
+
+    outcome = draft(openai_settings)
+
+    assert outcome.token_usage["total_tokens"] == 2 * 160
+
+
 def test_refusal_is_model_refused(openai_settings, openai_server):
     openai_server.queue(
         answers.refusal("I can't help with that."), answers.refusal("I can't help with that.")
