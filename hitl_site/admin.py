@@ -13,3 +13,28 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReviewQueueScopedAdminMixin:
+    """Cases (and what hangs off them) that a reviewer may see in the admin: those with a
+    review task in a queue they work, as on the review pages. Holders of
+    ``refunds.view_every_refundrequest`` (auditors, policy admins) see every case.
+
+    Subclasses say how their rows reach a refund request in ``scope_to_requests``. A row out
+    of scope does not exist for the user (its change page answers like a missing one).
+    """
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.has_perm("refunds.view_every_refundrequest"):
+            return queryset
+        from reviews.models import ReviewTask
+        from reviews.permissions import queue_ids_for_user
+
+        visible = ReviewTask.objects.filter(queue_id__in=queue_ids_for_user(request.user)).values(
+            "request_id"
+        )
+        return self.scope_to_requests(queryset, visible)
+
+    def scope_to_requests(self, queryset, request_ids):
+        return queryset.filter(pk__in=request_ids)

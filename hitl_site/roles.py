@@ -35,6 +35,8 @@ _VIEW_EXECUTION = [
     "refunds.view_webhookdelivery",
 ]
 # Which queues a reviewer works is an object permission (reviews.services.queue_access_grant).
+# Reviewers see in the admin only the cases of their queues; these roles see every case.
+_VIEW_EVERY_CASE = "refunds.view_every_refundrequest"
 _REVIEW = ["reviews.view_reviewtask", "reviews.view_reviewdecision", "reviews.view_queue"]
 _DASHBOARD = "reviews.view_ops_dashboard"
 _SENIOR_REVIEW = [
@@ -57,6 +59,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
     POLICY_ADMIN: [
         *_VIEW_DOMAIN,
+        _VIEW_EVERY_CASE,
         "refunds.view_integration",
         *_GATE_POLICY_ADMIN,
         "reviews.add_queue",
@@ -66,6 +69,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
     AUDITOR: [
         *_VIEW_DOMAIN,
+        _VIEW_EVERY_CASE,
         "refunds.view_integration",
         "audit.view_auditevent",
         "refunds.view_gatepolicyversion",

@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
 from audit.services import Actor
+from hitl_site.admin import ReviewQueueScopedAdminMixin
 from hitl_site.errors import ApplicationError
 
 from .models import Customer, Integration, IntegrationAPIKey, Order, RefundRequest
@@ -79,7 +80,7 @@ class CustomerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(ReviewQueueScopedAdminMixin, admin.ModelAdmin):
     list_display = (
         "external_id",
         "customer",
@@ -95,9 +96,13 @@ class OrderAdmin(admin.ModelAdmin):
     raw_id_fields = ("customer",)
     date_hierarchy = "ordered_at"
 
+    def scope_to_requests(self, queryset, request_ids):
+        orders = RefundRequest.objects.filter(pk__in=request_ids).values("order_id")
+        return queryset.filter(pk__in=orders)
+
 
 @admin.register(RefundRequest)
-class RefundRequestAdmin(admin.ModelAdmin):
+class RefundRequestAdmin(ReviewQueueScopedAdminMixin, admin.ModelAdmin):
     """Status is read-only here: it changes only through the transition function."""
 
     list_display = (

@@ -120,8 +120,10 @@ class ExecutionAdmin(ReadOnlyAdmin):
     def timeline_view(self, request, request_id: int):
         if not request.user.has_perm("refunds.view_refundrequest"):
             raise PermissionDenied
+        # Through the request admin's queryset: a reviewer's timelines are those of their queues.
+        cases = self.admin_site._registry[RefundRequest].get_queryset(request)
         refund_request = get_object_or_404(
-            RefundRequest.objects.select_related("integration", "customer", "order"), pk=request_id
+            cases.select_related("integration", "customer", "order"), pk=request_id
         )
         context = {
             **self.admin_site.each_context(request),

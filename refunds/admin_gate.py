@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from audit.services import Actor
-from hitl_site.admin import ReadOnlyAdminMixin
+from hitl_site.admin import ReadOnlyAdminMixin, ReviewQueueScopedAdminMixin
 from hitl_site.errors import ApplicationError
 
 from .agent.schemas import Action, Sentiment
@@ -458,7 +458,7 @@ class BacktestForm(forms.Form):
 
 
 @admin.register(GateEvaluation)
-class GateEvaluationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class GateEvaluationAdmin(ReviewQueueScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: evaluations are written by the gate service alone."""
 
     list_display = ("request", "route", "queue", "priority", "policy_version", "created_at")
@@ -479,6 +479,9 @@ class GateEvaluationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "created_at",
     )
     fields = readonly_fields
+
+    def scope_to_requests(self, queryset, request_ids):
+        return queryset.filter(request_id__in=request_ids)
 
     @admin.display(description="Reasons")
     def reasons_list(self, obj):

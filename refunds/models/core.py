@@ -201,6 +201,12 @@ class RefundRequest(models.Model):
             models.Index(fields=["integration", "-created_at", "-id"]),
             models.Index(fields=["status", "status_changed_at"]),
         ]
+        permissions = [
+            (
+                "view_every_refundrequest",
+                "Can view every refund request, not only those of their review queues",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Refund request {self.public_id}"

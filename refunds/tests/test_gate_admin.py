@@ -268,14 +268,14 @@ def test_reviewer_cannot_activate_a_version(reviewer_client):
     assert not draft.is_active
 
 
-def test_reviewer_can_read_gate_evaluations(reviewer_client):
+def test_auditor_can_read_gate_evaluations(client, role_user):
+    # (Reviewers read those of their queues' cases: reviews/tests/test_admin.py.)
     evaluation = GateEvaluationFactory(
         reasons=[{"code": "amount_over_ceiling", "message": "Too much."}]
     )
+    client.force_login(role_user("auditor"))
 
-    response = reviewer_client.get(
-        reverse("admin:refunds_gateevaluation_change", args=[evaluation.pk])
-    )
+    response = client.get(reverse("admin:refunds_gateevaluation_change", args=[evaluation.pk]))
 
     assert response.status_code == 200
     assert b"Too much." in response.content

@@ -89,3 +89,73 @@ def test_reviewers_cannot_read_unmasked_customers_in_the_admin(client, role_user
             client.get(reverse("admin:refunds_customer_change", args=[customer.pk])).status_code
             == 403
         )
+
+
+CASE_PAGES = [
+    ("refunds_refundrequest", lambda task: task.request.pk),
+    ("refunds_order", lambda task: task.request.order_id),
+    ("refunds_gateevaluation", lambda task: task.request.gate_evaluations.get().pk),
+]
+
+
+@pytest.mark.parametrize(("page", "pk_of"), CASE_PAGES)
+def test_reviewers_see_only_the_cases_of_their_queues_in_the_admin(
+    client, reviewer_of, page, pk_of
+):
+    mine, other = task_with_proposal(), task_with_proposal(queue_slug="legal")
+    client.force_login(reviewer_of("standard"))
+
+    listing = client.get(reverse(f"admin:{page}_changelist"))
+
+    assert listing.status_code == 200
+    assert f"/{pk_of(mine)}/change/" in listing.text
+    assert f"/{pk_of(other)}/change/" not in listing.text
+
+
+@pytest.mark.parametrize(("page", "pk_of"), CASE_PAGES)
+def test_a_case_outside_the_reviewers_queues_does_not_open(client, reviewer_of, page, pk_of):
+    other = task_with_proposal(queue_slug="legal")
+    client.force_login(reviewer_of("standard"))
+
+    response = client.get(reverse(f"admin:{page}_change", args=[pk_of(other)]))
+
+    assert response.status_code == 302  # the admin's answer for a row that does not exist
+    assert response.url == reverse("admin:index")
+
+
+def test_cases_that_never_reached_review_are_hidden_from_reviewers(client, reviewer_of):
+    from refunds.tests.factories import RefundRequestFactory
+
+    auto = RefundRequestFactory(status=RefundStatus.EXECUTED)
+    client.force_login(reviewer_of("standard"))
+
+    listing = client.get(reverse("admin:refunds_refundrequest_changelist"))
+
+    assert f"/{auto.pk}/change/" not in listing.text
+
+
+@pytest.mark.parametrize("role", [roles.AUDITOR, roles.POLICY_ADMIN])
+def test_auditors_and_policy_admins_see_every_case(client, role_user, role):
+    from refunds.tests.factories import RefundRequestFactory
+
+    auto, legal = (
+        RefundRequestFactory(status=RefundStatus.EXECUTED),
+        task_with_proposal(queue_slug="legal"),
+    )
+    client.force_login(role_user(role))
+
+    listing = client.get(reverse("admin:refunds_refundrequest_changelist"))
+
+    assert f"/{auto.pk}/change/" in listing.text
+    assert f"/{legal.request.pk}/change/" in listing.text
+
+
+def test_a_reviewer_opens_only_the_timelines_of_their_queues(client, reviewer_of):
+    mine, other = task_with_proposal(), task_with_proposal(queue_slug="legal")
+    client.force_login(reviewer_of("standard"))
+
+    def timeline(task):
+        url = reverse("admin:refunds_refundrequest_timeline", args=[task.request.pk])
+        return client.get(url).status_code
+
+    assert (timeline(mine), timeline(other)) == (200, 404)
