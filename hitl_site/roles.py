@@ -35,7 +35,7 @@ _VIEW_EXECUTION = [
     "refunds.view_webhookdelivery",
 ]
 # Which queues a reviewer works is an object permission (reviews.services.queue_access_grant).
-# Reviewers see in the admin only the cases of their queues; these roles see every case.
+# Reviewers see in the admin only the cases of their queues; the other roles see every case.
 _VIEW_EVERY_CASE = "refunds.view_every_refundrequest"
 _REVIEW = ["reviews.view_reviewtask", "reviews.view_reviewdecision", "reviews.view_queue"]
 _DASHBOARD = "reviews.view_ops_dashboard"
@@ -53,6 +53,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     REVIEWER: [*_REVIEWER_DOMAIN, *_REVIEW],
     SENIOR_REVIEWER: [
         *_REVIEWER_DOMAIN,
+        _VIEW_EVERY_CASE,  # they retry or close the failed executions of any case
         *_SENIOR_REVIEW,
         *_VIEW_EXECUTION,
         "refunds.retry_execution",

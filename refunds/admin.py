@@ -1,9 +1,10 @@
 from django.contrib import admin, messages
+from django.contrib.admin import DateFieldListFilter
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
 from audit.services import Actor
-from hitl_site.admin import ReviewQueueScopedAdminMixin
 from hitl_site.errors import ApplicationError
+from reviews.permissions import CaseScopedAdminMixin, case_scope_for_user
 
 from .models import Customer, Integration, IntegrationAPIKey, Order, RefundRequest
 from .services import integration_api_key_create, integration_api_key_revoke
@@ -80,7 +81,7 @@ class CustomerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Order)
-class OrderAdmin(ReviewQueueScopedAdminMixin, admin.ModelAdmin):
+class OrderAdmin(admin.ModelAdmin):
     list_display = (
         "external_id",
         "customer",
@@ -96,13 +97,16 @@ class OrderAdmin(ReviewQueueScopedAdminMixin, admin.ModelAdmin):
     raw_id_fields = ("customer",)
     date_hierarchy = "ordered_at"
 
-    def scope_to_requests(self, queryset, request_ids):
-        orders = RefundRequest.objects.filter(pk__in=request_ids).values("order_id")
-        return queryset.filter(pk__in=orders)
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        visible = case_scope_for_user(request.user)  # the orders of the cases in scope
+        if visible is None:
+            return queryset
+        return queryset.filter(pk__in=RefundRequest.objects.filter(visible).values("order_id"))
 
 
 @admin.register(RefundRequest)
-class RefundRequestAdmin(ReviewQueueScopedAdminMixin, admin.ModelAdmin):
+class RefundRequestAdmin(CaseScopedAdminMixin, admin.ModelAdmin):
     """Status is read-only here: it changes only through the transition function."""
 
     list_display = (
@@ -117,7 +121,14 @@ class RefundRequestAdmin(ReviewQueueScopedAdminMixin, admin.ModelAdmin):
         "priority",
         "created_at",
     )
-    list_filter = ("status", "channel", "priority", "integration")
+    # A date filter, not date_hierarchy: that is a DISTINCT over every row in scope.
+    list_filter = (
+        "status",
+        "channel",
+        "priority",
+        "integration",
+        ("created_at", DateFieldListFilter),
+    )
     search_fields = (
         "public_id",
         "external_reference",
@@ -127,7 +138,6 @@ class RefundRequestAdmin(ReviewQueueScopedAdminMixin, admin.ModelAdmin):
     )
     list_select_related = ("integration", "customer", "order")
     raw_id_fields = ("customer", "order")
-    date_hierarchy = "created_at"
     readonly_fields = (
         "public_id",
         "status",

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import DateFieldListFilter
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -19,8 +20,9 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from audit.services import Actor
-from hitl_site.admin import ReadOnlyAdminMixin, ReviewQueueScopedAdminMixin
+from hitl_site.admin import ReadOnlyAdminMixin
 from hitl_site.errors import ApplicationError
+from reviews.permissions import CaseScopedAdminMixin
 
 from .agent.schemas import Action, Sentiment
 from .gate.backtest import gate_backtest
@@ -457,15 +459,28 @@ class BacktestForm(forms.Form):
         return since
 
 
+class GateQueueFilter(admin.SimpleListFilter):
+    title = "queue"
+    parameter_name = "queue"
+
+    def lookups(self, request, model_admin):
+        return [(queue, queue) for queue in QUEUES]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(queue=self.value()) if self.value() else queryset
+
+
 @admin.register(GateEvaluation)
-class GateEvaluationAdmin(ReviewQueueScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class GateEvaluationAdmin(CaseScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: evaluations are written by the gate service alone."""
 
+    request_field = "request_id"
     list_display = ("request", "route", "queue", "priority", "policy_version", "created_at")
-    list_filter = ("route", "queue", "policy_version")
+    # No date_hierarchy and no filter on the values in the table: each is a DISTINCT over
+    # every row in scope, seconds at a million evaluations. These filters cost no query.
+    list_filter = ("route", GateQueueFilter, "policy_version", ("created_at", DateFieldListFilter))
     list_select_related = ("request", "policy_version")
     search_fields = ("request__public_id",)
-    date_hierarchy = "created_at"
     readonly_fields = (
         "request",
         "policy_version",
@@ -479,9 +494,6 @@ class GateEvaluationAdmin(ReviewQueueScopedAdminMixin, ReadOnlyAdminMixin, admin
         "created_at",
     )
     fields = readonly_fields
-
-    def scope_to_requests(self, queryset, request_ids):
-        return queryset.filter(request_id__in=request_ids)
 
     @admin.display(description="Reasons")
     def reasons_list(self, obj):
