@@ -73,6 +73,18 @@ class RefundRequestFactory(factory.django.DjangoModelFactory):
     currency = factory.SelfAttribute("order.currency")
 
 
+# Relative to today, so the order stays inside the refund window whenever the suite runs
+# (fixed dates made the offline drafter deny these cases once they were 30 days old).
+ORDERED_AT = (timezone.now() - timedelta(days=10)).replace(
+    hour=10, minute=0, second=0, microsecond=0
+)
+DELIVERED_AT = ORDERED_AT + timedelta(days=2)
+
+
+def iso_z(moment) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def intake_payload(**overrides) -> dict:
     """A valid POST body for /api/v1/refund-requests/ (JSON-ready: amounts as strings)."""
     body = {
@@ -90,8 +102,8 @@ def intake_payload(**overrides) -> dict:
             "amount": "20.00",
             "currency": "GBP",
             "items": [{"sku": "S1", "name": "Widget", "quantity": 1, "unit_price": "20.00"}],
-            "ordered_at": "2026-11-01T10:00:00Z",
-            "delivered_at": "2026-11-03T10:00:00Z",
+            "ordered_at": iso_z(ORDERED_AT),
+            "delivered_at": iso_z(DELIVERED_AT),
             "status": "delivered",
         },
         "message": "My widget arrived broken. Please refund me.",

@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from refunds.models import RefundRequest
-from refunds.tests.factories import IntegrationFactory, intake_payload
+from refunds.tests.factories import ORDERED_AT, IntegrationFactory, intake_payload
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +83,7 @@ def test_reformatted_body_with_same_key_still_replays(api_client):
     [
         pytest.param({"requested_amount": "20"}, id="amount-without-decimals"),
         pytest.param({"order": {"currency": "gbp"}}, id="currency-lower-case"),
-        pytest.param({"order": {"ordered_at": "2026-11-01T10:00:00+00:00"}}, id="offset-not-z"),
+        pytest.param({"order": {"ordered_at": ORDERED_AT.isoformat()}}, id="offset-not-z"),
         pytest.param(
             {"message": "  My widget arrived broken. Please refund me.  "}, id="message-padding"
         ),

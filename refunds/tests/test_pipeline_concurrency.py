@@ -16,9 +16,11 @@ from refunds.pipeline import refund_request_run_pipeline
 from refunds.services import refund_request_create
 from refunds.states import RefundStatus
 from refunds.tests.factories import (
+    ORDERED_AT,
     CustomerFactory,
     OrderFactory,
     RefundRequestFactory,
+    iso_z,
     policy_version,
 )
 
@@ -80,7 +82,7 @@ def _intake(customer, n, repeat=10):
                     "currency": "GBP",
                     "items": [],
                     "status": "delivered",
-                    "ordered_at": "2026-11-01T10:00:00Z",
+                    "ordered_at": iso_z(ORDERED_AT),
                 },
             }
             refund_request_create(integration=customer.integration, data=data)
