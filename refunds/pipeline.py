@@ -25,6 +25,7 @@ from .agent.providers import Provider, build_provider
 from .agent.retrieval import build_draft_context, policy_index_current
 from .agent.schemas import RefundDecision
 from .agent.screening import PROMPT_INJECTION_SUSPECTED
+from .checks import draft_budget_seconds, model_attempt_seconds
 from .models import Customer, Order, Proposal, RefundRequest
 from .states import RefundStatus
 from .transitions import IllegalTransition, refund_request_transition
@@ -39,17 +40,9 @@ class Claim:
     token: datetime  # status_changed_at when claimed: the fencing token
 
 
-def _draft_budget_seconds() -> float:
-    """Drafting must end well inside the worker's task timeout (``Q_CLUSTER["timeout"]``),
-    leaving a quarter of it for the database work around it."""
-    return 0.75 * settings.Q_CLUSTER.get("timeout", 120)
-
-
 def _attempt_seconds(provider: Provider) -> float:
-    """The longest one attempt can take: every client retry timing out."""
-    if provider.name != "openai":
-        return 0.0
-    return settings.HITL_OPENAI_TIMEOUT * (settings.HITL_OPENAI_MAX_RETRIES + 1)
+    """The longest one attempt can take (the offline drafter does not wait on anything)."""
+    return model_attempt_seconds() if provider.name == "openai" else 0.0
 
 
 def _claim(request: RefundRequest) -> Claim | None:
@@ -121,7 +114,7 @@ def refund_request_run_pipeline(
         max_concurrency=settings.HITL_DRAFT_CONCURRENCY,
         max_attempts=settings.HITL_DRAFT_MAX_ATTEMPTS,
         backoff_seconds=settings.HITL_DRAFT_BACKOFF_SECONDS,
-        deadline=started + _draft_budget_seconds(),
+        deadline=started + draft_budget_seconds(),
         attempt_seconds=_attempt_seconds(provider),
     )
     # One transaction per case, not one per batch: a transaction holds the audit chain

@@ -122,6 +122,8 @@ def test_a_worker_killed_mid_draft_leaves_a_recoverable_request(
         HITL_OPENAI_API_KEY="test",
         HITL_OPENAI_TIMEOUT="120",
         HITL_OPENAI_MAX_RETRIES="0",
+        Q_TIMEOUT="300",  # the start-up check wants one model attempt within 3/4 of it
+        Q_RETRY="360",
     )
     try:
         request = post_request(api_client)

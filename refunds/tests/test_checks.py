@@ -1,0 +1,85 @@
+"""The worker's time budget: the relations the cluster settings must keep."""
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+
+from refunds.checks import check_worker_time_budget, draft_budget_seconds, model_attempt_seconds
+
+
+def error_ids(settings, *, cluster=None, **overrides):
+    if cluster:
+        settings.Q_CLUSTER = {**settings.Q_CLUSTER, **cluster}
+    for name, value in overrides.items():
+        setattr(settings, name, value)
+    return [message.id for message in check_worker_time_budget()]
+
+
+def test_configured_cluster_keeps_every_relation(settings):
+    cluster = settings.Q_CLUSTER
+
+    assert cluster["timeout"] < cluster["retry"]
+    assert 1 <= cluster["max_attempts"] <= 10
+    assert model_attempt_seconds() <= draft_budget_seconds() < cluster["timeout"]
+    assert check_worker_time_budget() == []
+
+
+def test_defaults_of_the_model_client_fit_the_default_task_timeout(settings):
+    assert (
+        error_ids(
+            settings,
+            cluster={"timeout": 120, "retry": 180, "max_attempts": 3},
+            HITL_OPENAI_TIMEOUT=20.0,
+            HITL_OPENAI_MAX_RETRIES=1,
+        )
+        == []
+    )
+
+
+@pytest.mark.parametrize("retry", [120, 60])
+def test_retry_not_above_timeout_is_an_error(settings, retry):
+    assert error_ids(settings, cluster={"timeout": 120, "retry": retry}) == ["refunds.E001"]
+
+
+@pytest.mark.parametrize("max_attempts", [0, -1, 11])
+def test_unbounded_or_absurd_task_attempts_are_an_error(settings, max_attempts):
+    assert error_ids(settings, cluster={"max_attempts": max_attempts}) == ["refunds.E002"]
+
+
+def test_model_attempt_longer_than_the_drafting_budget_is_an_error(settings):
+    # 30 s * (2 + 1) = 90 s > 0.75 * 100 s
+    ids = error_ids(
+        settings,
+        cluster={"timeout": 100, "retry": 150},
+        HITL_OPENAI_TIMEOUT=30.0,
+        HITL_OPENAI_MAX_RETRIES=2,
+    )
+
+    assert ids == ["refunds.E004"]
+
+
+def test_model_attempt_exactly_at_the_budget_is_allowed(settings):
+    ids = error_ids(
+        settings,
+        cluster={"timeout": 100, "retry": 150},
+        HITL_OPENAI_TIMEOUT=25.0,
+        HITL_OPENAI_MAX_RETRIES=2,
+    )
+
+    assert ids == []
+
+
+def test_non_positive_model_timeout_is_an_error(settings):
+    assert error_ids(settings, HITL_OPENAI_TIMEOUT=0.0) == ["refunds.E003"]
+
+
+@pytest.mark.parametrize("attempts", [0, 11])
+def test_draft_attempts_out_of_bounds_are_an_error(settings, attempts):
+    assert error_ids(settings, HITL_DRAFT_MAX_ATTEMPTS=attempts) == ["refunds.E005"]
+
+
+def test_manage_py_check_refuses_a_misconfigured_cluster(settings):
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "timeout": 300, "retry": 200}
+
+    with pytest.raises(SystemCheckError, match="Q_RETRY"):
+        call_command("check")
