@@ -28,6 +28,22 @@ def gate_policy_active() -> GatePolicyVersion:
     return policy
 
 
+def gate_policy_version_get(*, version: int) -> GatePolicyVersion:
+    """One version by number, active or draft. Raises ``ApplicationError``
+    (``unknown_gate_policy_version``) naming the versions there are."""
+    policy = GatePolicyVersion.objects.filter(version=version).first()
+    if policy is None:
+        known = ", ".join(
+            str(v)
+            for v in GatePolicyVersion.objects.order_by("version").values_list("version", flat=True)
+        )
+        raise ApplicationError(
+            f"There is no gate policy version {version} (known: {known}).",
+            code="unknown_gate_policy_version",
+        )
+    return policy
+
+
 def gate_context_for_request(*, request: RefundRequest, now: datetime | None = None) -> GateContext:
     """Everything the gate needs about ``request`` besides the proposal. Refunds already
     granted on the same request are excluded, so a re-gated request does not count

@@ -12,7 +12,12 @@ from django.utils import timezone
 from refunds.agent.context import DraftContext
 from refunds.agent.prompts import PROMPT, prompt_inputs
 from refunds.gate.snapshots import gate_context_to_json
-from refunds.tests.factories import GateContextFactory, UserFactory, draft_context
+from refunds.tests.factories import (
+    GateContextFactory,
+    GatePolicyVersionFactory,
+    UserFactory,
+    draft_context,
+)
 from reviews.evalset import EvalSetError, draft_context_from_record, eval_case_from_record
 from reviews.models import ReviewDecision, TaskStatus
 from reviews.tests.factories import (
@@ -228,6 +233,30 @@ def test_evaluate_drafter_reports_agreement_amount_error_and_gate_misses(tmp_pat
     assert report["auto_approved_against_human"] == 2
 
 
+def test_evaluate_drafter_re_gates_under_a_draft_gate_policy(tmp_path):
+    reviewed_case(outcome="approve", amount="20.00")
+    reviewed_case(outcome="reject", reason_code="suspected_fraud")
+    draft = GatePolicyVersionFactory(auto_approve_ceiling=Decimal("10.00"))
+    dataset = tmp_path / "set.jsonl"
+    call_command("export_eval_set", "--since", timezone.localdate().isoformat(), "-o", str(dataset))
+
+    out = io.StringIO()
+    call_command(
+        "evaluate_drafter",
+        "--dataset",
+        str(dataset),
+        "--gate-policy-version",
+        str(draft.version),
+        "--json",
+        stdout=out,
+    )
+    report = json.loads(out.getvalue())
+
+    # 20.00 drafts are over the draft's 10.00 ceiling: none would have gone out unreviewed.
+    assert report["gate_policy_version"] == draft.version
+    assert (report["auto_approved"], report["auto_approved_against_human"]) == (0, 0)
+
+
 def test_evaluate_drafter_prints_a_readable_report(tmp_path, capsys):
     reviewed_case(outcome="approve", amount="20.00")
     dataset = tmp_path / "set.jsonl"
@@ -245,6 +274,7 @@ def test_evaluate_drafter_prints_a_readable_report(tmp_path, capsys):
         ("not json\n", [], "line 1 is not JSON"),
         ("", [], "holds no cases"),
         ("{}\n", ["--prompt-version", "9.9"], "not in this build"),
+        ("{}\n", ["--gate-policy-version", "99"], "no gate policy version 99"),
     ],
 )
 def test_evaluate_drafter_refuses_bad_input(tmp_path, content, args, message):

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from hitl_site.errors import ApplicationError
 from refunds.gate.backtest import backtest_report_lines, gate_backtest
-from refunds.gate.selectors import gate_policy_active
+from refunds.gate.selectors import gate_policy_active, gate_policy_version_get
 from refunds.models import GatePolicyVersion
 
 
@@ -14,14 +14,10 @@ def _version(raw: str, option: str) -> GatePolicyVersion:
         number = int(raw)
     except ValueError:
         raise CommandError(f"{option} must be a version number, e.g. 3; got {raw!r}.") from None
-    version = GatePolicyVersion.objects.filter(version=number).first()
-    if version is None:
-        known = ", ".join(
-            str(v)
-            for v in GatePolicyVersion.objects.order_by("version").values_list("version", flat=True)
-        )
-        raise CommandError(f"There is no gate policy version {number} (known: {known}).")
-    return version
+    try:
+        return gate_policy_version_get(version=number)
+    except ApplicationError as exc:
+        raise CommandError(exc.message) from exc
 
 
 class Command(BaseCommand):

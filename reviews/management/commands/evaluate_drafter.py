@@ -1,10 +1,11 @@
 """``python manage.py evaluate_drafter --dataset FILE [--provider offline|openai]
-[--prompt-version 1.0] [--json]``
+[--prompt-version 1.0] [--gate-policy-version N] [--json]``
 
 Re-runs the drafting chain on an evaluation set written by ``export_eval_set`` and
 reports: action agreement with the humans, mean absolute amount error, and how many cases
-the active gate policy would have auto-approved although a human rejected or changed
-them. Judge a prompt, model or policy change on real history before it ships.
+the active gate policy (or ``--gate-policy-version``, e.g. a draft) would have
+auto-approved although a human rejected or changed them. Judge a prompt, model or policy
+change on real history before it ships.
 """
 
 import json
@@ -17,7 +18,7 @@ from hitl_site.errors import ApplicationError
 from refunds.agent.chain import draft_decisions
 from refunds.agent.prompts import PROMPT_VERSION
 from refunds.agent.providers import OFFLINE, OPENAI, build_provider
-from refunds.gate.selectors import gate_policy_active
+from refunds.gate.selectors import gate_policy_active, gate_policy_version_get
 from reviews.evalset import (
     EvalReport,
     EvalSetError,
@@ -30,7 +31,7 @@ BATCH = 64
 
 
 class Command(BaseCommand):
-    help = "Replay the drafter (and the active gate policy) on an evaluation set."
+    help = "Replay the drafter (and a gate policy, by default the active one) on an evaluation set."
 
     def add_arguments(self, parser):
         parser.add_argument("--dataset", required=True, help="JSON Lines from export_eval_set.")
@@ -46,6 +47,13 @@ class Command(BaseCommand):
             f"({PROMPT_VERSION}) can be run: check out another build "
             "to evaluate another prompt.",
         )
+        parser.add_argument(
+            "--gate-policy-version",
+            type=int,
+            metavar="N",
+            help="Re-gate the drafts under this gate policy version, e.g. a draft not yet "
+            "active (default: the active one).",
+        )
         parser.add_argument("--json", action="store_true", help="Print the report as JSON.")
 
     def handle(self, *args, **options):
@@ -56,7 +64,10 @@ class Command(BaseCommand):
             )
         try:
             provider = build_provider(options["provider"])
-            policy = gate_policy_active().to_snapshot()
+            number = options["gate_policy_version"]
+            policy = (
+                gate_policy_active() if number is None else gate_policy_version_get(version=number)
+            ).to_snapshot()
         except (ImproperlyConfigured, ApplicationError) as exc:
             raise CommandError(str(exc)) from exc
         try:
