@@ -18,6 +18,18 @@ _VIEW_DOMAIN = [
     "refunds.view_customer",
     "refunds.view_order",
     "refunds.view_gateevaluation",
+    "refunds.view_proposal",  # the model's provenance: prompt, sections, raw output, usage
+]
+_VIEW_REFUND_POLICY = [
+    "refunds.view_refundpolicy",
+    "refunds.view_refundpolicyversion",
+    "refunds.view_refundpolicysection",
+]
+# Saving a refund policy creates a new version (refunds.policies); versions stay read-only.
+_REFUND_POLICY_ADMIN = [
+    *_VIEW_REFUND_POLICY,
+    "refunds.add_refundpolicy",
+    "refunds.change_refundpolicy",
 ]
 _GATE_POLICY_ADMIN = [
     "refunds.add_gatepolicyversion",
@@ -63,6 +75,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         _VIEW_EVERY_CASE,
         "refunds.view_integration",
         *_GATE_POLICY_ADMIN,
+        *_REFUND_POLICY_ADMIN,
         "reviews.add_queue",
         "reviews.change_queue",
         "reviews.view_queue",
@@ -74,6 +87,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "refunds.view_integration",
         "audit.view_auditevent",
         "refunds.view_gatepolicyversion",
+        *_VIEW_REFUND_POLICY,
         *_VIEW_EXECUTION,
         _DASHBOARD,
     ],

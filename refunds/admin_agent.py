@@ -2,11 +2,13 @@
 
 from django import forms
 from django.contrib import admin, messages
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 from audit.services import Actor
 from hitl_site.admin import ReadOnlyAdminMixin
 from hitl_site.errors import ApplicationError
+from reviews.permissions import CaseScopedAdminMixin
 
 from .models import Proposal, RefundPolicy, RefundPolicySection, RefundPolicyVersion
 from .policies import refund_policy_version_create
@@ -90,8 +92,10 @@ class RefundPolicyVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Proposal)
-class ProposalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Read-only: the record of what the model saw and said."""
+class ProposalAdmin(CaseScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: the record of what the model saw and said (reviewers: their queues' cases)."""
+
+    request_field = "request"
 
     list_display = (
         "id",
@@ -141,7 +145,7 @@ class ProposalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="policy sections (score)")
     def chosen_sections(self, obj):
         return format_html_join(
-            format_html("<br>"),
+            mark_safe("<br>"),
             "{} — {} ({})",
             ((s["id"], s["title"], s["score"]) for s in obj.sections),
         )

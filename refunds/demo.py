@@ -96,9 +96,6 @@ def demo_seed() -> dict:
             user.groups.add(groups[role])
         users.append((username, role or "superuser", demo_password(username)))
 
-    from reviews.services import queue_access_defaults_ensure
-
-    queue_access_defaults_ensure(actor=Actor.system("seed_demo"))
     integration, _ = Integration.objects.get_or_create(
         name=DEMO_INTEGRATION, defaults={"kind": Integration.Kind.WEB_FORM}
     )

@@ -1,6 +1,7 @@
 """Reads of human review that carry rules: which tasks a user sees, in what order, and
 everything the decision package shows — each in a fixed number of queries."""
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -9,6 +10,8 @@ from typing import Any
 from django.db.models import Count, F, Min, Q, QuerySet, Value
 from django.utils import timezone
 
+from refunds.agent.offline import DRAFTER_NAME
+from refunds.agent.providers import OFFLINE
 from refunds.models import GateEvaluation, Proposal, RefundRequest
 from refunds.selectors import RefundHistory, customer_refund_history
 
@@ -296,6 +299,51 @@ class Provenance:
     policy_version: str = ""
     gate_policy_version: str = ""
     error_code: str = ""
+    error_message: str = ""
+    # What the model was shown and what it answered, for a reviewer who doubts the draft.
+    prompt_messages: tuple[dict, ...] = ()
+    raw_output: str = ""
+    token_usage: tuple[tuple[str, int], ...] = ()
+    latency_ms: int | None = None
+    attempts: int | None = None
+
+    @property
+    def drafter_label(self) -> str:
+        """What reviewers are told drafted the case: the offline drafter is never an AI."""
+        if self.provider == OFFLINE:
+            return f"{DRAFTER_NAME} ({self.model_name}; rules, not an AI)"
+        return " ".join(p for p in (self.model_name, f"via {self.provider}") if p)
+
+
+def _provenance(proposal: Proposal | None, evaluation: GateEvaluation | None) -> Provenance:
+    gate_policy = f"v{evaluation.policy_version.version}" if evaluation is not None else ""
+    error_code = getattr(proposal, "error_code", "") or getattr(evaluation, "failure_code", "")
+    if proposal is None:
+        return Provenance(gate_policy_version=gate_policy, error_code=str(error_code or ""))
+    messages = proposal.prompt_messages if isinstance(proposal.prompt_messages, list) else []
+    usage = proposal.token_usage if isinstance(proposal.token_usage, dict) else {}
+    return Provenance(
+        provider=proposal.provider,
+        model_name=proposal.model_name,
+        prompt_version=proposal.prompt_version,
+        policy_version=str(proposal.policy_version) if proposal.policy_version else "",
+        gate_policy_version=gate_policy,
+        error_code=str(error_code or ""),
+        error_message=proposal.error_message,
+        prompt_messages=tuple(
+            {"role": str(m.get("role", "")), "content": str(m.get("content", ""))}
+            for m in messages
+            if isinstance(m, dict)
+        ),
+        raw_output=(
+            json.dumps(proposal.raw_output, indent=2, ensure_ascii=False, default=str)
+            if proposal.raw_output is not None
+            else ""
+        ),
+        token_usage=tuple((k, v) for k, v in sorted(usage.items()) if isinstance(v, int)),
+        latency_ms=proposal.latency_ms,
+        attempts=proposal.attempts,
+    )
 
 
 @dataclass
@@ -341,19 +389,7 @@ def decision_package(task: ReviewTask) -> DecisionPackage:
     proposal = latest_proposal(request)
     evaluation = latest_gate_evaluation(request)
     decision = proposed_decision(request, proposal=proposal, evaluation=evaluation)
-    gate_policy = ""
-    if evaluation is not None:
-        gate_policy = f"v{evaluation.policy_version.version}"
-    provenance = Provenance(
-        provider=str(getattr(proposal, "provider", "") or ""),
-        model_name=str(getattr(proposal, "model_name", "") or ""),
-        prompt_version=str(getattr(proposal, "prompt_version", "") or ""),
-        policy_version=str(proposal.policy_version) if proposal and proposal.policy_version else "",
-        gate_policy_version=gate_policy,
-        error_code=str(
-            getattr(proposal, "error_code", "") or getattr(evaluation, "failure_code", "") or ""
-        ),
-    )
+    provenance = _provenance(proposal, evaluation)
     decisions = list(task.decisions.select_related("reviewer").order_by("created_at", "id"))
     return DecisionPackage(
         task=task,

@@ -195,6 +195,8 @@ LOGGING = {
 }
 
 # --- Product settings ----------------------------------------------------------------------
+# seed_demo creates users with published passwords: never on a production database.
+HITL_DEMO_DATA_ALLOWED = env.bool("HITL_DEMO_DATA_ALLOWED", default=True)
 HITL_DRAFTER_PROVIDER = env.str("HITL_DRAFTER_PROVIDER", default="offline")  # or "openai"
 HITL_OPENAI_MODEL = env.str("HITL_OPENAI_MODEL", default="gpt-4o-mini")
 HITL_OPENAI_BASE_URL = env.str("HITL_OPENAI_BASE_URL", default="") or None

@@ -13,6 +13,7 @@ if not SECRET_KEY:
     )
 
 DEBUG = env.bool("DEBUG", default=False)
+HITL_DEMO_DATA_ALLOWED = env.bool("HITL_DEMO_DATA_ALLOWED", default=False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]

@@ -1,6 +1,7 @@
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
+from django.contrib.auth.models import Group, Permission
+from django.core.management import CommandError, call_command
 from django.test import Client
 
 from hitl_site import roles
@@ -77,3 +78,38 @@ def test_seed_demo_reviewer_can_work_the_standard_queue():
 
     reviewer = get_user_model().objects.get(username="reviewer")
     assert Queue.objects.get(slug="standard").pk in set(queue_ids_for_user(reviewer))
+
+
+def test_seed_demo_is_refused_where_demo_data_is_not_allowed(settings):
+    settings.HITL_DEMO_DATA_ALLOWED = False
+
+    with pytest.raises(CommandError, match="ensure_roles"):
+        call_command("seed_demo")
+
+    assert not get_user_model().objects.exists()
+
+
+def test_ensure_roles_creates_the_groups_and_queue_grants_without_users(capsys):
+    from guardian.shortcuts import get_perms
+
+    from reviews.models import Queue
+
+    call_command("ensure_roles")
+
+    reviewer_group = Group.objects.get(name=roles.REVIEWER)
+    assert set(Group.objects.values_list("name", flat=True)) == set(roles.ROLE_PERMISSIONS)
+    assert get_perms(reviewer_group, Queue.objects.get(slug="standard"))
+    assert not get_user_model().objects.exists()
+    assert "Roles up to date." in capsys.readouterr().out
+
+
+def test_ensure_roles_restores_a_permission_removed_by_hand():
+    call_command("ensure_roles")
+    policy_admins = Group.objects.get(name=roles.POLICY_ADMIN)
+    policy_admins.permissions.remove(
+        Permission.objects.get(codename="change_refundpolicy", content_type__app_label="refunds")
+    )
+
+    call_command("ensure_roles")
+
+    assert policy_admins.permissions.filter(codename="change_refundpolicy").exists()

@@ -7,7 +7,7 @@ from hitl_site import roles
 from refunds.states import RefundStatus
 from reviews import permissions as perms
 from reviews.models import ReviewTask
-from reviews.tests.factories import queue, task_with_proposal
+from reviews.tests.factories import proposal_for, queue, task_with_proposal
 
 pytestmark = pytest.mark.django_db
 
@@ -159,3 +159,65 @@ def test_a_reviewer_opens_only_the_timelines_of_their_queues(client, reviewer_of
         return client.get(url).status_code
 
     assert (timeline(mine), timeline(other)) == (200, 404)
+
+
+def test_reviewers_see_only_the_proposals_of_their_queues(client, reviewer_of):
+    mine, other = task_with_proposal(), task_with_proposal(queue_slug="legal")
+    mine_proposal, other_proposal = proposal_for(mine.request), proposal_for(other.request)
+    client.force_login(reviewer_of("standard"))
+
+    listing = client.get(reverse("admin:refunds_proposal_changelist"))
+    hidden = client.get(reverse("admin:refunds_proposal_change", args=[other_proposal.pk]))
+
+    assert f"/{mine_proposal.pk}/change/" in listing.text
+    assert f"/{other_proposal.pk}/change/" not in listing.text
+    assert hidden.status_code == 302
+
+
+@pytest.mark.parametrize("role", [roles.AUDITOR, roles.SENIOR_REVIEWER, roles.POLICY_ADMIN])
+def test_auditors_and_seniors_read_the_full_provenance_of_any_proposal(client, role_user, role):
+    task = task_with_proposal(queue_slug="legal")
+    proposal = proposal_for(
+        task.request,
+        prompt_messages=[{"role": "system", "content": "You draft refund decisions."}],
+        raw_output={"content": "", "tool_calls": [{"name": "RefundDecision"}]},
+        token_usage={"input_tokens": 812, "output_tokens": 97, "total_tokens": 909},
+    )
+    client.force_login(role_user(role))
+
+    page = client.get(reverse("admin:refunds_proposal_change", args=[proposal.pk]))
+
+    assert page.status_code == 200
+    assert "You draft refund decisions." in page.text
+    assert "909" in page.text
+    assert "Damaged on arrival" in page.text  # a retrieved section with its score
+
+
+def test_policy_admins_edit_refund_policies_in_the_admin(client, role_user):
+    from refunds.models import RefundPolicy
+
+    client.force_login(role_user(roles.POLICY_ADMIN))
+
+    response = client.post(
+        reverse("admin:refunds_refundpolicy_add"),
+        {
+            "slug": "returns",
+            "title": "Returns",
+            "text": "Intro.\n\n## Return window\n30 days from delivery.\n",
+            "change_note": "First version.",
+            "versions-TOTAL_FORMS": "0",
+            "versions-INITIAL_FORMS": "0",
+        },
+    )
+
+    assert response.status_code == 302, response.context["adminform"].errors
+    assert RefundPolicy.objects.get(slug="returns").versions.get().version == 1
+
+
+@pytest.mark.parametrize("role", [roles.AUDITOR, roles.REVIEWER, roles.SENIOR_REVIEWER])
+def test_only_policy_admins_may_change_refund_policies(client, role_user, role):
+    client.force_login(role_user(role))
+
+    response = client.get(reverse("admin:refunds_refundpolicy_add"))
+
+    assert response.status_code == 403

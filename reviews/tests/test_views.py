@@ -213,6 +213,44 @@ def test_package_shows_the_agents_proposal_provenance_and_scored_sections(login,
     assert decision.amount == Decimal("17.00") and decision.proposed_amount == Decimal("17.00")
 
 
+def test_package_shows_the_prompt_the_raw_answer_and_the_usage(login, reviewer_of):
+    from reviews.tests.factories import proposal_for
+
+    task = task_with_proposal()
+    proposal_for(
+        task.request,
+        provider="openai",
+        model_name="gpt-4o-mini",
+        prompt_messages=[
+            {"role": "system", "content": "Draft a refund decision."},
+            {"role": "human", "content": "<customer_message>It broke</customer_message>"},
+        ],
+        raw_output={"content": "", "tool_calls": [{"name": "RefundDecision"}]},
+        token_usage={"input_tokens": 812, "output_tokens": 97, "total_tokens": 909},
+        latency_ms=1234,
+        attempts=2,
+    )
+
+    text = login(reviewer_of("standard")).get(reverse("reviews:task", args=[task.pk])).text
+
+    assert "gpt-4o-mini via openai" in text
+    assert "Draft a refund decision." in text
+    assert "&lt;customer_message&gt;It broke&lt;/customer_message&gt;" in text  # escaped
+    assert "RefundDecision" in text
+    assert "909" in text and "1234 ms" in text
+
+
+def test_package_names_the_offline_drafter_as_rules_not_an_ai(login, reviewer_of):
+    from reviews.tests.factories import proposal_for
+
+    task = task_with_proposal()
+    proposal_for(task.request, provider="offline", model_name="offline-heuristic-drafter-1")
+
+    text = login(reviewer_of("standard")).get(reverse("reviews:task", args=[task.pk])).text
+
+    assert "offline heuristic drafter (offline-heuristic-drafter-1; rules, not an AI)" in text
+
+
 def test_package_of_a_failed_draft_offers_only_edits(login, reviewer_of):
     from reviews.tests.factories import proposal_for
 

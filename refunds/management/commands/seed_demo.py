@@ -1,4 +1,5 @@
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 
 from refunds.demo import demo_seed
 
@@ -8,6 +9,12 @@ class Command(BaseCommand):
     "Idempotent."
 
     def handle(self, *args, **options):
+        if not settings.HITL_DEMO_DATA_ALLOWED:
+            raise CommandError(
+                "seed_demo creates users with published passwords and is refused here "
+                "(HITL_DEMO_DATA_ALLOWED is off, as in production settings). For the role "
+                "groups run: python manage.py ensure_roles"
+            )
         result = demo_seed()
         out = self.stdout
         out.write(self.style.SUCCESS("Demo data ready."))
