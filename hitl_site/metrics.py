@@ -6,10 +6,11 @@ Two kinds of figures:
   pattern, never the raw path, so the label set stays bounded), method and status, and
   their duration. Under gunicorn with several workers set ``PROMETHEUS_MULTIPROC_DIR`` (an
   empty directory, wiped at deploy) so every worker's counts are summed.
-* **Database gauges** read by ``DatabaseCollector`` at scrape time, so they are right
-  whichever process serves the scrape: requests by status, review queue depth and oldest
-  open task per queue, proposals by provider and error code, token usage, model latency
-  (count and sum, per provider), executions by phase. Each is one grouped aggregate query.
+* **Database gauges** read by ``DatabaseCollector``, so they are right whichever process
+  serves the scrape: review queue depth and oldest open task per queue (live, every
+  scrape); requests by status, proposals by provider and error code, token usage, model
+  latency (count and sum, per provider), executions by phase (table-wide aggregates, from a
+  snapshot shared through the cache and at most ``METRICS_DB_CACHE_SECONDS`` old).
 
 ``METRICS_TOKEN`` (setting / environment variable), when set, is required as
 ``Authorization: Bearer <token>``; without it the endpoint is open (keep it on an
@@ -22,6 +23,7 @@ import os
 import time
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, IntegerField, Min, Sum
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
@@ -77,18 +79,62 @@ class PrometheusMiddleware:
         return response
 
 
+SNAPSHOT_CACHE_KEY = "hitl:metrics:database-totals:v1"
+
+
+def _database_totals() -> dict:
+    """The table-wide aggregates: each scans a whole table (about a second in all at 1 M
+    requests on PostgreSQL), so they are read at most once per ``METRICS_DB_CACHE_SECONDS``
+    for every scraper and replica together (the cache is Redis when ``REDIS_URL`` is set)."""
+    ttl = settings.METRICS_DB_CACHE_SECONDS
+    totals = cache.get(SNAPSHOT_CACHE_KEY) if ttl > 0 else None
+    if totals is None:
+        totals = _read_database_totals()
+        if ttl > 0:
+            cache.set(SNAPSHOT_CACHE_KEY, totals, ttl)
+    return totals
+
+
+def _read_database_totals() -> dict:
+    from refunds.models import Execution, Proposal, RefundRequest
+
+    started = time.monotonic()
+    sums = {kind: Sum(Cast(KT(f"token_usage__{kind}"), IntegerField())) for kind in TOKEN_KINDS}
+    totals = {
+        "requests": list(
+            RefundRequest.objects.order_by().values_list("status").annotate(n=Count("pk"))
+        ),
+        "proposals": list(
+            Proposal.objects.order_by()
+            .values_list("provider", "error_code")
+            .annotate(n=Count("pk"))
+        ),
+        "usage": list(
+            Proposal.objects.order_by()
+            .values("provider")
+            .annotate(n=Count("pk"), latency=Sum("latency_ms"), **sums)
+        ),
+        "executions": list(
+            Execution.objects.order_by().values_list("phase").annotate(n=Count("pk"))
+        ),
+    }
+    totals["read_at"] = time.time()
+    totals["read_seconds"] = time.monotonic() - started
+    return totals
+
+
 class DatabaseCollector(Collector):
-    """Reads the loop's state from the database on every scrape."""
+    """Reads the loop's state from the database: queue depth live on every scrape (cheap,
+    through the open-task index), the table-wide totals from a shared snapshot."""
 
     def collect(self):
-        from refunds.models import Execution, Proposal, RefundRequest
         from reviews.models import ReviewTask
 
         up = GaugeMetricFamily(
             "hitl_metrics_database_up", "1 if the database gauges below could be read."
         )
         try:
-            families = list(self._families(RefundRequest, ReviewTask, Proposal, Execution))
+            families = list(self._families(ReviewTask))
         except Exception:  # a scrape must answer even when the database does not
             logger.exception("metrics: reading the database failed")
             up.add_metric([], 0)
@@ -98,14 +144,7 @@ class DatabaseCollector(Collector):
         yield up
         yield from families
 
-    def _families(self, RefundRequest, ReviewTask, Proposal, Execution):
-        requests = GaugeMetricFamily(
-            "hitl_refund_requests", "Refund requests by status.", labels=["status"]
-        )
-        for row in RefundRequest.objects.order_by().values("status").annotate(n=Count("pk")):
-            requests.add_metric([row["status"]], row["n"])
-        yield requests
-
+    def _families(self, ReviewTask):
         depth = GaugeMetricFamily(
             "hitl_review_queue_depth",
             "Review tasks waiting for a decision, by queue.",
@@ -127,12 +166,38 @@ class DatabaseCollector(Collector):
             oldest.add_metric([row["queue__slug"]], (now - row["oldest"]).total_seconds())
         yield depth
         yield oldest
+        yield from self._total_families(_database_totals())
+
+    def _total_families(self, totals: dict):
+        age = GaugeMetricFamily(
+            "hitl_metrics_snapshot_age_seconds",
+            "How old the table-wide totals below are (METRICS_DB_CACHE_SECONDS).",
+        )
+        age.add_metric([], max(0.0, time.time() - totals["read_at"]))
+        yield age
+        read = GaugeMetricFamily(
+            "hitl_metrics_snapshot_read_seconds",
+            "How long reading the table-wide totals took the database.",
+        )
+        read.add_metric([], totals["read_seconds"])
+        yield read
+
+        requests = GaugeMetricFamily(
+            "hitl_refund_requests", "Refund requests by status.", labels=["status"]
+        )
+        for status, n in totals["requests"]:
+            requests.add_metric([status], n)
+        yield requests
 
         proposals = CounterMetricFamily(
             "hitl_proposals",
             "Drafting attempts stored, by provider and error code (empty: a decision was drafted).",
             labels=["provider", "error_code"],
         )
+        for provider, error_code, n in totals["proposals"]:
+            proposals.add_metric([provider, error_code], n)
+        yield proposals
+
         tokens = CounterMetricFamily(
             "hitl_model_tokens", "Model tokens used, by provider.", labels=["provider", "kind"]
         )
@@ -141,22 +206,12 @@ class DatabaseCollector(Collector):
             "Drafting latency (all attempts) by provider.",
             labels=["provider"],
         )
-        for row in (
-            Proposal.objects.order_by().values("provider", "error_code").annotate(n=Count("pk"))
-        ):
-            proposals.add_metric([row["provider"], row["error_code"]], row["n"])
-        sums = {kind: Sum(Cast(KT(f"token_usage__{kind}"), IntegerField())) for kind in TOKEN_KINDS}
-        for row in (
-            Proposal.objects.order_by()
-            .values("provider")
-            .annotate(n=Count("pk"), latency=Sum("latency_ms"), **sums)
-        ):
+        for row in totals["usage"]:
             for kind in TOKEN_KINDS:
                 tokens.add_metric([row["provider"], kind.removesuffix("_tokens")], row[kind] or 0)
             latency.add_metric(
                 [row["provider"]], count_value=row["n"], sum_value=(row["latency"] or 0) / 1000
             )
-        yield proposals
         yield tokens
         yield latency
 
@@ -166,8 +221,8 @@ class DatabaseCollector(Collector):
             "(recorded: done; failed: will not heal by itself).",
             labels=["phase"],
         )
-        for row in Execution.objects.order_by().values("phase").annotate(n=Count("pk")):
-            executions.add_metric([row["phase"]], row["n"])
+        for phase, n in totals["executions"]:
+            executions.add_metric([phase], n)
         yield executions
 
 

@@ -245,6 +245,8 @@ REVIEW_CLAIM_MINUTES = env.int("REVIEW_CLAIM_MINUTES", default=30)
 # --- Operations (dashboard, drift alert, /metrics; see docs/operations.md) ----------------
 # Required as "Authorization: Bearer <token>" on /metrics when set; empty: open endpoint.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# /metrics reads its table-wide totals at most this often (shared by every scraper and replica).
+METRICS_DB_CACHE_SECONDS = env.int("METRICS_DB_CACHE_SECONDS", default=60)
 # Drift alert: today's review rate or override rate against the pooled rate of the
 # trailing baseline days; alert when they differ by more than the margin (absolute, 0.10 =
 # ten percentage points) and today has at least the minimum number of cases.

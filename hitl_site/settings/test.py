@@ -22,6 +22,7 @@ else:
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME") or None}
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"integration": "10000/min"}
 Q_CLUSTER["sync"] = False
+METRICS_DB_CACHE_SECONDS = 0  # each test reads its own rows (one test covers the snapshot)
 Q_CLUSTER["poll"] = 0.1
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 STORAGES = {

@@ -103,3 +103,27 @@ def test_metrics_answers_when_the_database_does_not(client, monkeypatch):
     monkeypatch.setattr(metrics.DatabaseCollector, "_families", broken)
     samples = _samples(client.get("/metrics"))
     assert samples[("hitl_metrics_database_up", ())] == 0
+
+
+def test_table_wide_totals_come_from_a_snapshot_shared_for_the_cache_period(client, settings):
+    from django.core.cache import cache
+
+    from hitl_site.metrics import SNAPSHOT_CACHE_KEY
+
+    settings.METRICS_DB_CACHE_SECONDS = 60
+    cache.delete(SNAPSHOT_CACHE_KEY)
+    RefundRequestFactory()
+    first = _samples(client.get("/metrics"))
+    RefundRequestFactory()
+    ReviewTaskFactory()
+
+    second = _samples(client.get("/metrics"))
+    cache.delete(SNAPSHOT_CACHE_KEY)
+    third = _samples(client.get("/metrics"))
+
+    received = ("hitl_refund_requests", (("status", "received"),))
+    assert first[received] == second[received] == 1  # the snapshot, not the table
+    assert third[received] == 2
+    assert second[("hitl_review_queue_depth", (("queue", "standard"),))] == 1  # always live
+    assert second[("hitl_metrics_snapshot_age_seconds", ())] >= 0
+    cache.delete(SNAPSHOT_CACHE_KEY)
