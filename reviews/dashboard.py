@@ -44,8 +44,11 @@ class DashboardFilterForm(forms.Form):
     )
     policy_version = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
 
-    def __init__(self, *args, queues=(), policy_versions=(), **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, data=None, *, queues=(), policy_versions=(), **kwargs):
+        if data is not None and not data.get("period"):
+            data = data.copy()  # so the period select shows the period the figures cover
+            data["period"] = DEFAULT_PERIOD
+        super().__init__(data, initial={"period": DEFAULT_PERIOD}, **kwargs)
         self.fields["queue"].choices = [("", "All queues"), *[(q.slug, q.name) for q in queues]]
         self.fields["policy_version"].choices = [
             ("", "All gate policies"),

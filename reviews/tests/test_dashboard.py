@@ -75,6 +75,16 @@ def test_dashboard_filters_narrow_the_figures(client, role_user):
     assert response.context["routing"]["total"] == 0
 
 
+@pytest.mark.parametrize("params", [{}, {"queue": "senior"}])
+def test_dashboard_period_select_shows_the_default_period(client, role_user, params):
+    client.force_login(role_user("auditor"))
+
+    html = client.get(URL, params).content.decode()
+
+    assert '<option value="30" selected>Last 30 days</option>' in html
+    assert html.count("<h1>Operations dashboard</h1>") == 1
+
+
 def test_dashboard_ignores_bad_filter_values(client, role_user):
     client.force_login(role_user("auditor"))
     response = client.get(URL, {"period": "9999", "policy_version": "x", "channel": "fax"})
