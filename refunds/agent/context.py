@@ -29,7 +29,7 @@ class DraftContext:
     policy_version: str = ""
     policy_version_id: int | None = None  # the RefundPolicyVersion row, for the proposal
     sections: tuple[PolicySection, ...] = ()
-    # Names of the prompt-injection patterns found in the message (see ``screening``):
+    # Names of the prompt-injection patterns found in the untrusted text (``screening``):
     # shown to the model as a case fact, and enough by itself to send the case to review.
     injection_markers: tuple[str, ...] = ()
 

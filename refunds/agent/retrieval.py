@@ -16,7 +16,7 @@ from rank_bm25 import BM25Okapi
 from ..models import Proposal, RefundPolicySection, RefundPolicyVersion, RefundRequest
 from ..selectors import customer_refund_history, order_refundable_remaining
 from .context import DraftContext, PolicySection
-from .screening import injection_markers
+from .screening import injection_markers_in
 
 TOP_K = 3
 WORD = re.compile(r"[a-z0-9]+")
@@ -169,8 +169,8 @@ def build_draft_context(
             ).order_by("-created_at")[:5]
         ]
     replies = tuple(request.customer_replies.values_list("message", flat=True))
-    item_names = " ".join(str(item.get("name", "")) for item in order.items or [])
-    query = f"{request.message} {' '.join(replies)} {item_names} order {order.status}"
+    item_names = [str(item.get("name", "")) for item in order.items or []]
+    query = f"{request.message} {' '.join(replies)} {' '.join(item_names)} order {order.status}"
     version = policy.version
     return DraftContext(
         request_public_id=str(request.public_id),
@@ -208,7 +208,9 @@ def build_draft_context(
         policy_version=str(version) if version else "",
         policy_version_id=version.pk if version else None,
         sections=tuple(policy.rank(query)),
-        injection_markers=injection_markers(request.message),
+        injection_markers=injection_markers_in(
+            request.message, *replies, *(e["message"] for e in earlier), *item_names
+        ),
     )
 
 

@@ -1,4 +1,4 @@
-"""A deterministic screen of the customer's message for prompt-injection attempts.
+"""A deterministic screen of the untrusted text in a case for prompt-injection attempts.
 
 The model is told that the message is untrusted data, but a model can still be talked
 round; so the pipeline does not rely on it. When this screen finds instruction-like text,
@@ -63,3 +63,12 @@ def injection_markers(text: str) -> tuple[str, ...]:
     """The names of the injection patterns found in ``text``, in pattern order."""
     normal = normalise(text)
     return tuple(name for name, pattern in INJECTION_PATTERNS if pattern.search(normal))
+
+
+def injection_markers_in(*texts: str) -> tuple[str, ...]:
+    """The markers found in any of ``texts`` — every untrusted text that reaches the prompt
+    (message, replies, earlier messages of the conversation, item names) — or across their
+    boundaries, so an instruction split between two fields is found too."""
+    parts = [t for t in texts if t]
+    found = {m for joined in ("\n".join(parts), " ".join(parts)) for m in injection_markers(joined)}
+    return tuple(name for name, _ in INJECTION_PATTERNS if name in found)
