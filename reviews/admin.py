@@ -148,7 +148,7 @@ class ReviewTaskAdmin(OwnQueuesMixin, admin.ModelAdmin):
         for failure in failed:
             self.message_user(request, failure, messages.ERROR)
 
-    @admin.action(description="Approve the AI's proposal on the selected tasks")
+    @admin.action(description="Approve the drafted proposal on the selected tasks")
     def bulk_approve(self, request, queryset):
         self._run(request, queryset, outcome=Outcome.APPROVE)
 

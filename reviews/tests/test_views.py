@@ -249,6 +249,7 @@ def test_package_names_the_offline_drafter_as_rules_not_an_ai(login, reviewer_of
     text = login(reviewer_of("standard")).get(reverse("reviews:task", args=[task.pk])).text
 
     assert "offline heuristic drafter (offline-heuristic-drafter-1; rules, not an AI)" in text
+    assert "The AI" not in text and "vs AI" not in text
 
 
 def test_package_of_a_failed_draft_offers_only_edits(login, reviewer_of):
