@@ -2,7 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from audit.services import Actor
@@ -11,7 +11,7 @@ from hitl_site.errors import ApplicationError
 from reviews.permissions import CaseScopedAdminMixin
 
 from .models import Proposal, RefundPolicy, RefundPolicySection, RefundPolicyVersion
-from .policies import refund_policy_version_create
+from .policies import refund_policy_version_create, refund_policy_version_diff
 
 
 class RefundPolicyForm(forms.ModelForm):
@@ -87,8 +87,26 @@ class RefundPolicyVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("policy", "version", "change_note", "created_by", "created_at")
     list_filter = ("policy",)
     search_fields = ("text", "change_note")
-    readonly_fields = ("policy", "version", "text", "change_note", "created_by", "created_at")
+    readonly_fields = (
+        "policy",
+        "version",
+        "change_note",
+        "created_by",
+        "created_at",
+        "changes",
+        "text",
+    )
     inlines = [RefundPolicySectionInline]
+
+    @admin.display(description="changes from the previous version")
+    def changes(self, obj):
+        lines = refund_policy_version_diff(obj)
+        if not lines:
+            return "— (first version)"
+        return format_html(
+            '<pre style="white-space: pre-wrap">{}</pre>',
+            "\n".join(lines),
+        )
 
 
 @admin.register(Proposal)

@@ -221,3 +221,20 @@ def test_only_policy_admins_may_change_refund_policies(client, role_user, role):
     response = client.get(reverse("admin:refunds_refundpolicy_add"))
 
     assert response.status_code == 403
+
+
+def test_a_policy_version_shows_what_changed_from_the_previous_one(client, role_user):
+    from refunds.tests.factories import POLICY_TEXT, policy_version
+
+    first = policy_version()
+    second = policy_version(POLICY_TEXT.replace("30 days", "14 days", 1))
+    client.force_login(role_user(roles.AUDITOR))
+
+    page = client.get(reverse("admin:refunds_refundpolicyversion_change", args=[second.pk]))
+    first_page = client.get(reverse("admin:refunds_refundpolicyversion_change", args=[first.pk]))
+
+    assert page.status_code == 200
+    changed = [line for line in page.text.splitlines() if line.startswith(("-", "+"))]
+    assert any("30 days" in line for line in changed if line.startswith("-"))
+    assert any("14 days" in line for line in changed if line.startswith("+"))
+    assert "first version" in first_page.text
