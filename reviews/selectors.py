@@ -10,8 +10,7 @@ from typing import Any
 from django.db.models import Count, F, Min, Q, QuerySet, Value
 from django.utils import timezone
 
-from refunds.agent.offline import DRAFTER_NAME
-from refunds.agent.providers import OFFLINE
+from refunds.agent.providers import OFFLINE, drafter_name
 from refunds.models import GateEvaluation, Proposal, RefundRequest
 from refunds.selectors import RefundHistory, customer_refund_history
 
@@ -310,9 +309,11 @@ class Provenance:
     @property
     def drafter_label(self) -> str:
         """What reviewers are told drafted the case: the offline drafter is never an AI."""
+        if not self.provider:
+            return ""
         if self.provider == OFFLINE:
-            return f"{DRAFTER_NAME} ({self.model_name}; rules, not an AI)"
-        return " ".join(p for p in (self.model_name, f"via {self.provider}") if p)
+            return f"{drafter_name(self.provider)} ({self.model_name}; rules, not an AI)"
+        return f"{self.model_name} via {drafter_name(self.provider)}"
 
 
 def _provenance(proposal: Proposal | None, evaluation: GateEvaluation | None) -> Provenance:

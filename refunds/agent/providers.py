@@ -21,6 +21,12 @@ class Provider:
     structured_method: str | None  # None: the model's own default (offline: tool calling)
 
 
+def drafter_name(provider: str) -> str:
+    """What people are shown as the drafter of a stored proposal: the offline drafter by its
+    own name (it is rules, never presented as an AI), other providers by theirs."""
+    return DRAFTER_NAME if provider == OFFLINE else provider
+
+
 def build_provider(name: str | None = None) -> Provider:
     """The configured provider (``HITL_DRAFTER_PROVIDER``), built fresh: cheap, thread-safe."""
     name = name or settings.HITL_DRAFTER_PROVIDER

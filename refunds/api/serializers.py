@@ -144,9 +144,11 @@ class RefundRequestSerializer(serializers.ModelSerializer):
         proposal = proposals[0] if proposals else None
         if proposal is None:
             return None
+        from ..agent.providers import drafter_name  # the agent stays out of the API's imports
+
         decision = proposal.decision or {}
         return {
-            "drafted_by": _drafted_by(proposal),
+            "drafted_by": drafter_name(proposal.provider),
             "model": proposal.model_name,
             "action": decision.get("action"),
             "amount": decision.get("amount"),
@@ -166,9 +168,3 @@ class RefundRequestSerializer(serializers.ModelSerializer):
             "currency": obj.currency,
             "decided_at": obj.decided_at,
         }
-
-
-def _drafted_by(proposal) -> str:
-    from ..agent.offline import DRAFTER_NAME
-
-    return DRAFTER_NAME if proposal.provider == "offline" else proposal.provider
