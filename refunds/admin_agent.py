@@ -11,7 +11,8 @@ from hitl_site.errors import ApplicationError
 from reviews.permissions import CaseScopedAdminMixin
 
 from .models import Proposal, RefundPolicy, RefundPolicySection, RefundPolicyVersion
-from .policies import refund_policy_version_create, refund_policy_version_diff
+from .policies import refund_policy_version_create
+from .selectors import refund_policy_version_diff
 
 
 class RefundPolicyForm(forms.ModelForm):

@@ -1,7 +1,5 @@
 """Writes for refund-policy documents: every edit is a new version, split into sections."""
 
-import difflib
-
 from django.db import transaction
 from django.db.models import Max
 
@@ -54,25 +52,3 @@ def refund_policy_version_create(
         },
     )
     return version
-
-
-def refund_policy_version_diff(version: RefundPolicyVersion) -> list[str]:
-    """The unified diff from the previous version's text (empty for the first version), so
-    a policy admin or an auditor sees what an edit changed before asking why proposals did."""
-    previous = (
-        RefundPolicyVersion.objects.filter(policy_id=version.policy_id, version__lt=version.version)
-        .order_by("-version")
-        .only("version", "text")
-        .first()
-    )
-    if previous is None:
-        return []
-    return list(
-        difflib.unified_diff(
-            previous.text.splitlines(),
-            version.text.splitlines(),
-            fromfile=f"v{previous.version}",
-            tofile=f"v{version.version}",
-            lineterm="",
-        )
-    )

@@ -1,5 +1,6 @@
 """Reads with rules in them: who may see which requests, and what is loaded with them."""
 
+import difflib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -7,7 +8,14 @@ from decimal import Decimal
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
-from .models import Customer, Integration, Order, Proposal, RefundRequest
+from .models import (
+    Customer,
+    Integration,
+    Order,
+    Proposal,
+    RefundPolicyVersion,
+    RefundRequest,
+)
 from .states import RefundStatus
 
 # Statuses in which a refund has been granted (or is being paid out): they count against
@@ -75,4 +83,26 @@ def customer_refund_history(
         total_90d=row["total_90d"] or Decimal("0"),
         count_365d=row["count_365d"],
         total_365d=row["total_365d"] or Decimal("0"),
+    )
+
+
+def refund_policy_version_diff(version: RefundPolicyVersion) -> list[str]:
+    """The unified diff from the previous version's text (empty for the first version), so
+    a policy admin or an auditor sees what an edit changed before asking why proposals did."""
+    previous = (
+        RefundPolicyVersion.objects.filter(policy_id=version.policy_id, version__lt=version.version)
+        .order_by("-version")
+        .only("version", "text")
+        .first()
+    )
+    if previous is None:
+        return []
+    return list(
+        difflib.unified_diff(
+            previous.text.splitlines(),
+            version.text.splitlines(),
+            fromfile=f"v{previous.version}",
+            tofile=f"v{version.version}",
+            lineterm="",
+        )
     )
