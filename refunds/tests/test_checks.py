@@ -46,27 +46,22 @@ def test_unbounded_or_absurd_task_attempts_are_an_error(settings, max_attempts):
     assert error_ids(settings, cluster={"max_attempts": max_attempts}) == ["refunds.E002"]
 
 
-def test_model_attempt_longer_than_the_drafting_budget_is_an_error(settings):
-    # 30 s * (2 + 1) = 90 s > 0.75 * 100 s
+@pytest.mark.parametrize(
+    ("model_timeout", "expected"),
+    [
+        pytest.param(30.0, ["refunds.E004"], id="longer-than-the-budget"),  # 90 s > 75 s
+        pytest.param(25.0, [], id="exactly-at-the-budget"),  # 75 s = 0.75 * 100 s
+    ],
+)
+def test_one_model_attempt_must_fit_in_the_drafting_budget(settings, model_timeout, expected):
     ids = error_ids(
         settings,
         cluster={"timeout": 100, "retry": 150},
-        HITL_OPENAI_TIMEOUT=30.0,
+        HITL_OPENAI_TIMEOUT=model_timeout,
         HITL_OPENAI_MAX_RETRIES=2,
     )
 
-    assert ids == ["refunds.E004"]
-
-
-def test_model_attempt_exactly_at_the_budget_is_allowed(settings):
-    ids = error_ids(
-        settings,
-        cluster={"timeout": 100, "retry": 150},
-        HITL_OPENAI_TIMEOUT=25.0,
-        HITL_OPENAI_MAX_RETRIES=2,
-    )
-
-    assert ids == []
+    assert ids == expected
 
 
 def test_non_positive_model_timeout_is_an_error(settings):
