@@ -159,9 +159,11 @@ class ErrorResponsesAutoSchema(AutoSchema):
         return statuses
 
     def _error_component(self) -> ResolvedComponent:
+        """Registers ``Error`` (and the ``ErrorFieldErrors`` it refers to) once."""
         for name, schema in (("ErrorFieldErrors", FIELD_ERRORS_SCHEMA), ("Error", ERROR_SCHEMA)):
-            component = ResolvedComponent(
-                name=name, type=ResolvedComponent.SCHEMA, object=name, schema=schema
+            self.registry.register_on_missing(
+                ResolvedComponent(
+                    name=name, type=ResolvedComponent.SCHEMA, object=name, schema=schema
+                )
             )
-            self.registry.register_on_missing(component)
-        return component
+        return self.registry[("Error", ResolvedComponent.SCHEMA)]
