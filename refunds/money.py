@@ -16,6 +16,15 @@ def quantize(amount: Decimal) -> Decimal:
     return amount.quantize(CENTS, rounding=ROUND_HALF_UP)
 
 
+def format_money(amount: Decimal | int | str) -> str:
+    """The one text form of an amount that leaves the system (API responses, webhooks):
+    always two decimals, e.g. ``"20.00"``, never ``"20.0"`` or ``"20"``, whatever the
+    source held (a drafted decision keeps the model's own ``"20.0"``). Two places for every
+    currency, as stored and as accepted on intake."""
+    value = quantize(Decimal(str(amount)))
+    return f"{abs(value) if value.is_zero() else value:f}"  # "-0" (valid model output) is "0.00"
+
+
 def validate_currency(value: str) -> None:
     if value not in CURRENCY_CODES:
         raise ValidationError(f"{value!r} is not an ISO 4217 currency code.", code="currency")

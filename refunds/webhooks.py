@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from .execution.backends import sign
 from .models import Integration, IntegrationWebhook, RefundRequest, WebhookDelivery
+from .money import format_money
 from .states import RefundStatus
 
 logger = logging.getLogger(__name__)
@@ -52,13 +53,14 @@ def webhook_secret_for(integration: Integration) -> IntegrationWebhook:
 
 
 def _request_data(request: RefundRequest) -> dict[str, Any]:
+    amount = request.final_amount  # two decimals, as in the API's responses
     return {
         "id": str(request.public_id),
         "status": request.status,
         "external_reference": request.external_reference,
         "conversation_id": request.conversation_id,
         "final_action": request.final_action or None,
-        "final_amount": request.final_amount,
+        "final_amount": None if amount is None else format_money(amount),
         "currency": request.currency,
     }
 

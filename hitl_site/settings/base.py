@@ -154,7 +154,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["refunds.api.throttling.IntegrationRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"integration": env.str("API_THROTTLE_RATE", default="600/min")},
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "hitl_site.openapi.ErrorResponsesAutoSchema",
     "EXCEPTION_HANDLER": "hitl_site.api.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": None,

@@ -2,16 +2,12 @@
 
 from django.conf import settings
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..models import Customer, Order, RefundRequest
-from ..money import COUNTRY_CODES, CURRENCY_CODES, DECIMAL_PLACES, MAX_DIGITS
-
-
-def money_field(**kwargs) -> serializers.DecimalField:
-    return serializers.DecimalField(
-        max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, min_value=0, **kwargs
-    )
+from ..money import COUNTRY_CODES, CURRENCY_CODES
+from .fields import MoneyField
 
 
 class UpperChoiceField(serializers.ChoiceField):
@@ -25,7 +21,7 @@ class OrderItemSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=100)
     name = serializers.CharField(max_length=200)
     quantity = serializers.IntegerField(min_value=1, max_value=100_000)
-    unit_price = money_field()
+    unit_price = MoneyField()
 
 
 class CustomerSnapshotSerializer(serializers.Serializer):
@@ -44,7 +40,7 @@ class CustomerSnapshotSerializer(serializers.Serializer):
 
 class OrderSnapshotSerializer(serializers.Serializer):
     external_id = serializers.CharField(max_length=100)
-    amount = money_field()
+    amount = MoneyField()
     currency = UpperChoiceField(choices=sorted(CURRENCY_CODES))
     items = OrderItemSerializer(many=True, required=False, max_length=200)
     ordered_at = serializers.DateTimeField()
@@ -71,7 +67,7 @@ class RefundRequestCreateSerializer(serializers.Serializer):
     customer = CustomerSnapshotSerializer()
     order = OrderSnapshotSerializer()
     message = serializers.CharField(max_length=settings.API_MAX_MESSAGE_CHARS, trim_whitespace=True)
-    requested_amount = money_field(required=False, allow_null=True, default=None)
+    requested_amount = MoneyField(required=False, allow_null=True, default=None)
     priority = serializers.ChoiceField(
         choices=RefundRequest.Priority.choices, default=RefundRequest.Priority.NORMAL
     )
@@ -96,11 +92,41 @@ class RefundRequestCreateSerializer(serializers.Serializer):
         return attrs
 
 
+class RefundRequestOrderSerializer(serializers.Serializer):
+    external_id = serializers.CharField()
+    amount = MoneyField()
+    currency = serializers.CharField()
+
+
+class RefundRequestProposalSerializer(serializers.Serializer):
+    """Summary of the agent's latest draft (who drafted it, what it proposed); the draft
+    fields are null when the drafter failed (``error_code`` says why)."""
+
+    drafted_by = serializers.CharField()
+    model = serializers.CharField()
+    action = serializers.CharField(allow_null=True)
+    amount = MoneyField(allow_null=True)
+    policy_match = serializers.CharField(allow_null=True)
+    needs_human_review = serializers.BooleanField(allow_null=True)
+    error_code = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class RefundRequestDecisionSerializer(serializers.Serializer):
+    """The final decision (by the gate or a human)."""
+
+    action = serializers.CharField(source="final_action")
+    amount = MoneyField(source="final_amount", allow_null=True)
+    currency = serializers.CharField()
+    decided_at = serializers.DateTimeField()
+
+
 class RefundRequestSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     status_url = serializers.SerializerMethodField()
     customer = serializers.CharField(source="customer.external_id", read_only=True)
-    order = serializers.SerializerMethodField()
+    order = RefundRequestOrderSerializer(read_only=True)
+    requested_amount = MoneyField(read_only=True, allow_null=True)
     proposal = serializers.SerializerMethodField()
     decision = serializers.SerializerMethodField()
 
@@ -131,13 +157,7 @@ class RefundRequestSerializer(serializers.ModelSerializer):
         request = self.context.get("request")
         return request.build_absolute_uri(path) if request else path
 
-    def get_order(self, obj) -> dict:
-        return {
-            "external_id": obj.order.external_id,
-            "amount": str(obj.order.amount),
-            "currency": obj.order.currency,
-        }
-
+    @extend_schema_field(RefundRequestProposalSerializer(allow_null=True))
     def get_proposal(self, obj) -> dict | None:
         """Summary of the agent's latest draft (who drafted it, what it proposed)."""
         proposals = getattr(obj, "latest_proposals", None)
@@ -147,7 +167,7 @@ class RefundRequestSerializer(serializers.ModelSerializer):
         from ..agent.providers import drafter_name  # the agent stays out of the API's imports
 
         decision = proposal.decision or {}
-        return {
+        summary = {
             "drafted_by": drafter_name(proposal.provider),
             "model": proposal.model_name,
             "action": decision.get("action"),
@@ -157,14 +177,11 @@ class RefundRequestSerializer(serializers.ModelSerializer):
             "error_code": proposal.error_code or None,
             "created_at": proposal.created_at,
         }
+        return RefundRequestProposalSerializer(summary).data
 
+    @extend_schema_field(RefundRequestDecisionSerializer(allow_null=True))
     def get_decision(self, obj) -> dict | None:
         """The final decision (by the gate or a human), once there is one."""
         if obj.decided_at is None:
             return None
-        return {
-            "action": obj.final_action,
-            "amount": str(obj.final_amount),
-            "currency": obj.currency,
-            "decided_at": obj.decided_at,
-        }
+        return RefundRequestDecisionSerializer(obj).data

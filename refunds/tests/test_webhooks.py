@@ -5,6 +5,7 @@ import hashlib
 import hmac
 import json
 from datetime import timedelta
+from decimal import Decimal
 from unittest import mock
 
 import httpx
@@ -19,6 +20,7 @@ from refunds.tests.factories import (
     IntegrationWebhookFactory,
     OrderFactory,
     RefundRequestFactory,
+    final_decision,
 )
 from refunds.transitions import refund_request_transition
 from refunds.webhooks import (
@@ -282,3 +284,39 @@ def test_the_payload_shows_the_request_in_its_new_status(
     move(hooked, S.GATED, S.IN_REVIEW, django_capture_on_commit_callbacks)
 
     assert WebhookDelivery.objects.get().payload["refund_request"]["status"] == S.IN_REVIEW
+
+
+# --- Money in payloads: two decimals, as in the API's responses -----------------------------
+
+WEBHOOK_MONEY_FIELDS = [("refund_request", "final_amount")]
+
+
+@pytest.mark.parametrize("field", WEBHOOK_MONEY_FIELDS, ids=".".join)
+def test_every_money_value_in_webhook_payloads_has_two_decimals(hooked, field):
+    final_decision(request=hooked, amount="7.5")
+
+    deliveries = list(WebhookDelivery.objects.all())
+
+    assert [d.event for d in deliveries] == ["refund_request.decided"]
+    value = deliveries[0].payload
+    for key in field:
+        value = value[key]
+    assert value == "7.50"
+
+
+def test_webhook_amount_has_two_decimals_whatever_the_instance_holds(hooked):
+    hooked.final_amount = Decimal("20")  # an in-memory value, not re-read from the column
+
+    delivery = webhook_delivery_create(
+        integration=hooked.integration, event="refund_request.decided", data={}, request=hooked
+    )
+
+    assert delivery.payload["refund_request"]["final_amount"] == "20.00"
+
+
+def test_webhook_amount_is_null_before_a_decision(hooked):
+    delivery = webhook_delivery_create(
+        integration=hooked.integration, event="refund_request.in_review", data={}, request=hooked
+    )
+
+    assert delivery.payload["refund_request"]["final_amount"] is None
