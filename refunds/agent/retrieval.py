@@ -6,6 +6,7 @@ into the prompt, each recorded with its score.
 """
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -115,6 +116,14 @@ class PolicyIndex:
         ]
 
 
+def draft_query(
+    *, message: str, replies: Iterable[str] = (), item_names: Iterable[str] = (), order_status: str
+) -> str:
+    """What a case's sections are ranked against: the customer's words, the item names and
+    the order's status (the pipeline and ``bench/retrieval.py`` both build it here)."""
+    return f"{message} {' '.join(replies)} {' '.join(item_names)} order {order_status}"
+
+
 def rank_sections(query: str, sections: list[PolicySection], k: int = TOP_K) -> list[PolicySection]:
     """The ``k`` best sections for ``query`` by BM25, best first, scores attached."""
     return PolicyIndex.build(sections).rank(query, k)
@@ -170,7 +179,9 @@ def build_draft_context(
         ]
     replies = tuple(request.customer_replies.values_list("message", flat=True))
     item_names = [str(item.get("name", "")) for item in order.items or []]
-    query = f"{request.message} {' '.join(replies)} {' '.join(item_names)} order {order.status}"
+    query = draft_query(
+        message=request.message, replies=replies, item_names=item_names, order_status=order.status
+    )
     version = policy.version
     return DraftContext(
         request_public_id=str(request.public_id),
