@@ -145,6 +145,55 @@ LABELLED_MESSAGES: tuple[LabelledMessage, ...] = (
 )
 
 
+# Written after the ranking was tuned on the set above and never tuned on: its accuracy is
+# the honest estimate for messages nobody has looked at. Keep it that way (new cases that
+# drive a change go in the set above).
+HELD_OUT_MESSAGES: tuple[LabelledMessage, ...] = (
+    LabelledMessage("Opened the box and the screen has a crack right across it.", DAMAGED),
+    LabelledMessage(
+        "The handle came off the first time I used the kettle.", DAMAGED, item="Kettle"
+    ),
+    LabelledMessage("Half the plates were broken when the parcel arrived.", DAMAGED, item="Plates"),
+    LabelledMessage("The zip broke after one use.", DAMAGED, item="Jacket"),
+    LabelledMessage("My speaker makes a buzzing noise and cuts out.", DAMAGED, item="Speaker"),
+    LabelledMessage(
+        "Ordered two weeks ago and nothing has turned up.", NEVER_ARRIVED, order_status="shipped"
+    ),
+    LabelledMessage(
+        "The delivery never came, can you check with the courier?",
+        NEVER_ARRIVED,
+        order_status="shipped",
+    ),
+    LabelledMessage(
+        "My parcel is stuck in transit and I need it for a birthday.",
+        NEVER_ARRIVED,
+        order_status="shipped",
+    ),
+    LabelledMessage("Tracking hasn't updated in ten days.", NEVER_ARRIVED, order_status="shipped"),
+    LabelledMessage("Could I get the blue one instead of the red?", EXCHANGE),
+    LabelledMessage("These shoes are too small, I need a size up.", EXCHANGE, item="Shoes"),
+    LabelledMessage("I'd rather have a new one than a refund.", EXCHANGE),
+    LabelledMessage("I bought it by mistake and want to return it.", RETURN_WINDOW),
+    LabelledMessage(
+        "Is it too late to return the jacket? It was delivered a month ago.",
+        RETURN_WINDOW,
+        item="Jacket",
+    ),
+    LabelledMessage(
+        "The order was cancelled but I was still charged.", CANCELLED, order_status="cancelled"
+    ),
+    LabelledMessage(
+        "I returned it two weeks ago and haven't seen the money.",
+        CANCELLED,
+        order_status="returned",
+    ),
+    LabelledMessage("My bank says this payment is suspicious, I didn't make it.", LEGAL),
+    LabelledMessage("I'm going to take you to court over this.", LEGAL),
+    LabelledMessage("The heater caught fire and my child got hurt.", LEGAL, item="Heater"),
+    LabelledMessage("Someone ordered this with my account without permission.", LEGAL),
+)
+
+
 def demo_policy_index() -> PolicyIndex:
     """The demo policy's sections, indexed as the pipeline indexes the current policy."""
     from refunds.demo import DEMO_POLICY_TEXT
@@ -166,12 +215,10 @@ def top_ranked(index: PolicyIndex, case: LabelledMessage) -> str:
     return ranked[0].section_id if ranked else ""
 
 
-def top1_accuracy(index: PolicyIndex) -> tuple[float, list[tuple[LabelledMessage, str]]]:
-    """The share of labelled messages whose expected section is ranked first, and the misses
-    (each with the section ranked first instead)."""
-    misses = [
-        (case, got)
-        for case in LABELLED_MESSAGES
-        if (got := top_ranked(index, case)) != case.expected
-    ]
-    return 1 - len(misses) / len(LABELLED_MESSAGES), misses
+def top1_accuracy(
+    index: PolicyIndex, cases: tuple[LabelledMessage, ...] = LABELLED_MESSAGES
+) -> tuple[float, list[tuple[LabelledMessage, str]]]:
+    """The share of ``cases`` whose expected section is ranked first, and the misses (each
+    with the section ranked first instead)."""
+    misses = [(case, got) for case in cases if (got := top_ranked(index, case)) != case.expected]
+    return 1 - len(misses) / len(cases), misses
