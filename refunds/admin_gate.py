@@ -226,6 +226,7 @@ class GatePolicyVersionAdmin(admin.ModelAdmin):
                     "review_tiers",
                     "review_countries",
                     "max_prior_refunds_90d",
+                    "repeat_complaint_min_requests",
                 )
             },
         ),

@@ -8,12 +8,13 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from audit.services import Actor
+from audit.services import Actor, record_event
 from hitl_site import roles
 
-from .models import Customer, Integration, IntegrationAPIKey, Order, RefundPolicy
+from .models import Customer, Integration, IntegrationAPIKey, Order, RefundPolicy, RefundRequest
 from .policies import refund_policy_version_create
 from .services import integration_api_key_create
+from .states import RefundStatus
 
 DEMO_INTEGRATION = "demo-web-form"
 DEMO_USERS = [
@@ -28,12 +29,27 @@ DEMO_CUSTOMERS = [
     ("cust-1001", "Ada Lovelace", "ada@example.com", Customer.Tier.PREMIUM, "GB"),
     ("cust-1002", "Grace Hopper", "grace@example.com", Customer.Tier.STANDARD, "US"),
     ("cust-1003", "Alan Turing", "alan@example.com", Customer.Tier.ENTERPRISE, "GB"),
+    ("cust-1004", "Katherine Johnson", "katherine@example.com", Customer.Tier.PREMIUM, "US"),
 ]
 DEMO_ORDERS = [
     ("ord-5001", "cust-1001", Decimal("19.99"), "GBP", "Phone case"),
     ("ord-5002", "cust-1002", Decimal("249.00"), "USD", "Headphones"),
     ("ord-5003", "cust-1003", Decimal("12.50"), "GBP", "USB cable"),
+    ("ord-5004", "cust-1004", Decimal("42.00"), "USD", "Desk lamp"),
 ]
+# The worked example of the docs: Katherine (premium) was refunded once before, for an
+# earlier order, so her complaint about ord-5004 is her second one.
+WORKED_EXAMPLE_ORDER = "ord-5004"
+WORKED_EXAMPLE_MESSAGE = (
+    "My package arrived damaged and this is the second time I've had an issue. "
+    "I want a full refund immediately."
+)
+PRIOR_REFUND = {
+    "order": ("ord-4990", "cust-1004", Decimal("15.00"), "USD", "Charging cable"),
+    "idempotency_key": "demo-prior-refund-cust-1004",
+    "message": "The charging cable stopped working after a week.",
+    "days_ago": 50,
+}
 
 
 DEMO_POLICY_TEXT = """\
@@ -134,6 +150,7 @@ def demo_seed() -> dict:
                 ],
             },
         )
+    _prior_refund_ensure(integration, customers, now)
     policy, _ = RefundPolicy.objects.get_or_create(
         slug="refund-policy", defaults={"title": "Refund policy"}
     )
@@ -145,6 +162,51 @@ def demo_seed() -> dict:
             change_note="demo policy",
         )
     return {"users": users, "integration": integration, "api_key": _demo_api_key(integration)}
+
+
+def _prior_refund_ensure(integration: Integration, customers: dict, now) -> None:
+    """A refund granted and paid before the demo began (history, not a case to work): the
+    request is stored as executed, its history backdated, and the import audited."""
+    if RefundRequest.objects.filter(
+        integration=integration, idempotency_key=PRIOR_REFUND["idempotency_key"]
+    ).exists():
+        return
+    external_id, customer_id, amount, currency, item = PRIOR_REFUND["order"]
+    then = now - timedelta(days=PRIOR_REFUND["days_ago"])
+    order, _ = Order.objects.get_or_create(
+        integration=integration,
+        external_id=external_id,
+        defaults={
+            "customer": customers[customer_id],
+            "amount": amount,
+            "currency": currency,
+            "status": Order.Status.DELIVERED,
+            "ordered_at": then - timedelta(days=14),
+            "delivered_at": then - timedelta(days=7),
+            "items": [{"sku": external_id.upper(), "name": item, "quantity": 1}],
+        },
+    )
+    request = RefundRequest.objects.create(
+        integration=integration,
+        channel=RefundRequest.Channel.WEB,
+        customer=order.customer,
+        order=order,
+        message=PRIOR_REFUND["message"],
+        requested_amount=amount,
+        currency=currency,
+        status=RefundStatus.EXECUTED,
+        final_action="approve_refund",
+        final_amount=amount,
+        decided_at=then,
+        idempotency_key=PRIOR_REFUND["idempotency_key"],
+    )
+    RefundRequest.objects.filter(pk=request.pk).update(created_at=then, status_changed_at=then)
+    record_event(
+        event_type="refund_request.imported",
+        actor=Actor.system("seed_demo"),
+        subject=request,
+        payload={"status": RefundStatus.EXECUTED, "final_amount": amount, "decided_at": then},
+    )
 
 
 def _demo_api_key(integration: Integration) -> str:

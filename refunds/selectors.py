@@ -86,6 +86,20 @@ def customer_refund_history(
     )
 
 
+def customer_earlier_requests_count(*, request: RefundRequest) -> int:
+    """The customer's other refund requests of the 365 days before ``request``, whatever
+    became of them, not counting the earlier messages of its conversation (the same
+    complaint): how often this customer has complained before."""
+    earlier = RefundRequest.objects.filter(
+        customer_id=request.customer_id,
+        created_at__lt=request.created_at,
+        created_at__gte=request.created_at - timedelta(days=365),
+    ).exclude(pk=request.pk)
+    if request.conversation_id:
+        earlier = earlier.exclude(conversation_id=request.conversation_id)
+    return earlier.count()
+
+
 def refund_policy_version_diff(version: RefundPolicyVersion) -> list[str]:
     """The unified diff from the previous version's text (empty for the first version), so
     a policy admin or an auditor sees what an edit changed before asking why proposals did."""

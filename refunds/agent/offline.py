@@ -17,9 +17,15 @@ structured-output parsing). Its heuristics, in order:
    is still refundable; nothing refundable left → deny_refund.
 5. policy_match: strong if a retrieved section mentions the case's key word (e.g.
    "damaged"), medium if any section was retrieved, weak if none; it cites those sections.
-6. needs_human_review: any risk flag, a match weaker than strong, or an unclear case.
-7. Sentiment: angry for abuse words, several "!" or shouting; frustrated for words of
-   waiting and disappointment; else calm.
+6. Repeat complaints: words saying it happened before ("second time", "again", "not the
+   first time", ...) add the repeat_complaint flag. (The customer's earlier requests are
+   counted by the gate, under its own policy threshold.)
+7. needs_human_review: any risk flag, a match weaker than strong, or an unclear case.
+8. Sentiment, graded: each anger cue (an abuse word, three or more "!", shouting) scores
+   2, words of impatience or disappointment ("immediately", "still waiting", "second
+   time", ...) score 1 each, at most 2 together; 0 is calm, 1-2 frustrated, 3 or more
+   angry. So impatience alone is never angry, and one angry word with impatience is.
+   The rationale names the cues.
 """
 
 import json
@@ -74,8 +80,51 @@ NOT_ARRIVED = (
     "has not arrived",
 )
 EXCHANGE = ("replace", "replacement", "exchange", "swap", "send another", "new one")
-ANGRY = ("furious", "ridiculous", "unacceptable", "scam", "disgusting", "worst", "outraged")
-FRUSTRATED = ("still", "again", "disappointed", "frustrated", "waiting", "annoyed", "weeks")
+REPEAT = (
+    "second time",
+    "third time",
+    "again",
+    "once more",
+    "another time",
+    "not the first time",
+    "every time",
+    "keeps happening",
+    "happened before",
+    "same problem",
+    "same issue",
+    "last time",
+)
+ANGRY = (
+    "furious",
+    "ridiculous",
+    "unacceptable",
+    "scam",
+    "disgusting",
+    "worst",
+    "outraged",
+    "pathetic",
+    "useless",
+    "incompetent",
+    "joke",
+)
+FRUSTRATED = (
+    "still",
+    "again",
+    "second time",
+    "disappointed",
+    "frustrated",
+    "waiting",
+    "annoyed",
+    "weeks",
+    "immediately",
+    "asap",
+    "right now",
+    "fed up",
+    "sick of",
+    "how many times",
+    "i demand",
+)
+ANGER_POINTS, MAX_FRUSTRATION_POINTS, ANGRY_FROM = 2, 2, 3
 RETURN_WINDOW_DAYS = 30
 
 
@@ -92,6 +141,25 @@ def _has(text: str, words) -> str | None:
     return next((w for w in words if w in text), None)
 
 
+def _words_in(text: str, words) -> list[str]:
+    """The cue words found in ``text``, as whole words ("again", not "against")."""
+    return [w for w in words if re.search(rf"\b{re.escape(w)}\b", text)]
+
+
+def grade_sentiment(message: str) -> tuple[str, list[str]]:
+    """calm, frustrated or angry, with the cues that decided it (heuristic 8 above)."""
+    text = message.lower()
+    anger = _words_in(text, ANGRY)
+    if message.count("!") >= 3:
+        anger.append('"!!!"')
+    if len(re.findall(r"\b[A-Z]{4,}\b", message)) >= 3:
+        anger.append("shouting")
+    frustration = _words_in(text, FRUSTRATED)
+    score = ANGER_POINTS * len(anger) + min(len(frustration), MAX_FRUSTRATION_POINTS)
+    sentiment = "angry" if score >= ANGRY_FROM else "frustrated" if score else "calm"
+    return sentiment, anger + frustration
+
+
 def draft_from_prompt(prompt: str) -> dict[str, Any]:
     """The heuristics above, from the rendered human message to ``RefundDecision`` args."""
     facts = json.loads(_between(prompt, "case_facts") or "{}")
@@ -106,6 +174,9 @@ def draft_from_prompt(prompt: str) -> dict[str, Any]:
     flags = sorted({flag for word, flag in RISK_WORDS.items() if word in text})
     if INJECTION.search(message):
         flags.append("prompt_injection")
+    repeat_words = _words_in(text, REPEAT)
+    if repeat_words:
+        flags.append("repeat_complaint")
 
     delivered_days = order.get("days_since_delivery")
     keyword = None
@@ -139,19 +210,17 @@ def draft_from_prompt(prompt: str) -> dict[str, Any]:
     if not cited and sections:
         cited = [sections[0][0]]
 
-    sentiment = "calm"
-    shouting = len(re.findall(r"\b[A-Z]{4,}\b", message)) >= 3
-    if _has(text, ANGRY) or message.count("!") >= 3 or shouting:
-        sentiment = "angry"
-    elif _has(text, FRUSTRATED):
-        sentiment = "frustrated"
+    sentiment, cues = grade_sentiment(message)
+    notes = f" Tone: {sentiment}" + (f" ({', '.join(repr(c) for c in cues)})." if cues else ".")
+    if repeat_words:
+        notes += f" Repeat complaint: the customer says {', '.join(map(repr, repeat_words))}."
 
     return {
         "action": action,
         "amount": f"{amount:.2f}",
         "currency": currency,
         "rationale": f"[{DRAFTER_NAME}, not an AI] Proposed {action.replace('_', ' ')} "
-        f"because {why}; sections consulted: {', '.join(cited) or 'none'}.",
+        f"because {why}; sections consulted: {', '.join(cited) or 'none'}.{notes}",
         "cited_sections": cited,
         "policy_match": policy_match,
         "needs_human_review": bool(flags)

@@ -1,11 +1,12 @@
 """Builds the ``DraftContext`` for a request and picks the policy sections that matter.
 
-Sections are ranked with BM25 (rank-bm25) over the section title and body against the
-customer's message, the item names and the order's delivery status; only the top few go
-into the prompt, each recorded with its score.
+Sections are ranked with BM25 (rank-bm25) over the section title (counted twice) and body
+against the customer's message and replies, the item names and the order's status, all
+reduced to stemmed terms with negation and synonyms (``terms.py``); only the top few go
+into the prompt, each recorded with its score. ``bench/retrieval.py`` measures the ranking.
 """
 
-import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,49 +18,17 @@ from ..models import Proposal, RefundPolicySection, RefundPolicyVersion, RefundR
 from ..selectors import customer_refund_history, order_refundable_remaining
 from .context import DraftContext, PolicySection
 from .screening import injection_markers_in
+from .terms import query_terms, tokenize
 
 TOP_K = 3
-WORD = re.compile(r"[a-z0-9]+")
-_STOPWORD_TEXT = """
-    a an and are as at be but by for from has have i if in into is it its me my no not of on
-    or our so that the their them then there these they this to was we were what when which
-    who will with you your
-"""
-STOPWORDS = frozenset(_STOPWORD_TEXT.split())
-
-
-# Customers say "cracked" where the policy says "damaged": BM25 is lexical, so the query is
-# expanded with the policy's own words for a few common complaints.
-QUERY_EXPANSIONS = {
-    "cracked": "damaged broken",
-    "shattered": "damaged broken",
-    "smashed": "damaged broken",
-    "dented": "damaged",
-    "scratched": "damaged",
-    "faulty": "defective",
-    "stopped": "defective",
-    "working": "defective",
-    "missing": "never arrived",
-    "lost": "never arrived",
-    "late": "never arrived",
-    "exchange": "replacement",
-    "swap": "exchange replacement",
-    "size": "exchange",
-    "bank": "chargeback dispute",
-    "lawyer": "legal",
-    "sue": "legal",
-    "hurt": "injury",
-    "injured": "injury",
+# Order statuses whose word helps pick a section ("delivered" for the return window,
+# "shipped" for non-arrival, ...). Not "placed": the only section saying it is the preamble.
+STATUS_TERMS = {
+    "delivered": "delivered",
+    "shipped": "shipped",
+    "cancelled": "cancelled",
+    "returned": "returned",
 }
-
-
-def expand_query(text: str) -> str:
-    words = tokenize(text)
-    return " ".join([*words, *(QUERY_EXPANSIONS[w] for w in words if w in QUERY_EXPANSIONS)])
-
-
-def tokenize(text: str) -> list[str]:
-    return [w for w in WORD.findall(text.lower()) if w not in STOPWORDS]
 
 
 def split_policy_text(text: str) -> list[tuple[str, str, str]]:
@@ -102,11 +71,13 @@ class PolicyIndex:
         corpus = [tokenize(f"{s.title} {s.title} {s.body}") for s in sections]
         return cls(version, tuple(sections), BM25Okapi(corpus) if sections else None)
 
-    def rank(self, query: str, k: int = TOP_K) -> list[PolicySection]:
-        """The ``k`` best sections for ``query`` by BM25, best first, scores attached."""
+    def rank(self, query: str | list[str], k: int = TOP_K) -> list[PolicySection]:
+        """The ``k`` best sections for ``query`` by BM25, best first, scores attached.
+        ``query`` is a customer's text (its synonyms are added) or terms from
+        ``draft_query``."""
         if self.bm25 is None:
             return []
-        scores = self.bm25.get_scores(tokenize(expand_query(query)))
+        scores = self.bm25.get_scores(query_terms(query) if isinstance(query, str) else query)
         ranked = sorted(
             zip(self.sections, scores, strict=True), key=lambda pair: (-pair[1], pair[0].section_id)
         )
@@ -115,7 +86,20 @@ class PolicyIndex:
         ]
 
 
-def rank_sections(query: str, sections: list[PolicySection], k: int = TOP_K) -> list[PolicySection]:
+def draft_query(
+    *, message: str, replies: Iterable[str] = (), item_names: Iterable[str] = (), order_status: str
+) -> list[str]:
+    """The terms a case's sections are ranked against: the customer's words with their
+    synonyms, then the item names and the order's status where it tells, as they are (a
+    "Power bank" is not a complaint about a bank). The pipeline and ``bench/retrieval.py``
+    both build the query here."""
+    customer = query_terms(" ".join((message, *replies)))
+    return customer + tokenize(" ".join((*item_names, STATUS_TERMS.get(order_status, ""))))
+
+
+def rank_sections(
+    query: str | list[str], sections: list[PolicySection], k: int = TOP_K
+) -> list[PolicySection]:
     """The ``k`` best sections for ``query`` by BM25, best first, scores attached."""
     return PolicyIndex.build(sections).rank(query, k)
 
@@ -170,7 +154,9 @@ def build_draft_context(
         ]
     replies = tuple(request.customer_replies.values_list("message", flat=True))
     item_names = [str(item.get("name", "")) for item in order.items or []]
-    query = f"{request.message} {' '.join(replies)} {' '.join(item_names)} order {order.status}"
+    query = draft_query(
+        message=request.message, replies=replies, item_names=item_names, order_status=order.status
+    )
     version = policy.version
     return DraftContext(
         request_public_id=str(request.public_id),

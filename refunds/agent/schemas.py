@@ -76,12 +76,15 @@ class RefundDecision(BaseModel):
     )
     needs_human_review: bool = Field(description="True if a human should look at this case.")
     customer_sentiment: Sentiment = Field(
-        description="The customer's tone: calm, frustrated or angry."
+        description="The customer's tone, graded: calm (neutral or polite), frustrated "
+        "(impatient, disappointed, demanding, saying it happened before) or angry (abusive, "
+        "shouting, insulting)."
     )
     risk_flags: list[RiskFlag] = Field(
         default_factory=list,
         max_length=10,
-        description="Risks noticed in the case (fraud, chargeback, legal, injury, ...).",
+        description="Risks noticed in the case (fraud, chargeback, legal, injury, ...); "
+        "repeat_complaint when the customer says the problem happened before.",
     )
 
     @field_validator("currency", mode="before")

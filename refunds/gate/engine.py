@@ -11,7 +11,7 @@ are checked whatever the policy says.
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from refunds.agent.schemas import Action, PolicyMatch, RefundDecision, Sentiment
+from refunds.agent.schemas import Action, PolicyMatch, RefundDecision, RiskFlag, Sentiment
 
 from .text import matched_terms
 
@@ -46,6 +46,7 @@ HIGH_RISK_TERM = "high_risk_term"
 TIER_REQUIRES_REVIEW = "tier_requires_review"
 COUNTRY_REQUIRES_REVIEW = "country_requires_review"
 PRIOR_REFUNDS_EXCEEDED = "prior_refunds_exceeded"
+REPEAT_COMPLAINT = "repeat_complaint"
 
 HARD_RULE_CODES = (
     MODEL_FAILED,
@@ -66,6 +67,7 @@ POLICY_RULE_CODES = (
     TIER_REQUIRES_REVIEW,
     COUNTRY_REQUIRES_REVIEW,
     PRIOR_REFUNDS_EXCEEDED,
+    REPEAT_COMPLAINT,
 )
 REASON_CODES = HARD_RULE_CODES + POLICY_RULE_CODES
 
@@ -92,6 +94,8 @@ DEFAULT_QUEUE_ROUTES = {
 DEFAULT_PRIORITY_TIERS = ("premium", "enterprise")
 DEFAULT_PRIORITY_AMOUNT = Decimal("100.00")
 DEFAULT_PRIORITY_AGE_HOURS = 24
+# One earlier request makes the next one a repeat complaint: "this is the second time".
+DEFAULT_REPEAT_COMPLAINT_MIN_REQUESTS = 1
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,9 @@ class GateContext:
     requested_amount: Decimal | None = None
     request_priority: int = PRIORITY_NORMAL
     request_age_hours: int = 0
+    # The customer's other refund requests of the last 365 days, any outcome, not counting
+    # earlier messages of the same conversation (those are the same complaint).
+    earlier_requests_365d: int = 0
 
 
 @dataclass(frozen=True)
@@ -135,6 +142,7 @@ class GatePolicySnapshot:
     review_tiers: tuple[str, ...] = ()
     review_countries: tuple[str, ...] = ()
     max_prior_refunds_90d: int | None = None
+    repeat_complaint_min_requests: int | None = DEFAULT_REPEAT_COMPLAINT_MIN_REQUESTS
     queue_routes: tuple[tuple[str, str], ...] = tuple(sorted(DEFAULT_QUEUE_ROUTES.items()))
     priority_tiers: tuple[str, ...] = DEFAULT_PRIORITY_TIERS
     priority_amount: Decimal | None = DEFAULT_PRIORITY_AMOUNT
@@ -340,6 +348,28 @@ def _customer_rules(context: GateContext, policy: GatePolicySnapshot) -> list[Ga
     return reasons
 
 
+def _repeat_complaint_reason(
+    decision: RefundDecision | None, context: GateContext, policy: GatePolicySnapshot
+) -> GateReason | None:
+    """A repeat complaint, from the data (earlier requests of the customer) or from the
+    customer's words as the drafter read them (its ``repeat_complaint`` flag)."""
+    minimum = policy.repeat_complaint_min_requests
+    if minimum is None:
+        return None
+    evidence = []
+    earlier = context.earlier_requests_365d
+    if earlier >= minimum:
+        evidence.append(
+            f"the customer made {earlier} other refund request{'s' if earlier != 1 else ''} in "
+            f"the last 365 days ({minimum} or more make a repeat complaint)"
+        )
+    if decision is not None and RiskFlag.REPEAT_COMPLAINT in decision.risk_flags:
+        evidence.append("the drafted proposal flags a repeat complaint in the customer's words")
+    if not evidence:
+        return None
+    return GateReason(REPEAT_COMPLAINT, f"Repeat complaint: {'; '.join(evidence)}.")
+
+
 def _queue(reasons: list[GateReason], policy: GatePolicySnapshot) -> str:
     return max(
         (policy.queue_for(r.code) for r in reasons),
@@ -386,6 +416,9 @@ def evaluate_gate(
     if risk is not None:
         reasons.append(risk)
     reasons += _customer_rules(context, policy)
+    repeat = _repeat_complaint_reason(None if failure_code else decision, context, policy)
+    if repeat is not None:
+        reasons.append(repeat)
     if reasons:
         return GateResult(
             route=ROUTE_REVIEW,

@@ -37,6 +37,7 @@ POLICY_FIELDS: tuple[tuple[str, str], ...] = (
     ("review_tiers", "Customer tiers always reviewed"),
     ("review_countries", "Countries always reviewed"),
     ("max_prior_refunds_90d", "Most prior refunds in 90 days before review"),
+    ("repeat_complaint_min_requests", "Earlier requests that make a repeat complaint"),
     ("queue_routes", "Queue per reason"),
     ("priority_tiers", "Tiers that raise priority"),
     ("priority_amount", "Amount that raises priority"),

@@ -11,7 +11,11 @@ from django.utils import timezone
 
 from hitl_site.errors import ApplicationError
 from refunds.models import GateEvaluation, GatePolicyVersion, RefundRequest
-from refunds.selectors import customer_refund_history, order_refundable_remaining
+from refunds.selectors import (
+    customer_earlier_requests_count,
+    customer_refund_history,
+    order_refundable_remaining,
+)
 
 from .engine import GateContext
 
@@ -68,6 +72,7 @@ def gate_context_for_request(*, request: RefundRequest, now: datetime | None = N
         requested_amount=request.requested_amount,
         request_priority=request.priority,
         request_age_hours=age,
+        earlier_requests_365d=customer_earlier_requests_count(request=request),
     )
 
 

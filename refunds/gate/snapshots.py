@@ -24,6 +24,7 @@ def gate_context_to_json(context: GateContext) -> dict[str, Any]:
         ),
         "request_priority": context.request_priority,
         "request_age_hours": context.request_age_hours,
+        "earlier_requests_365d": context.earlier_requests_365d,
     }
 
 
@@ -42,6 +43,11 @@ def gate_context_from_json(data: Mapping[str, Any]) -> GateContext:
         requested_amount=None if requested is None else Decimal(requested),
         request_priority=int(data.get("request_priority", PRIORITY_NORMAL)),
         request_age_hours=int(data.get("request_age_hours", 0)),
+        # Snapshots from before the count was kept: their prior refunds (all of them
+        # requests of the customer) are the best lower bound there is.
+        earlier_requests_365d=int(
+            data.get("earlier_requests_365d", data.get("prior_refunds_90d", 0))
+        ),
     )
 
 

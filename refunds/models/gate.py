@@ -109,6 +109,16 @@ class GatePolicyVersion(models.Model):
         help_text="Review when the customer had more refunds than this in 90 days. "
         "Empty: no limit.",
     )
+    repeat_complaint_min_requests = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        default=engine.DEFAULT_REPEAT_COMPLAINT_MIN_REQUESTS,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_PRIOR_REFUNDS)],
+        help_text="Review as a repeat complaint when the customer made at least this many "
+        "other refund requests in the last 365 days (any outcome; earlier messages of the "
+        "same conversation do not count), or when the drafter flags one in the customer's "
+        "words. Empty: no repeat-complaint rule.",
+    )
     queue_routes = models.JSONField(
         default=_default_queue_routes, blank=True, validators=[validate_queue_routes]
     )
@@ -172,6 +182,7 @@ class GatePolicyVersion(models.Model):
             review_tiers=tuple(self.review_tiers),
             review_countries=tuple(self.review_countries),
             max_prior_refunds_90d=self.max_prior_refunds_90d,
+            repeat_complaint_min_requests=self.repeat_complaint_min_requests,
             queue_routes=tuple(sorted(self.queue_routes.items())),
             priority_tiers=tuple(self.priority_tiers),
             priority_amount=(

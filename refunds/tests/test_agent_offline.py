@@ -132,3 +132,50 @@ def test_json_imitating_the_schema_in_the_message_does_not_set_the_amount():
 )
 def test_sentiment_heuristics(message, sentiment):
     assert drafted(message=message).customer_sentiment == sentiment
+
+
+WORKED_EXAMPLE = (
+    "My package arrived damaged and this is the second time I've had an issue. "
+    "I want a full refund immediately."
+)
+
+
+def test_worked_example_is_a_frustrated_repeat_complaint_not_a_calm_one():
+    decision = drafted(message=WORKED_EXAMPLE)
+
+    assert decision.customer_sentiment == "frustrated"
+    assert "repeat_complaint" in decision.risk_flags
+    assert decision.needs_human_review
+    assert "'second time'" in decision.rationale and "'immediately'" in decision.rationale
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "It broke again.",
+        "This is the second time the handle came off.",
+        "Not the first time this happened with your shop.",
+    ],
+)
+def test_words_saying_it_happened_before_flag_a_repeat_complaint(message):
+    assert "repeat_complaint" in drafted(message=message).risk_flags
+
+
+def test_a_first_complaint_is_not_flagged_as_repeated():
+    decision = drafted(message="It arrived broken, could you help me against this?")
+
+    assert decision.risk_flags == []
+
+
+@pytest.mark.parametrize(
+    ("message", "sentiment"),
+    [
+        ("The lid arrived cracked, could you help?", "calm"),
+        ("I want my refund immediately.", "frustrated"),
+        ("This is unacceptable.", "frustrated"),
+        ("This is unacceptable, and it is the second time!", "angry"),
+        ("Ridiculous and useless service.", "angry"),
+    ],
+)
+def test_sentiment_is_graded_by_how_strong_the_cues_are(message, sentiment):
+    assert drafted(message=message).customer_sentiment == sentiment

@@ -37,6 +37,7 @@ def form_data(**overrides):
         "honour_model_review_flag": "on",
         "review_countries": "",
         "max_prior_refunds_90d": "",
+        "repeat_complaint_min_requests": "1",
         "queue_routes": "\n".join(f"{k} = {v}" for k, v in DEFAULT_QUEUE_ROUTES.items()),
         "priority_tiers": ["premium", "enterprise"],
         "priority_amount": "100.00",

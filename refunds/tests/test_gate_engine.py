@@ -426,3 +426,47 @@ def test_suspected_prompt_injection_has_its_own_reason_and_goes_to_review():
 
     assert result.route == "review"
     assert result.reason_codes == (PROMPT_INJECTION_SUSPECTED,)
+
+
+# --- Repeat complaints (on by default) ---------------------------------------------------------
+
+
+def test_default_policy_reviews_a_customer_with_an_earlier_request_as_a_repeat_complaint():
+    result = gate(context=GateContextFactory(earlier_requests_365d=1))
+
+    assert result.route == ROUTE_REVIEW
+    assert result.reason_codes == (engine.REPEAT_COMPLAINT,)
+    assert "1 other refund request in the last 365 days" in result.reasons[0].message
+
+
+def test_drafter_flag_for_repeat_wording_is_a_repeat_complaint_without_earlier_requests():
+    result = gate(RefundDecisionFactory(risk_flags=["repeat_complaint"]))
+
+    assert engine.REPEAT_COMPLAINT in result.reason_codes
+    assert "customer's words" in result.reasons[-1].message
+
+
+def test_repeat_complaint_threshold_counts_earlier_requests_not_this_one():
+    policy = GatePolicySnapshotFactory(repeat_complaint_min_requests=2)
+
+    assert gate(context=GateContextFactory(earlier_requests_365d=1), policy=policy).is_auto
+    assert not gate(context=GateContextFactory(earlier_requests_365d=2), policy=policy).is_auto
+
+
+def test_repeat_complaint_rule_is_off_when_the_policy_leaves_it_empty():
+    policy = GatePolicySnapshotFactory(repeat_complaint_min_requests=None)
+
+    result = gate(
+        RefundDecisionFactory(risk_flags=["repeat_complaint"]),
+        context=GateContextFactory(earlier_requests_365d=5),
+        policy=policy,
+    )
+
+    assert result.is_auto
+
+
+def test_old_context_snapshots_count_their_prior_refunds_as_earlier_requests():
+    stored = gate_context_to_json(GateContextFactory(prior_refunds_90d=2))
+    del stored["earlier_requests_365d"]
+
+    assert gate_context_from_json(stored).earlier_requests_365d == 2

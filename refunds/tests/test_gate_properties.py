@@ -79,6 +79,7 @@ contexts = st.builds(
     requested_amount=st.none() | money,
     request_priority=st.integers(0, 3),
     request_age_hours=st.integers(0, 100),
+    earlier_requests_365d=st.integers(0, 4),
 )
 term_sets = st.lists(
     st.sampled_from(["fraud", "legal", "lawsuit", "injur", "abuse", "late"]),
@@ -102,6 +103,7 @@ policies = st.builds(
     review_tiers=st.lists(st.sampled_from(TIERS), unique=True, max_size=2).map(tuple),
     review_countries=st.lists(st.sampled_from(COUNTRIES), unique=True, max_size=2).map(tuple),
     max_prior_refunds_90d=st.none() | st.integers(0, 5),
+    repeat_complaint_min_requests=st.none() | st.integers(1, 3),
 )
 failures = st.none() | st.sampled_from(["model_unavailable", "model_output_invalid"])
 
@@ -116,6 +118,7 @@ def _no_rule_fires(decision, failure_code, context, policy) -> bool:
     if failure_code or decision is None:
         return False
     limit = policy.max_prior_refunds_90d
+    repeat = policy.repeat_complaint_min_requests
     return (
         context.order_customer_matches
         and context.order_integration_matches
@@ -131,6 +134,13 @@ def _no_rule_fires(decision, failure_code, context, policy) -> bool:
         and context.customer_tier not in policy.review_tiers
         and context.customer_country not in policy.review_countries
         and (limit is None or context.prior_refunds_90d <= limit)
+        and (
+            repeat is None
+            or (
+                context.earlier_requests_365d < repeat
+                and RiskFlag.REPEAT_COMPLAINT not in decision.risk_flags
+            )
+        )
     )
 
 
@@ -213,9 +223,13 @@ def brief_route(decision: RefundDecision) -> str:
 
 
 DEFAULT_POLICY = GatePolicySnapshot(version=1)
-# Risk flags that name no risk term, and messages without one: the gate's extra checks on
-# top of the brief stay silent.
-QUIET_FLAGS = [f for f in RiskFlag if not matched_terms(f.value, DEFAULT_RISK_TERMS)]
+# Risk flags that name no risk term and fire no rule of their own (repeat_complaint does),
+# and messages without one: the gate's extra checks on top of the brief stay silent.
+QUIET_FLAGS = [
+    f
+    for f in RiskFlag
+    if not matched_terms(f.value, DEFAULT_RISK_TERMS) and f != RiskFlag.REPEAT_COMPLAINT
+]
 quiet_messages = st.lists(st.sampled_from(["refund", "broken", "late", "please"]), max_size=5).map(
     " ".join
 )

@@ -199,7 +199,8 @@ def test_refund_request_gate_counts_refunds_already_granted_on_the_order():
         request=request, decision=RefundDecisionFactory(amount=Decimal("20.00"))
     )
 
-    assert evaluation.reason_codes == ["amount_exceeds_refundable"]
+    # The earlier refund was the same customer's: a repeat complaint too.
+    assert evaluation.reason_codes == ["amount_exceeds_refundable", "repeat_complaint"]
 
 
 def test_refund_request_gate_applies_the_prior_refund_ceiling_of_the_active_policy():
@@ -219,7 +220,7 @@ def test_refund_request_gate_applies_the_prior_refund_ceiling_of_the_active_poli
 
     evaluation = refund_request_gate(request=request, decision=RefundDecisionFactory())
 
-    assert evaluation.reason_codes == ["prior_refunds_exceeded"]
+    assert evaluation.reason_codes == ["prior_refunds_exceeded", "repeat_complaint"]
     assert evaluation.policy_version.version == 2
 
 
@@ -389,3 +390,21 @@ def test_a_case_routed_to_review_gets_an_open_review_task_in_the_gate_queue(gate
     evaluation = GateEvaluation.objects.get(request=gated_request)
     assert task.queue.slug == evaluation.queue
     assert task.priority == evaluation.priority
+
+
+def test_gate_context_counts_other_requests_of_the_customer_but_not_the_same_conversation():
+    from datetime import timedelta
+
+    from refunds.gate.selectors import gate_context_for_request
+
+    now = timezone.now()
+    customer = RefundRequestFactory().customer  # one earlier request, any outcome
+    same_conversation = RefundRequestFactory(order__customer=customer, conversation_id="c-7")
+    too_old = RefundRequestFactory(order__customer=customer)
+    RefundRequest.objects.filter(pk=too_old.pk).update(created_at=now - timedelta(days=400))
+    request = RefundRequestFactory(order__customer=customer, conversation_id="c-7")
+
+    context = gate_context_for_request(request=request)
+
+    assert same_conversation.customer == customer
+    assert context.earlier_requests_365d == 1
