@@ -167,5 +167,5 @@ class RefundRequestAdmin(CaseScopedAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
 
 
-# The gate, agent and executor admin pages register themselves on import.
-from . import admin_agent, admin_execution, admin_gate  # noqa: E402, F401
+# The gate, agent, executor and task-queue admin pages register themselves on import.
+from . import admin_agent, admin_execution, admin_gate, admin_tasks  # noqa: E402, F401
