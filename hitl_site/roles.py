@@ -58,6 +58,10 @@ _SENIOR_REVIEW = [
     "reviews.view_pii",
     _DASHBOARD,
 ]
+# Creating and revoking integration API keys (the admin's key actions). No role group holds
+# it: integrations are administered by superusers only (no group may add or change one), and
+# a key is a live credential for the API. Grant it to a person directly if they must issue keys.
+MANAGE_INTEGRATION_KEYS = "refunds.manage_integration_keys"
 # Reviewers see customers only through the decision package, where personal data is masked
 # unless they hold reviews.view_pii (and each reveal is audited): no admin Customer page.
 _REVIEWER_DOMAIN = [p for p in _VIEW_DOMAIN if p != "refunds.view_customer"]

@@ -3,6 +3,8 @@ from django.contrib.admin import DateFieldListFilter
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
 from audit.services import Actor
+from hitl_site import roles
+from hitl_site.admin import AuditedActionRefusalMixin
 from hitl_site.errors import ApplicationError
 from reviews.permissions import CaseScopedAdminMixin, case_scope_for_user
 
@@ -22,15 +24,23 @@ class IntegrationAPIKeyInline(admin.TabularInline):
         return False
 
 
+class IntegrationKeysAdminMixin(AuditedActionRefusalMixin):
+    """Creating and revoking keys needs ``refunds.manage_integration_keys``, not merely a
+    view of the page; an attempt without it is refused and audited."""
+
+    def has_manage_keys_permission(self, request) -> bool:
+        return request.user.has_perm(roles.MANAGE_INTEGRATION_KEYS)
+
+
 @admin.register(Integration)
-class IntegrationAdmin(admin.ModelAdmin):
+class IntegrationAdmin(IntegrationKeysAdminMixin, admin.ModelAdmin):
     list_display = ("name", "kind", "is_active", "throttle_rate", "created_at")
     list_filter = ("kind", "is_active")
     search_fields = ("name",)
     inlines = [IntegrationAPIKeyInline]
     actions = ["create_api_key"]
 
-    @admin.action(description="Create a new API key (shown once)")
+    @admin.action(description="Create a new API key (shown once)", permissions=["manage_keys"])
     def create_api_key(self, request, queryset):
         for integration in queryset:
             try:
@@ -50,7 +60,7 @@ class IntegrationAdmin(admin.ModelAdmin):
 
 
 @admin.register(IntegrationAPIKey)
-class IntegrationAPIKeyAdmin(APIKeyModelAdmin):
+class IntegrationAPIKeyAdmin(IntegrationKeysAdminMixin, APIKeyModelAdmin):
     list_display = (*APIKeyModelAdmin.list_display, "integration")
     list_filter = (*APIKeyModelAdmin.list_filter, "integration")
     list_select_related = ("integration",)
@@ -62,10 +72,18 @@ class IntegrationAPIKeyAdmin(APIKeyModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        # Editing a key's expiry date also ends (or prolongs) it: the key permission too.
+        return super().has_change_permission(request, obj) and self.has_manage_keys_permission(
+            request
+        )
+
     def get_readonly_fields(self, request, obj=None):
         return (*super().get_readonly_fields(request, obj), "revoked", "integration")
 
-    @admin.action(description="Revoke selected keys (cannot be undone)")
+    @admin.action(
+        description="Revoke selected keys (cannot be undone)", permissions=["manage_keys"]
+    )
     def revoke_keys(self, request, queryset):
         for api_key in queryset.select_related("integration"):
             integration_api_key_revoke(api_key=api_key, actor=Actor.user(request.user))
@@ -149,5 +167,5 @@ class RefundRequestAdmin(CaseScopedAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
 
 
-# The gate, agent and executor admin pages register themselves on import.
-from . import admin_agent, admin_execution, admin_gate  # noqa: E402, F401
+# The gate, agent, executor and task-queue admin pages register themselves on import.
+from . import admin_agent, admin_execution, admin_gate, admin_tasks  # noqa: E402, F401

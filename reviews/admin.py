@@ -148,11 +148,19 @@ class ReviewTaskAdmin(OwnQueuesMixin, admin.ModelAdmin):
         for failure in failed:
             self.message_user(request, failure, messages.ERROR)
 
-    @admin.action(description="Approve the drafted proposal on the selected tasks")
+    def has_decide_permission(self, request) -> bool:
+        # Those who work a queue; each task is then checked by review_decide as on its page.
+        return bool(perms.queue_ids_for_user(request.user))
+
+    @admin.action(
+        description="Approve the drafted proposal on the selected tasks", permissions=["decide"]
+    )
     def bulk_approve(self, request, queryset):
         self._run(request, queryset, outcome=Outcome.APPROVE)
 
-    @admin.action(description="Reject the selected tasks (reason and comment asked)")
+    @admin.action(
+        description="Reject the selected tasks (reason and comment asked)", permissions=["decide"]
+    )
     def bulk_reject(self, request, queryset):
         form = BulkRejectForm(request.POST if "reason_code" in request.POST else None)
         if form.is_valid():

@@ -43,6 +43,11 @@ class Integration(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # Minting or withdrawing a credential for the API, not a view of the integration:
+        # the admin's key actions need it (hitl_site/roles.py says who holds it).
+        permissions = [
+            ("manage_integration_keys", "Can create and revoke the integration's API keys")
+        ]
 
     def __str__(self) -> str:
         return self.name
