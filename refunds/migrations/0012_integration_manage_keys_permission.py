@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('refunds', '0010_refund_request_view_every_permission'),
+        ('refunds', '0011_gate_policy_repeat_complaint'),
     ]
 
     operations = [
