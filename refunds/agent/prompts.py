@@ -46,7 +46,10 @@ Draft the decision for this case."""
 
 PROMPT = ChatPromptTemplate.from_messages([("system", SYSTEM), ("human", HUMAN)])
 
-_TAG = re.compile(r"</?\s*(customer_message|case_facts|policy_sections)[^>]*>", re.IGNORECASE)
+# The tags that fence the parts of HUMAN: untrusted text must not open or close them (the
+# injection screen flags any that it contains, ``neutralise_tags`` defuses them).
+FENCE_TAGS = ("case_facts", "policy_sections", "customer_message")
+_TAG = re.compile(rf"</?\s*({'|'.join(FENCE_TAGS)})[^>]*>", re.IGNORECASE)
 
 
 def neutralise_tags(text: str) -> str:

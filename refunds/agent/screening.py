@@ -6,14 +6,24 @@ the pipeline hands the case to the gate with ``failure_code="prompt_injection_su
 which the gate always sends to human review, whatever the model answered.
 
 Matching is generous (a false positive costs a human look, a false negative could cost a
-refund): the text is NFKC-normalised, invisible format characters (zero-width spaces and
-joiners, bidi marks) are removed and case is folded before the patterns are applied.
+refund): the patterns run on ``refunds.textfold.fold`` of the text, the normalisation the
+gate's risk-term screen uses too: invisible characters removed, NFKC, case folded,
+look-alike characters ("Ignore" with a small capital G, a Cyrillic o, ...) replaced by the
+letters they look like, accents removed.
+
+Text that opens or closes one of the prompt's fences (``</customer_message>``, see
+``prompts.FENCE_TAGS``) is an attempt to step out of the untrusted part of the prompt.
 """
 
 import re
-import unicodedata
+
+from refunds.textfold import fold
+
+from .prompts import FENCE_TAGS
 
 PROMPT_INJECTION_SUSPECTED = "prompt_injection_suspected"
+# "customer_message" also as "customer message" or "customer-message".
+_FENCE_NAMES = "|".join(re.escape(tag).replace("_", r"[\s_-]*") for tag in FENCE_TAGS)
 
 # (name, pattern) — the name is what is recorded; the pattern runs on normalised text.
 INJECTION_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
@@ -49,20 +59,15 @@ INJECTION_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"\b(pre-?approved|already approved|approved by (a |the )?"
             r"(manager|supervisor|admin|system))\b",
         ),
+        ("fence_tag", rf"<\s*/?\s*({_FENCE_NAMES})\b"),
     )
 )
 
 
-def normalise(text: str) -> str:
-    """NFKC, format characters (Unicode category Cf) removed, case folded."""
-    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
-    return unicodedata.normalize("NFKC", text).casefold()
-
-
 def injection_markers(text: str) -> tuple[str, ...]:
     """The names of the injection patterns found in ``text``, in pattern order."""
-    normal = normalise(text)
-    return tuple(name for name, pattern in INJECTION_PATTERNS if pattern.search(normal))
+    folded = fold(text)
+    return tuple(name for name, pattern in INJECTION_PATTERNS if pattern.search(folded))
 
 
 def injection_markers_in(*texts: str) -> tuple[str, ...]:

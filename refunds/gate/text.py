@@ -1,37 +1,23 @@
-"""Text normalisation for risk-term matching: pure, no Django.
+"""Risk-term matching: pure, no Django.
 
-A gate errs toward review, so matching is deliberately generous: the text is put in NFKC
-form (full-width and other compatibility letters become plain ones), invisible format
-characters (zero-width spaces and joiners, soft hyphens, bidi marks: Unicode category Cf)
-are removed, and case is folded. A second, accent-stripped form is also checked, so
-"lėgal" or "legal" followed by a combining mark still matches "legal". Terms match anywhere
-in the text (substring): "lawsuits", "chargebacks" and "illegal" all fire.
+A gate errs toward review, so matching is deliberately generous: text and terms are both
+put through ``refunds.textfold.fold`` (the normalisation the injection screen uses too):
+invisible characters removed, NFKC, case folded, look-alike characters (a Cyrillic a, a
+small capital G, full-width letters, ...) replaced by the letters they look like, accents
+removed. So "fraud" written with a Cyrillic a or a zero-width space, and "legal" with an
+accent, all match. Terms match anywhere in the text (substring): "lawsuits",
+"chargebacks" and "illegal" all fire.
 """
 
-import unicodedata
 from collections.abc import Iterable
 
-
-def _drop_format_chars(text: str) -> str:
-    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
-
-
-def normalize_text(text: str) -> str:
-    """NFKC, format characters removed, case folded (then NFKC again: folding can
-    produce decomposed sequences)."""
-    folded = unicodedata.normalize("NFKC", _drop_format_chars(text)).casefold()
-    return unicodedata.normalize("NFKC", _drop_format_chars(folded))
-
-
-def strip_accents(text: str) -> str:
-    """The normalised text with combining marks removed ("é" -> "e")."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+from refunds.textfold import fold, fold_case
 
 
 def normalize_term(term: str) -> str:
-    """How an admin's keyword is stored: normalised, accents kept, inner spaces collapsed."""
-    return " ".join(normalize_text(term).split())
+    """How an admin's keyword is stored: readable (NFKC, case folded, invisible characters
+    removed, inner spaces collapsed); look-alikes and accents are folded when matching."""
+    return " ".join(fold_case(term).split())
 
 
 def normalize_terms(terms: Iterable[str]) -> tuple[str, ...]:
@@ -45,11 +31,7 @@ def normalize_terms(terms: Iterable[str]) -> tuple[str, ...]:
 
 
 def matched_terms(text: str, terms: Iterable[str]) -> tuple[str, ...]:
-    """The terms (already normalised) that occur anywhere in ``text``, in ``terms`` order."""
-    normal = normalize_text(text)
-    plain = strip_accents(normal)
-    found = []
-    for term in terms:
-        if term in normal or term in plain or strip_accents(term) in plain:
-            found.append(term)
-    return tuple(found)
+    """The terms (as given) whose folded form occurs anywhere in the folded ``text``, in
+    ``terms`` order."""
+    folded = fold(text)
+    return tuple(term for term in terms if (key := fold(term)) and key in folded)

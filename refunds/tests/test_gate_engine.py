@@ -381,6 +381,15 @@ def test_matched_terms_finds_a_disguised_term(text):
     assert matched_terms(text, ("fraud",)) == ("fraud",)
 
 
+@pytest.mark.parametrize(
+    ("text", "term"),
+    [("Fr\u0430ud", "fraud"), ("Ch\u0430rgeback", "chargeback")],
+    ids=["Fraud with a Cyrillic a", "Chargeback with a Cyrillic a"],
+)
+def test_matched_terms_finds_a_term_written_with_a_cyrillic_a(text, term):
+    assert matched_terms(text, engine.DEFAULT_RISK_TERMS) == (term,)
+
+
 def test_matched_terms_finds_a_term_followed_by_a_combining_mark():
     assert matched_terms("legal\u0301 threat", ("legal",)) == ("legal",)
 

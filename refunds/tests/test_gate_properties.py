@@ -17,6 +17,7 @@ from refunds.gate.engine import (
     evaluate_gate,
 )
 from refunds.gate.text import matched_terms, normalize_term
+from refunds.tests.look_alikes import disguised
 
 CURRENCIES = ("GBP", "EUR", "USD")
 TIERS = ("standard", "premium", "enterprise")
@@ -303,3 +304,56 @@ def test_default_policy_reviews_every_case_the_brief_reviews(case, context):
 
     if brief_route(decision) == "review":
         assert result.route == ROUTE_REVIEW
+
+
+# --- Look-alike characters (issue 13) ---------------------------------------------------------
+
+
+@st.composite
+def disguised_risk_terms(draw):
+    term = draw(st.sampled_from(DEFAULT_RISK_TERMS))
+    return term, f"My widget arrived broken. {draw(disguised(term))}, by the way."
+
+
+@settings(max_examples=500)
+@given(case=disguised_risk_terms())
+def test_default_policy_never_auto_approves_a_risk_term_disguised_with_look_alikes(case):
+    """Every default risk term, its letters swapped for look-alikes, upper-cased, with
+    invisible characters and accents between them, in a case that is otherwise auto-approved."""
+    term, message = case
+    decision = RefundDecision(
+        action=Action.APPROVE_REFUND,
+        amount=Decimal("20.00"),
+        currency="GBP",
+        rationale="The customer reports the item broken.",
+        cited_sections=[],
+        policy_match=PolicyMatch.STRONG,
+        needs_human_review=False,
+        customer_sentiment=Sentiment.CALM,
+        risk_flags=[],
+    )
+    context = GateContext(
+        order_amount=Decimal("20.00"),
+        order_currency="GBP",
+        refundable_remaining=Decimal("20.00"),
+        order_customer_matches=True,
+        order_integration_matches=True,
+        customer_tier="standard",
+        customer_country="GB",
+        prior_refunds_90d=0,
+        customer_message=message,
+    )
+
+    result = evaluate_gate(
+        decision=decision, failure_code=None, context=context, policy=DEFAULT_POLICY
+    )
+    control = evaluate_gate(
+        decision=decision,
+        failure_code=None,
+        context=replace(context, customer_message="My widget arrived broken."),
+        policy=DEFAULT_POLICY,
+    )
+
+    assert control.route == ROUTE_AUTO
+    assert result.route == ROUTE_REVIEW
+    assert matched_terms(message, DEFAULT_RISK_TERMS) == (term,)
