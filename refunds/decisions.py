@@ -1,5 +1,14 @@
 """How a decision becomes final: the one service that the gate (auto-approval) and the
-review service (human approval) call, and the payload hash the executor re-checks."""
+review service (human approval) call, the payload hash the executor re-checks, and the
+reservation of the order's refundable remainder.
+
+An approved refund reserves its amount from the moment it is final: the remainder
+(``refunds.selectors.order_refundable_remaining``, the one function that computes it)
+counts every refund that is approved, auto-approved, executing or executed, and stops
+counting one whose execution failed (the provider definitely did nothing) or was closed.
+The check and the reservation happen together, under the order's row lock, so two
+approvals on one order cannot both spend the same remainder.
+"""
 
 import hashlib
 import json
@@ -13,10 +22,11 @@ from audit.services import Actor, record_event
 from hitl_site.errors import ApplicationError
 
 from .agent.schemas import Action
-from .models import RefundRequest
+from .models import Order, RefundRequest
 from .money import quantize
+from .selectors import order_refundable_remaining
 from .states import RefundStatus
-from .transitions import refund_request_transition
+from .transitions import refund_request_lock_with_order, refund_request_transition
 
 FINALIZING_MOVES = {
     RefundStatus.GATED: RefundStatus.AUTO_APPROVED,
@@ -66,6 +76,34 @@ def final_payload_matches(request: RefundRequest) -> bool:
     )
 
 
+def refund_remaining_check(
+    *,
+    request: RefundRequest,
+    order: Order,
+    amount: Decimal,
+    refused: str = "Not approved",
+    hint: str = "Approve at most that, or reject.",
+) -> None:
+    """Raises ``ApplicationError`` (409, ``refund_exceeds_remaining``) if refunding
+    ``amount`` on ``request`` would take the order past what is left to refund: its amount
+    less every refund approved (reserved) or paid on its other requests.
+
+    Only a caller holding the order's row lock (``refund_request_lock_with_order``) can
+    rely on the answer until it commits; anyone else is giving early advice.
+    """
+    remaining = order_refundable_remaining(order=order, exclude_request=request)
+    if amount <= remaining:
+        return
+    currency = order.currency
+    raise ApplicationError(
+        f"{refused}: {amount} {currency} exceeds what is left to refund on the order "
+        f"({remaining} {currency} of {order.amount} {currency}; the rest is already approved "
+        f"or refunded on other requests for this order). {hint}",
+        code="refund_exceeds_remaining",
+        extra={"remaining": f"{remaining:.2f}", "order_amount": f"{order.amount:.2f}"},
+    )
+
+
 @transaction.atomic
 def refund_request_finalize(
     *,
@@ -80,8 +118,15 @@ def refund_request_finalize(
     ``gated``, ``source="gate"``) or ``approved`` (from ``in_review``/``escalated``,
     ``source="review"``), then queues execution on commit.
 
-    Raises ``ApplicationError`` for an unknown action or a negative amount, and
-    ``IllegalTransition`` if the request is not in a finalizing status.
+    A refund is checked against the order's refundable remainder and reserved from it in
+    the same transaction, under the order's row lock (then the request's: the lock order
+    of ``refunds.transitions``), so of several approvals racing on one order only those
+    that fit become final.
+
+    Raises ``ApplicationError`` for an unknown action or a negative amount,
+    ``ApplicationError`` ``refund_exceeds_remaining`` (409) for a refund larger than what
+    is left on the order, and ``IllegalTransition`` if the request is not in a finalizing
+    status. Nothing is written when it raises.
     """
     if action not in {a.value for a in Action}:
         raise ApplicationError(
@@ -91,7 +136,7 @@ def refund_request_finalize(
         raise ApplicationError(
             "The amount must be zero or more.", code="invalid_amount", status_code=400
         )
-    locked = RefundRequest.objects.select_for_update().get(pk=request.pk)
+    order, locked = refund_request_lock_with_order(request_id=request.pk)
     to_status = FINALIZING_MOVES.get(locked.status)
     if to_status is None:
         from .transitions import IllegalTransition
@@ -99,6 +144,8 @@ def refund_request_finalize(
         raise IllegalTransition(
             request=locked, from_status=locked.status, to_status=RefundStatus.APPROVED
         )
+    if action == Action.APPROVE_REFUND:
+        refund_remaining_check(request=locked, order=order, amount=quantize(amount))
     locked.final_action = action
     locked.final_amount = quantize(amount)
     locked.decided_at = timezone.now()

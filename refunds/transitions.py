@@ -1,4 +1,11 @@
-"""The one function through which a refund request changes status."""
+"""The one function through which a refund request changes status, and the one way to lock
+a request together with its order.
+
+Lock order (PostgreSQL row locks; see docs/architecture.md): review task → customer →
+order → refund request → execution → audit chain head. A transaction may skip any of them
+but never takes one after a later one, so two transactions cannot wait on each other in a
+cycle.
+"""
 
 from typing import Any
 
@@ -8,7 +15,7 @@ from django.utils import timezone
 from audit.services import Actor, record_event
 from hitl_site.errors import ApplicationError
 
-from .models import RefundRequest
+from .models import Customer, Order, RefundRequest
 from .states import can_transition
 from .webhooks import webhook_record_for_transition
 
@@ -74,6 +81,43 @@ def refund_request_transition(
     request.status_changed_at = now
     request.updated_at = now
     return request
+
+
+def refund_request_lock_with_order(*, request_id: int) -> tuple[Order, RefundRequest]:
+    """Locks the request's customer, its order, then the request itself (``SELECT ... FOR
+    UPDATE`` of each, in that order) and returns the order and the request (with
+    ``customer`` and ``order`` set to the locked rows); ``RefundRequest.DoesNotExist`` if
+    there is no such request. Call it inside a transaction.
+
+    Every service that checks or changes what an order has left to refund goes through
+    here (finalize, the gate, the executor's claim, a retry): the order row serialises
+    them. The order of the three keeps the lock order above, which intake and the
+    pipeline follow too:
+
+    - a ``select_related("order")`` under ``select_for_update`` locked request and order
+      in whatever order the join produced them, and deadlocked with the ledger, which
+      locks the order and then (its refund's foreign key) the request;
+    - the customer is taken first although nothing here changes it, because PostgreSQL
+      checks a row's foreign keys again at commit once the transaction has updated that
+      row twice (finalize does, a refused claim does), taking a key-share lock on the
+      request's customer then; without holding it already, that would wait on the
+      pipeline, which holds the customer and waits for the order.
+
+    On SQLite (no row locks) the IMMEDIATE transaction already serialises writers.
+    """
+    ids = RefundRequest.objects.filter(pk=request_id).values_list("customer_id", "order_id").first()
+    if ids is None:
+        raise RefundRequest.DoesNotExist(f"No refund request {request_id}.")
+    customer = Customer.objects.select_for_update().get(pk=ids[0])
+    order = Order.objects.select_for_update().get(pk=ids[1])
+    request = RefundRequest.objects.select_for_update(of=("self",)).get(pk=request_id)
+    if (request.customer_id, request.order_id) != ids:  # pragma: no cover - never edited
+        raise ApplicationError(
+            f"Refund request {request.public_id} changed hands while being locked; try again.",
+            code="busy",
+        )
+    request.customer, request.order = customer, order
+    return order, request
 
 
 def _move(locked: RefundRequest, from_status: str, to_status: str):

@@ -21,12 +21,11 @@ from guardian.shortcuts import assign_perm, remove_perm
 from audit.services import Actor, record_event
 from hitl_site.errors import ApplicationError
 from refunds.agent.schemas import Action
-from refunds.decisions import FinalPayload, refund_request_finalize
+from refunds.decisions import FinalPayload, refund_remaining_check, refund_request_finalize
 from refunds.execution.backends import backends_from_settings
 from refunds.execution.executor import MESSAGES
 from refunds.models import OutboundMessage, RefundRequest
 from refunds.money import quantize
-from refunds.selectors import order_refundable_remaining
 from refunds.states import RefundStatus
 from refunds.transitions import refund_request_transition
 
@@ -525,12 +524,9 @@ def _approve(task, user, proposal, fields, action, amount) -> ReviewDecision:
     if action == Action.APPROVE_REFUND:
         if amount == 0:
             raise _invalid("A refund of 0 is not a refund.")
-        remaining = order_refundable_remaining(order=request.order, exclude_request=request)
-        if amount > remaining:
-            raise _invalid(
-                f"The amount exceeds what is left to refund on the order "
-                f"({remaining} {request.currency})."
-            )
+        # Early advice (before a four-eyes first approval too); the binding check, and the
+        # reservation, are refund_request_finalize's, under the order's row lock.
+        refund_remaining_check(request=request, order=request.order, amount=amount)
     payload_hash = FinalPayload(str(request.public_id), action, amount, request.currency).hash()
     fields.update(
         action=action,

@@ -4,7 +4,8 @@
 workers at once (the django-q2 ORM broker may deliver a task twice; the reconciler
 re-drives anything unfinished). Each call goes through committed phases:
 
-1. **claim** (one transaction, request row locked): only a request in ``auto_approved``
+1. **claim** (one transaction; customer, order and request rows locked in that order, the
+   lock order of ``refunds.transitions``): only a request in ``auto_approved``
    or ``approved`` whose final payload still matches its hash starts; the ``Execution``
    row with its deterministic idempotency key is created (``started``) and the request
    moves to ``executing``; the in-flight lock is taken (a compare-and-set on
@@ -40,11 +41,15 @@ from django.utils import timezone
 from audit.services import Actor, record_event
 
 from ..agent.schemas import Action
-from ..decisions import FinalPayload, final_payload_matches
+from ..decisions import FinalPayload, final_payload_matches, refund_remaining_check
 from ..models import Execution, OutboundMessage, RefundRequest
 from ..selectors import order_refundable_remaining
 from ..states import FINAL_APPROVED_STATUSES, RefundStatus
-from ..transitions import refund_request_transition
+from ..transitions import (
+    IllegalTransition,
+    refund_request_lock_with_order,
+    refund_request_transition,
+)
 from .backends import (
     Backends,
     ProviderAmbiguous,
@@ -125,13 +130,13 @@ class _Claim:
 
 @transaction.atomic
 def _claim(*, request_id: int, owner: str) -> _Claim:
-    request = (
-        RefundRequest.objects.select_for_update()
-        .select_related("order")
-        .filter(pk=request_id)
-        .first()
-    )
-    if request is None:
+    # Customer, order, request, then (below) the execution row and the audit chain head:
+    # the lock order every writer follows (refunds/transitions.py), so the racing
+    # executors of one decision queue up here instead of deadlocking, and the order row
+    # serialises the remainder check below with every approval or claim on that order.
+    try:
+        _, request = refund_request_lock_with_order(request_id=request_id)
+    except RefundRequest.DoesNotExist:
         return _Claim(outcome=ExecutionOutcome("skipped", "no such request"))
     now = timezone.now()
     if request.status in FINAL_APPROVED_STATUSES:
@@ -471,16 +476,27 @@ def execution_retry(*, request: RefundRequest, actor: Actor) -> RefundRequest:
     """``execution_failed → executing`` with the same decision and the same idempotency
     key; the checks run again before anything is sent, then execution is queued on commit.
 
-    Raises ``IllegalTransition`` unless the request is in ``execution_failed``.
+    A failed execution released its refund's reservation on the order, so a retried
+    refund reserves it again, under the order's row lock, like a new approval.
+
+    Raises ``IllegalTransition`` unless the request is in ``execution_failed``, and
+    ``ApplicationError`` ``refund_exceeds_remaining`` if other approvals have taken what
+    was left on the order since it failed (close the case instead).
     """
-    refund_request_transition(
-        request=request,
-        to_status=S.EXECUTING,
-        actor=actor,
-        reason="retry requested",
-        expected_from=S.EXECUTION_FAILED,
-    )
-    locked = RefundRequest.objects.get(pk=request.pk)
+    # Locks in the documented order: customer, order, request, execution, and the audit
+    # chain head last (at the first event), so a retry never waits on a row while holding
+    # the head (it used to take the head in its transition, then the execution row).
+    order, locked = refund_request_lock_with_order(request_id=request.pk)
+    if locked.status != S.EXECUTION_FAILED:
+        raise IllegalTransition(request=locked, from_status=locked.status, to_status=S.EXECUTING)
+    if locked.final_action == Action.APPROVE_REFUND:
+        refund_remaining_check(
+            request=locked,
+            order=order,
+            amount=locked.final_amount or Decimal("0"),
+            refused="Not retried",
+            hint="Close the case instead.",
+        )
     execution = _execution_for(locked)
     Execution.objects.filter(pk=execution.pk).update(
         phase=Phase.STARTED,
@@ -491,6 +507,13 @@ def execution_retry(*, request: RefundRequest, actor: Actor) -> RefundRequest:
         lock_owner="",
         updated_at=timezone.now(),
     )
+    refund_request_transition(
+        request=locked,
+        to_status=S.EXECUTING,
+        actor=actor,
+        reason="retry requested",
+        expected_from=S.EXECUTION_FAILED,
+    )
     record_event(
         event_type="execution.retry_requested",
         actor=actor,
@@ -500,6 +523,9 @@ def execution_retry(*, request: RefundRequest, actor: Actor) -> RefundRequest:
     from ..tasks import enqueue_refund_request_execution
 
     transaction.on_commit(lambda: enqueue_refund_request_execution(request.pk))
+    request.status = locked.status
+    request.status_changed_at = locked.status_changed_at
+    request.updated_at = locked.updated_at
     return request
 
 

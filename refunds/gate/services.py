@@ -14,7 +14,7 @@ from refunds.agent.schemas import RefundDecision
 from refunds.decisions import refund_request_finalize
 from refunds.models import GateEvaluation, GatePolicyVersion, RefundRequest
 from refunds.states import RefundStatus
-from refunds.transitions import refund_request_transition
+from refunds.transitions import refund_request_lock_with_order, refund_request_transition
 
 from .engine import ROUTE_AUTO, evaluate_gate
 from .policy import POLICY_FIELD_NAMES, gate_policy_diff, policy_changes_to_json
@@ -41,11 +41,11 @@ def refund_request_gate(
     execution queued on commit); on ``review``
     sets the gate's priority on the request and moves ``gated -> in_review``.
     """
-    locked = (
-        RefundRequest.objects.select_for_update()
-        .select_related("order", "customer")
-        .get(pk=request.pk)
-    )
+    # Customer, order, then request (the lock order of refunds/transitions.py; the
+    # pipeline holds them already): the remainder the gate judges is then the one
+    # refund_request_finalize re-checks under the same order lock, so an auto-approval over
+    # it goes to review (a hard rule) instead of failing at finalize.
+    _, locked = refund_request_lock_with_order(request_id=request.pk)
     if locked.status != RefundStatus.GATED:
         raise ApplicationError(
             f"Refund request {locked.public_id} is '{locked.status}', not 'gated'; only a "

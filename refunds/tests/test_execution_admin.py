@@ -97,6 +97,25 @@ def test_senior_reviewer_retries_a_failed_execution(
     assert LedgerRefund.objects.count() == 1
 
 
+def test_retry_is_refused_with_a_message_once_the_remainder_went_to_another_approval(
+    client, role_user
+):
+    request = failed_request()  # 5.00 on its order; failing released it
+    final_decision(amount=request.order.amount, order=request.order)  # all of it, since
+    client.force_login(role_user("senior_reviewer"))
+
+    response = client.post(
+        changelist(),
+        {"action": "retry_executions", "_selected_action": [Execution.objects.get().pk]},
+        follow=True,
+    )
+
+    page = response.content.decode()
+    assert "Not retried: 5.00 GBP exceeds what is left to refund on the order (0.00 GBP" in page
+    assert "Close the case instead." in page
+    assert RefundRequest.objects.get(pk=request.pk).status == S.EXECUTION_FAILED
+
+
 def test_senior_reviewer_closes_a_failed_case(client, role_user):
     request = failed_request()
     client.force_login(role_user("senior_reviewer"))

@@ -24,6 +24,7 @@ from refunds.tests.factories import (
     RefundDecisionFactory,
     RefundRequestFactory,
     UserFactory,
+    final_decision,
 )
 
 pytestmark = pytest.mark.django_db
@@ -201,6 +202,36 @@ def test_refund_request_gate_counts_refunds_already_granted_on_the_order():
 
     # The earlier refund was the same customer's: a repeat complaint too.
     assert evaluation.reason_codes == ["amount_exceeds_refundable", "repeat_complaint"]
+
+
+@pytest.mark.parametrize("amount", ["20.00", "15.01"])
+def test_an_auto_approval_past_what_other_approvals_reserved_goes_to_senior_review(amount):
+    """The other refund is approved but not yet paid: it still holds its share, so the
+    gate sends the one that would overspend the order to a human, as the finalize check
+    would refuse it."""
+    order = OrderFactory(amount=Decimal("40.00"))
+    final_decision(amount="25.00", order=order)  # approved (reserved), not executed
+    request = RefundRequestFactory(order=order, status=RefundStatus.GATED)
+
+    evaluation = refund_request_gate(
+        request=request, decision=RefundDecisionFactory(amount=Decimal(amount))
+    )
+
+    assert evaluation.reason_codes == ["amount_exceeds_refundable"]
+    assert evaluation.queue == "senior"
+    assert evaluation.context["refundable_remaining"] == "15.00"
+    request.refresh_from_db()
+    assert (request.status, request.final_action) == (RefundStatus.IN_REVIEW, "")
+
+
+def test_an_auto_approval_of_what_is_left_after_reservations_goes_through():
+    order = OrderFactory(amount=Decimal("40.00"))
+    final_decision(amount="25.00", order=order)
+    request = RefundRequestFactory(order=order, status=RefundStatus.GATED)
+
+    refund_request_gate(request=request, decision=RefundDecisionFactory(amount=Decimal("15.00")))
+
+    assert RefundRequest.objects.get(pk=request.pk).status == RefundStatus.AUTO_APPROVED
 
 
 def test_refund_request_gate_applies_the_prior_refund_ceiling_of_the_active_policy():

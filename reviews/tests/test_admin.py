@@ -38,6 +38,28 @@ def test_bulk_approve_runs_per_row_checks(client, reviewer_of):
     assert ReviewTask.objects.get(pk=foreign.pk).status == "open"
 
 
+def test_bulk_approve_of_two_tasks_on_one_order_approves_only_what_fits(client, reviewer_of):
+    from refunds.tests.factories import RefundRequestFactory
+
+    first = task_with_proposal(amount="20.00")
+    second = task_with_proposal(
+        amount="20.00",
+        request=RefundRequestFactory(
+            status=RefundStatus.IN_REVIEW, order=first.request.order, requested_amount=20
+        ),
+    )
+    client.force_login(reviewer_of("standard"))
+    response = client.post(
+        reverse("admin:reviews_reviewtask_changelist"),
+        {"action": "bulk_approve", ACTION_CHECKBOX_NAME: [first.pk, second.pk]},
+        follow=True,
+    )
+    assert "1 task(s) decided." in response.text
+    assert "exceeds what is left to refund on the order (0.00 GBP of 20.00 GBP" in response.text
+    statuses = {t.request.status for t in ReviewTask.objects.filter(pk__in=[first.pk, second.pk])}
+    assert statuses == {RefundStatus.APPROVED, RefundStatus.IN_REVIEW}
+
+
 def test_bulk_reject_asks_reason_and_comment(client, reviewer_of):
     task = task_with_proposal()
     client.force_login(reviewer_of("standard"))

@@ -201,6 +201,54 @@ def test_four_eyes_two_first_approvals_at_once(reviewer_of, settings):
     assert final.confirms is not None and final.confirms.reviewer != final.reviewer
 
 
+def test_five_approvals_on_one_order_at_once_spend_it_once(reviewer_of):
+    """Issue 13: five review tasks on one 20.00 order, each proposing 20.00, approved by
+    five reviewers at the same moment. The first to lock the order reserves it; the other
+    four are refused at decision time with what is left — not told "approved" and then
+    failed by the executor."""
+    from refunds.execution.executor import execution_run
+    from refunds.models import RefundRequest
+    from refunds.tests.factories import OrderFactory, RefundRequestFactory
+
+    order = OrderFactory(amount=Decimal("20.00"))
+    tasks = [
+        task_with_proposal(
+            amount="20.00",
+            request=RefundRequestFactory(
+                status=RefundStatus.IN_REVIEW, order=order, requested_amount=Decimal("20.00")
+            ),
+        )
+        for _ in range(5)
+    ]
+    reviewers = [reviewer_of("standard") for _ in tasks]
+
+    results = race(
+        *[
+            lambda t=t, u=u: review_decide(task=t, user=u, outcome="approve")
+            for t, u in zip(tasks, reviewers, strict=True)
+        ]
+    )
+    wins, losses = split(results)
+    executed = [
+        execution_run(request_id=t.request.pk).status for t in tasks
+    ]  # what each approval came to
+    print(
+        f"\n5-approval race: approved={len(wins)} refused={len(losses)} "
+        f"executed={executed.count(RefundStatus.EXECUTED)} failed={executed.count('failed')}"
+    )
+
+    assert len(wins) == 1 and len(losses) == 4
+    assert {e.code for e in losses} == {"refund_exceeds_remaining"}
+    assert all("(0.00 GBP of 20.00 GBP" in e.message for e in losses), losses
+    assert executed.count(RefundStatus.EXECUTED) == 1 and "failed" not in executed
+    statuses = sorted(RefundRequest.objects.filter(order=order).values_list("status", flat=True))
+    assert statuses == [RefundStatus.EXECUTED] + [RefundStatus.IN_REVIEW] * 4
+    # The refused reviewers' tasks stay open for a rejection (or a smaller amount).
+    assert (
+        ReviewTask.objects.filter(pk__in=[t.pk for t in tasks], status=TaskStatus.OPEN).count() == 4
+    )
+
+
 def test_two_roll_ups_of_the_same_day_take_turns():
     from datetime import timedelta
 

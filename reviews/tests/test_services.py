@@ -200,7 +200,6 @@ def test_approve_with_edits_records_difference_from_proposal(reviewer_of):
 @pytest.mark.parametrize(
     ("action", "amount", "message"),
     [
-        ("approve_refund", "25.00", "exceeds what is left"),
         ("approve_refund", "0", "not a refund"),
         ("deny_refund", "5.00", "Only a refund carries an amount"),
         ("pay_twice", "5.00", "Unknown action"),
@@ -218,6 +217,22 @@ def test_approve_with_edits_validates(reviewer_of, action, amount, message):
             amount=Decimal(amount),
         )
     assert message in exc.value.message and exc.value.status_code == 400
+    assert reload(task.request).status == RefundStatus.IN_REVIEW
+    assert not ReviewDecision.objects.exists()
+
+
+def test_approve_over_the_orders_remainder_is_refused_with_what_is_left(reviewer_of):
+    task = task_with_proposal(amount="20.00")
+    with pytest.raises(ApplicationError) as exc:
+        review_decide(
+            task=task,
+            user=reviewer_of("standard"),
+            outcome="approve_with_edits",
+            action="approve_refund",
+            amount=Decimal("25.00"),
+        )
+    assert exc.value.code == "refund_exceeds_remaining" and exc.value.status_code == 409
+    assert "exceeds what is left to refund on the order (20.00 GBP" in exc.value.message
     assert reload(task.request).status == RefundStatus.IN_REVIEW
     assert not ReviewDecision.objects.exists()
 

@@ -157,6 +157,27 @@ def test_approve_with_edits_through_the_page(login, reviewer_of):
     assert 'id="decided-banner"' in page and 'id="decision-form"' not in page
 
 
+def test_approval_past_what_another_approval_reserved_is_refused_on_the_page(login, reviewer_of):
+    from refunds.tests.factories import RefundRequestFactory
+
+    first = task_with_proposal(amount="20.00")
+    second = task_with_proposal(
+        amount="20.00",
+        request=RefundRequestFactory(
+            status=RefundStatus.IN_REVIEW, order=first.request.order, requested_amount=20
+        ),
+    )
+    client = login(reviewer_of("standard"))
+    approve = {"outcome": "approve", "version": 1}
+    assert client.post(reverse("reviews:decide", args=[first.pk]), approve).status_code == 302
+
+    response = client.post(reverse("reviews:decide", args=[second.pk]), approve)
+
+    assert response.status_code == 409
+    assert "exceeds what is left to refund on the order (0.00 GBP of 20.00 GBP" in response.text
+    assert ReviewTask.objects.get(pk=second.pk).status == TaskStatus.OPEN
+
+
 def test_reject_without_comment_is_a_400_with_message(login, reviewer_of):
     task = task_with_proposal()
     response = login(reviewer_of("standard")).post(
