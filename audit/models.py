@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from .integrity import HASH_MAX_LENGTH
+
 
 class AuditEventQuerySet(models.QuerySet):
     """Refuses bulk changes: audit history is written once, never edited or removed."""
@@ -23,7 +25,9 @@ class ActorType(models.TextChoices):
 
 
 class AuditEvent(models.Model):
-    """One link of the chain: ``hash = sha256(canonical(fields) including prev_hash)``.
+    """One link of the chain: ``hash = HMAC-SHA256(key, canonical(fields) including
+    prev_hash)``, stored as ``hmac-sha256:<key id>:<hex>`` (``audit.integrity``); events
+    from before keyed hashes carry a plain SHA-256 hex digest.
 
     ``sequence`` is contiguous from 1, so a deleted or inserted row shows as a gap or a
     broken link in ``verify_audit``; ``prev_hash`` is unique, so the chain cannot fork.
@@ -38,8 +42,8 @@ class AuditEvent(models.Model):
     subject_type = models.CharField(max_length=64, blank=True)
     subject_id = models.CharField(max_length=64, blank=True)
     payload = models.JSONField(default=dict, blank=True)
-    prev_hash = models.CharField(max_length=64, unique=True, editable=False)
-    hash = models.CharField(max_length=64, unique=True, editable=False)
+    prev_hash = models.CharField(max_length=HASH_MAX_LENGTH, unique=True, editable=False)
+    hash = models.CharField(max_length=HASH_MAX_LENGTH, unique=True, editable=False)
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -68,7 +72,7 @@ class AuditChainHead(models.Model):
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
     sequence = models.PositiveBigIntegerField(default=0)
-    hash = models.CharField(max_length=64, default="0" * 64)
+    hash = models.CharField(max_length=HASH_MAX_LENGTH, default="0" * 64)
 
     def __str__(self) -> str:
         return f"head #{self.sequence}"

@@ -2,7 +2,9 @@
 
 
 def audit_anchor_write() -> None:
-    """Scheduled (every 15 minutes): writes the chain head out of the database."""
+    """Scheduled (every 15 minutes): writes the chain head out of the database. A sink
+    that fails raises ``AnchorSinkError``, so the task shows as failed (admin, Background
+    tasks > Failed tasks) after the other sinks were written."""
     from .anchors import audit_anchor_write as write
 
     write()

@@ -8,9 +8,13 @@ counts every refund that is approved, auto-approved, executing or executed, and 
 counting one whose execution failed (the provider definitely did nothing) or was closed.
 The check and the reservation happen together, under the order's row lock, so two
 approvals on one order cannot both spend the same remainder.
+
+The payload hash is keyed (HMAC-SHA256 under the integrity key, ``audit.integrity``), so
+someone who can write to the database can change a decision's amount but cannot make the
+hash match it again; and it is recorded in the ``decision.finalized`` audit event, which
+the executor compares with the request's stored hash before it pays.
 """
 
-import hashlib
 import json
 from dataclasses import dataclass
 from decimal import Decimal
@@ -18,6 +22,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from audit.integrity import Verdict, check_hash, keyed_hash, plain_hash
 from audit.services import Actor, record_event
 from hitl_site.errors import ApplicationError
 
@@ -66,14 +71,36 @@ class FinalPayload:
         ).encode()
 
     def hash(self) -> str:
-        return hashlib.sha256(self.canonical()).hexdigest()
+        """The keyed hash stored as ``final_payload_hash`` (current integrity key)."""
+        return keyed_hash(self.canonical())
+
+    def check(self, stored: str) -> Verdict:
+        """Checks a stored hash of this payload, with whichever key made it."""
+        return check_hash(self.canonical(), stored)
+
+    def matches(self, stored: str) -> bool:
+        """True only for a keyed hash of exactly this payload (any key of the ring)."""
+        return self.check(stored) == Verdict.VALID
+
+    def digest(self) -> str:
+        """Unkeyed SHA-256 of the payload: an identifier, not a protection (it seeds the
+        execution's idempotency key, which must not change when the integrity key does)."""
+        return plain_hash(self.canonical())
+
+
+# The audit events whose ``payload_hash`` is the current final decision's: the decision
+# itself, and its re-keying by the upgrade to keyed hashes (refunds migration 0011).
+DECISION_HASH_EVENTS = ["decision.finalized", "decision.payload_rekeyed"]
+
+
+def final_payload_check(request: RefundRequest) -> Verdict:
+    """How the request's stored final payload hash compares with its final fields."""
+    return FinalPayload.of(request).check(request.final_payload_hash)
 
 
 def final_payload_matches(request: RefundRequest) -> bool:
-    """True if the request's final fields still hash to what was approved."""
-    return bool(request.final_payload_hash) and (
-        FinalPayload.of(request).hash() == request.final_payload_hash
-    )
+    """True if the request's final fields still hash, keyed, to what was approved."""
+    return final_payload_check(request) == Verdict.VALID
 
 
 def refund_remaining_check(

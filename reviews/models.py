@@ -13,6 +13,7 @@ from django.db import models
 from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from audit.integrity import HASH_MAX_LENGTH
 from refunds.models import RefundRequest
 from refunds.money import DECIMAL_PLACES, MAX_DIGITS
 
@@ -232,7 +233,7 @@ class ReviewDecision(models.Model):
     message = models.TextField(blank=True, help_text="To the customer (or the question asked).")
     reason_code = models.CharField(max_length=32, blank=True)
     comment = models.TextField(blank=True)
-    payload_hash = models.CharField(max_length=64, blank=True)
+    payload_hash = models.CharField(max_length=HASH_MAX_LENGTH, blank=True)
     # True if this decision closed the task (approval made final, rejection, request for
     # information); False for an escalation or a four-eyes first approval.
     is_final = models.BooleanField(default=False)

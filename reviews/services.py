@@ -527,7 +527,8 @@ def _approve(task, user, proposal, fields, action, amount) -> ReviewDecision:
         # Early advice (before a four-eyes first approval too); the binding check, and the
         # reservation, are refund_request_finalize's, under the order's row lock.
         refund_remaining_check(request=request, order=request.order, amount=amount)
-    payload_hash = FinalPayload(str(request.public_id), action, amount, request.currency).hash()
+    payload = FinalPayload(str(request.public_id), action, amount, request.currency)
+    payload_hash = payload.hash()
     fields.update(
         action=action,
         amount=amount,
@@ -549,9 +550,12 @@ def _approve(task, user, proposal, fields, action, amount) -> ReviewDecision:
                 code="four_eyes_same_approver",
                 status_code=403,
             )
-        if pending is None or pending.payload_hash != payload_hash:
+        if pending is None or not payload.matches(pending.payload_hash):
             # First approval (or a different payload replacing the pending one): recorded,
-            # not final; the task goes back to the queue for a second approver.
+            # not final; the task goes back to the queue for a second approver. The
+            # pending hash is keyed (made with any key of the ring: a rotation between the
+            # two approvals does not matter), so an edit of the pending row in the
+            # database cannot make it confirm a payload its approver did not approve.
             _clear_pending(task)
             decision = ReviewDecision.objects.create(**fields, pending=True)
             _unclaim(task)

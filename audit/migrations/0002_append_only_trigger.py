@@ -1,6 +1,7 @@
 """On PostgreSQL, the database itself refuses UPDATE and DELETE on audit events, so not even
 raw SQL from the application role can rewrite history. (TRUNCATE is a table-level statement
-that row triggers do not see; the chain head catches a truncated log instead.)"""
+that row triggers do not see; the chain head catches a truncated log instead, and since
+0004 a statement trigger refuses it too.)"""
 
 from django.db import migrations
 

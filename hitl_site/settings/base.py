@@ -235,6 +235,25 @@ HITL_WEBHOOK_BACKOFF = env.int("HITL_WEBHOOK_BACKOFF", default=30)
 HITL_AUDIT_ANCHOR_PATH = env.str(
     "HITL_AUDIT_ANCHOR_PATH", default=str(VAR_DIR / "audit-anchors.jsonl")
 )
+# Further places each anchor goes, that the database host cannot rewrite (audit/anchors.py):
+# a command that gets the anchor as JSON on stdin (e.g. an upload to an S3 Object Lock or
+# GCS retention-locked bucket), and/or an HTTP endpoint that gets it as a JSON POST.
+HITL_AUDIT_ANCHOR_COMMAND = env.str("HITL_AUDIT_ANCHOR_COMMAND", default="")
+HITL_AUDIT_ANCHOR_URL = env.str("HITL_AUDIT_ANCHOR_URL", default="")
+HITL_AUDIT_ANCHOR_URL_TOKEN = env.str("HITL_AUDIT_ANCHOR_URL_TOKEN", default="")
+HITL_AUDIT_ANCHOR_TIMEOUT = env.float("HITL_AUDIT_ANCHOR_TIMEOUT", default=30.0)
+
+# --- Integrity keys (audit/integrity.py; README "Integrity keys") -------------------------
+# HMAC-SHA256 key of the audit chain and the final-decision payload hashes: kept out of the
+# database (and apart from SECRET_KEY) so that a database writer cannot recompute them.
+# Production requires it; local and test settings fall back to a published development key.
+HITL_INTEGRITY_KEY_ID = env.str("HITL_INTEGRITY_KEY_ID", default="k1")
+HITL_INTEGRITY_KEY = env.str("HITL_INTEGRITY_KEY", default="")
+# Verification-only keys, "id:secret,id:secret": retired keys (kept for as long as rows
+# made with them must verify) and, during a rotation, the next key.
+HITL_INTEGRITY_KEYS_OLD = env.str("HITL_INTEGRITY_KEYS_OLD", default="")
+DEVELOPMENT_INTEGRITY_KEY_ID = "dev"
+DEVELOPMENT_INTEGRITY_KEY = "hitl-development-integrity-key-not-a-secret"
 
 # --- Human review (reviews app; see docs/review.md) ----------------------------------------
 # An approval above this amount (in the request's currency) needs a second, different approver.

@@ -3,7 +3,13 @@
 from django.core.management.utils import get_random_secret_key
 
 from .base import *  # noqa: F403
-from .base import VAR_DIR, env
+from .base import (
+    DEVELOPMENT_INTEGRITY_KEY,
+    DEVELOPMENT_INTEGRITY_KEY_ID,
+    HITL_INTEGRITY_KEY,
+    VAR_DIR,
+    env,
+)
 
 
 def _development_secret_key() -> str:
@@ -16,3 +22,8 @@ def _development_secret_key() -> str:
 
 
 SECRET_KEY = env.str("SECRET_KEY", default="") or _development_secret_key()
+
+# Without HITL_INTEGRITY_KEY, the published development key (never accepted in production).
+if not HITL_INTEGRITY_KEY:
+    HITL_INTEGRITY_KEY_ID = DEVELOPMENT_INTEGRITY_KEY_ID
+    HITL_INTEGRITY_KEY = DEVELOPMENT_INTEGRITY_KEY

@@ -9,9 +9,22 @@ os.environ.setdefault("DATABASE_URL", "sqlite://:memory:")
 os.environ.setdefault("Q_CLUSTER_NAME", f"hitl-test-{os.getpid()}")
 
 from .base import *  # noqa: F403
-from .base import DATABASES, Q_CLUSTER, REST_FRAMEWORK, VAR_DIR
+from .base import (
+    DATABASES,
+    DEVELOPMENT_INTEGRITY_KEY,
+    DEVELOPMENT_INTEGRITY_KEY_ID,
+    Q_CLUSTER,
+    REST_FRAMEWORK,
+    VAR_DIR,
+)
 
 SECRET_KEY = "test-only-not-secret"
+# The published development key, whatever the environment says: hashes in tests are stable.
+HITL_INTEGRITY_KEY_ID = DEVELOPMENT_INTEGRITY_KEY_ID
+HITL_INTEGRITY_KEY = DEVELOPMENT_INTEGRITY_KEY
+HITL_INTEGRITY_KEYS_OLD = ""
+HITL_AUDIT_ANCHOR_COMMAND = ""
+HITL_AUDIT_ANCHOR_URL = ""
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -22,6 +22,7 @@ def run_django(code_or_args, *, settings: str, env: dict[str, str], tmp_path: Pa
         k: v
         for k, v in os.environ.items()
         if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG"}
+        and not k.startswith("HITL_INTEGRITY_KEY")
     }
     full_env = {**clean, "DJANGO_SETTINGS_MODULE": settings, "HITL_VAR_DIR": str(tmp_path), **env}
     args = code_or_args if isinstance(code_or_args, list) else ["-c", code_or_args]
@@ -39,9 +40,66 @@ def test_production_refuses_to_start_without_secret_key(tmp_path):
     assert "SECRET_KEY is not set" in result.stderr
 
 
+PRODUCTION_INTEGRITY = {
+    "HITL_INTEGRITY_KEY_ID": "2026-11",
+    "HITL_INTEGRITY_KEY": "i" * 40 + "-production-integrity-key",
+}
+
+
+@pytest.mark.parametrize(
+    ("integrity", "message"),
+    [
+        ({}, "HITL_INTEGRITY_KEY is not set"),
+        (
+            {"HITL_INTEGRITY_KEY": "hitl-development-integrity-key-not-a-secret"},
+            "published development key",
+        ),
+        ({"HITL_INTEGRITY_KEY": "x" * 60}, "must differ from SECRET_KEY"),
+    ],
+    ids=["missing", "development-key", "same-as-secret-key"],
+)
+def test_production_refuses_to_start_without_its_own_integrity_key(tmp_path, integrity, message):
+    result = run_django(
+        PRINT_SETTINGS,
+        settings="hitl_site.settings.production",
+        env={"SECRET_KEY": "x" * 60, **integrity},
+        tmp_path=tmp_path,
+    )
+
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_check_refuses_a_malformed_integrity_key_ring(tmp_path):
+    env = {
+        "SECRET_KEY": "x" * 60,
+        **PRODUCTION_INTEGRITY,
+        "HITL_INTEGRITY_KEYS_OLD": f"2026-11:{'o' * 40}",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    }
+
+    result = run_django(
+        ["manage.py", "check"], settings="hitl_site.settings.production", env=env, tmp_path=tmp_path
+    )
+
+    assert result.returncode != 0
+    assert "audit.E001" in result.stderr and "used twice" in result.stderr
+
+
+def test_local_settings_fall_back_to_the_development_integrity_key(tmp_path):
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.HITL_INTEGRITY_KEY_ID, s.HITL_INTEGRITY_KEY)"
+    )
+    result = run_django(code, settings="hitl_site.settings.local", env={}, tmp_path=tmp_path)
+
+    assert result.stdout.split() == ["dev", "hitl-development-integrity-key-not-a-secret"]
+
+
 def test_check_deploy_passes_with_production_variables(tmp_path):
     env = {
         "SECRET_KEY": "x" * 60 + "-production-secret-value-0123456789",
+        **PRODUCTION_INTEGRITY,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
         "REDIS_URL": "redis://127.0.0.1:6379/0",
         "ALLOWED_HOSTS": "hitl.example.com",

@@ -10,8 +10,9 @@ re-drives anything unfinished). Each call goes through committed phases:
    row with its deterministic idempotency key is created (``started``) and the request
    moves to ``executing``; the in-flight lock is taken (a compare-and-set on
    ``locked_until``, so a second executor backs off until it expires). Before anything is
-   sent, the payload hash, the amount, the currency and the order's refundable remainder
-   are checked again; a failed check ends in ``execution_failed``, nothing sent.
+   sent, the payload hash (keyed, and equal to the one the ``decision.finalized`` audit
+   event recorded), the amount, the currency and the order's refundable remainder are
+   checked again; a failed check ends in ``execution_failed``, nothing sent.
 2. **provider called** (committed *before* the call): attempts + 1. The backend is then
    called with the key. Within ``HITL_EXECUTION_RETRY_WINDOW`` of the first call an
    ambiguous outcome is resent with the same key; after it, the provider is asked for
@@ -38,10 +39,17 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from audit.integrity import Verdict, parse_hash
+from audit.selectors import audit_event_is_authentic, audit_latest_event
 from audit.services import Actor, record_event
 
 from ..agent.schemas import Action
-from ..decisions import FinalPayload, final_payload_matches, refund_remaining_check
+from ..decisions import (
+    DECISION_HASH_EVENTS,
+    FinalPayload,
+    final_payload_check,
+    refund_remaining_check,
+)
 from ..models import Execution, OutboundMessage, RefundRequest
 from ..selectors import order_refundable_remaining
 from ..states import FINAL_APPROVED_STATUSES, RefundStatus
@@ -89,9 +97,10 @@ class ExecutionOutcome:
 
 
 def idempotency_key_for(request: RefundRequest) -> str:
-    """Deterministic per final decision: the same decision always gets the same key."""
+    """Deterministic per final decision: the same decision always gets the same key (from
+    the payload's unkeyed digest, so that rotating the integrity key never changes it)."""
     decided = request.decided_at.isoformat() if request.decided_at else ""
-    digest = FinalPayload.of(request).hash()
+    digest = FinalPayload.of(request).digest()
     return f"hitl-{uuid.uuid5(uuid.NAMESPACE_URL, f'{request.public_id}|{digest}|{decided}')}"
 
 
@@ -99,10 +108,62 @@ def _new_owner() -> str:
     return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def _payload_hash_problem(request: RefundRequest) -> str:
+    verdict = final_payload_check(request)
+    if verdict == Verdict.VALID:
+        return ""
+    if not request.final_payload_hash:
+        return "The final decision has no approved payload hash."
+    if verdict == Verdict.LEGACY_VALID:
+        return (
+            "The final decision's payload hash is an unkeyed SHA-256 from before keyed "
+            "hashes, which anyone with database access can recompute: it is not trusted. "
+            "Decide the case again."
+        )
+    if verdict == Verdict.UNKNOWN_KEY:
+        key_id = parse_hash(request.final_payload_hash).key_id  # type: ignore[union-attr]
+        return (
+            f"The final decision's payload hash was made with integrity key {key_id!r}, "
+            "which is not configured (HITL_INTEGRITY_KEYS_OLD); retry once it is."
+        )
+    return "The final decision no longer matches the approved payload hash."
+
+
+def execution_audit_crosscheck(*, request: RefundRequest) -> str:
+    """Returns why the request's stored payload hash disagrees with the audit log, or "".
+
+    The hash must be the one that the decision's own audit event recorded
+    (``decision.finalized``, or ``decision.payload_rekeyed`` after the upgrade to keyed
+    hashes), and that event must carry a valid keyed hash of its own: a database writer
+    can neither swap in another decision's hash nor make an event that vouches for one.
+    """
+    event = audit_latest_event(
+        subject_type=request._meta.label_lower,
+        subject_id=str(request.pk),
+        event_types=DECISION_HASH_EVENTS,
+    )
+    if event is None:
+        return "The audit log has no decision.finalized event for this final decision."
+    if not audit_event_is_authentic(event):
+        return (
+            f"The decision's audit event #{event.sequence} ({event.event_type}) does not "
+            "verify against its keyed hash (run verify_audit)."
+        )
+    recorded = (event.payload or {}).get("payload_hash")
+    if recorded != request.final_payload_hash:
+        return (
+            f"The request's payload hash differs from the one recorded in audit event "
+            f"#{event.sequence} ({event.event_type}): the stored decision was changed "
+            "after it was made."
+        )
+    return ""
+
+
 def execution_precheck(*, request: RefundRequest, remaining: Decimal) -> str:
     """Returns why ``request``'s final decision must not run, or "" if it may."""
-    if not final_payload_matches(request):
-        return "The final decision no longer matches the approved payload hash."
+    problem = _payload_hash_problem(request)
+    if problem:
+        return problem
     if request.final_action not in {a.value for a in Action}:
         return f"Unknown action {request.final_action!r}."
     if request.currency != request.order.currency:
@@ -116,7 +177,8 @@ def execution_precheck(*, request: RefundRequest, remaining: Decimal) -> str:
                 f"Refund of {amount} {request.currency} exceeds the order's refundable "
                 f"remainder of {remaining} {request.currency}."
             )
-    return ""
+    # Last, as it reads the audit log: the cheap checks above decide most refusals.
+    return execution_audit_crosscheck(request=request)
 
 
 # --- phase 1: claim -------------------------------------------------------------------------

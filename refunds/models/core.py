@@ -7,6 +7,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from rest_framework_api_key.models import AbstractAPIKey
 
+from audit.integrity import HASH_MAX_LENGTH
+
 from ..money import DECIMAL_PLACES, MAX_DIGITS, validate_country, validate_currency
 from ..states import RefundStatus
 
@@ -175,9 +177,10 @@ class RefundRequest(models.Model):
         validators=[MinValueValidator(0)],
     )
     decided_at = models.DateTimeField(null=True, blank=True)
-    # sha256 of the canonical final payload (refunds.decisions); the executor refuses to
-    # run a decision whose fields no longer hash to this.
-    final_payload_hash = models.CharField(max_length=64, blank=True, editable=False)
+    # Keyed hash (HMAC-SHA256, "hmac-sha256:<key id>:<hex>") of the canonical final payload
+    # (refunds.decisions); the executor refuses to run a decision whose fields no longer
+    # hash to this, or whose hash differs from the one its audit event recorded.
+    final_payload_hash = models.CharField(max_length=HASH_MAX_LENGTH, blank=True, editable=False)
     idempotency_key = models.CharField(max_length=255, null=True, blank=True, editable=False)
     idempotency_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -7,6 +7,8 @@ import uuid
 
 from django.db import models
 
+from audit.integrity import HASH_MAX_LENGTH
+
 from ..money import DECIMAL_PLACES, MAX_DIGITS
 from .core import Integration, Order, RefundRequest
 
@@ -33,7 +35,7 @@ class Execution(models.Model):
     request = models.ForeignKey(RefundRequest, on_delete=models.PROTECT, related_name="executions")
     # The final decision this executes: its payload hash and the time it was made (a
     # request that went back to the customer and was decided again is a new decision).
-    payload_hash = models.CharField(max_length=64)
+    payload_hash = models.CharField(max_length=HASH_MAX_LENGTH)
     decided_at = models.DateTimeField()
     idempotency_key = models.CharField(max_length=64, unique=True, editable=False)
     action = models.CharField(max_length=32)

@@ -329,6 +329,57 @@ def test_four_eyes_second_approver_with_different_amount_restarts(reviewer_of, s
     assert final.is_final and reload(task.request).final_amount == Decimal("120.00")
 
 
+def test_four_eyes_confirmation_across_an_integrity_key_rotation(reviewer_of, settings):
+    """The first approval's keyed hash was made with the key before a rotation: the second
+    approver still confirms it (verified with the retired key), and the final hash is
+    made with the new key."""
+    k1, k2 = "k1-secret-" + "a" * 40, "k2-secret-" + "b" * 40
+    settings.REVIEW_FOUR_EYES_AMOUNT = "100.00"
+    settings.HITL_INTEGRITY_KEY_ID, settings.HITL_INTEGRITY_KEY = "k1", k1
+    task = task_with_proposal(amount="150.00")
+    alice, bob = reviewer_of("standard"), reviewer_of("standard")
+    first = review_decide(task=task, user=alice, outcome="approve")
+    settings.HITL_INTEGRITY_KEY_ID, settings.HITL_INTEGRITY_KEY = "k2", k2
+    settings.HITL_INTEGRITY_KEYS_OLD = f"k1:{k1}"
+
+    second = review_decide(task=reload(task), user=bob, outcome="approve")
+
+    assert second.is_final and second.confirms == first
+    assert first.payload_hash.startswith("hmac-sha256:k1:")
+    assert reload(task.request).final_payload_hash == second.payload_hash
+    assert second.payload_hash.startswith("hmac-sha256:k2:")
+
+
+def test_four_eyes_pending_approval_edited_in_the_database_is_not_confirmed(reviewer_of, settings):
+    """Someone with database access lowers the pending first approval's amount and
+    recomputes a plain hash, hoping the second approver's figure matches it: the second
+    approval becomes a new first approval instead of a confirmation."""
+    from refunds.decisions import FinalPayload
+
+    settings.REVIEW_FOUR_EYES_AMOUNT = "100.00"
+    task = task_with_proposal(amount="150.00")
+    alice, bob = reviewer_of("standard"), reviewer_of("standard")
+    first = review_decide(task=task, user=alice, outcome="approve")
+    request = task.request
+    lowered = FinalPayload(
+        str(request.public_id), "approve_refund", Decimal("120.00"), request.currency
+    )
+    ReviewDecision.objects.filter(pk=first.pk).update(
+        amount=Decimal("120.00"), payload_hash=lowered.digest()
+    )
+
+    second = review_decide(
+        task=reload(task),
+        user=bob,
+        outcome="approve_with_edits",
+        action="approve_refund",
+        amount=Decimal("120.00"),
+    )
+
+    assert second.pending and not second.is_final
+    assert reload(task.request).status == RefundStatus.IN_REVIEW
+
+
 def test_four_eyes_not_needed_at_or_below_the_amount(reviewer_of, settings):
     settings.REVIEW_FOUR_EYES_AMOUNT = "100.00"
     task = task_with_proposal(amount="100.00")

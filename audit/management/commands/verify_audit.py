@@ -11,7 +11,13 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--anchors", help="Anchor file (default HITL_AUDIT_ANCHOR_PATH).")
+        parser.add_argument(
+            "--anchors",
+            help=(
+                "Anchor file, or a folder of anchor files (e.g. a copy of the anchor bucket); "
+                "default HITL_AUDIT_ANCHOR_PATH."
+            ),
+        )
         parser.add_argument("--no-anchors", action="store_true", help="Check the chain only.")
 
     def handle(self, *args, anchors=None, no_anchors=False, **options):
@@ -33,8 +39,10 @@ class Command(BaseCommand):
                     f"Audit chain BROKEN at {broken} (checked against {len(found)} anchors)."
                 )
             anchored = f" {len(found)} anchors agree." if found else " No anchors yet."
+        keys = ", ".join(f"{key_id}: {count}" for key_id, count in report.keys.items())
         self.stdout.write(
             self.style.SUCCESS(
-                f"Audit chain OK: {report.checked} events, last hash {report.last_hash}.{anchored}"
+                f"Audit chain OK: {report.checked} events, last hash {report.last_hash}."
+                f"{anchored}" + (f" Events per integrity key: {keys}." if keys else "")
             )
         )
