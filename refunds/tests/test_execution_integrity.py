@@ -27,7 +27,7 @@ S = RefundStatus
 K1 = "k1-secret-" + "a" * 40
 K2 = "k2-secret-" + "b" * 40
 rekey_pending_decisions = import_module(
-    "refunds.migrations.0011_keyed_payload_hashes"
+    "refunds.migrations.0013_keyed_payload_hashes"
 ).rekey_pending_decisions
 
 

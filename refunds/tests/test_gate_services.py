@@ -204,11 +204,23 @@ def test_refund_request_gate_counts_refunds_already_granted_on_the_order():
     assert evaluation.reason_codes == ["amount_exceeds_refundable", "repeat_complaint"]
 
 
+def _repeat_complaint_rule_off():
+    """The earlier request on the same order is also a repeat complaint; these tests are
+    about the remainder alone."""
+    gate_policy_version_activate(
+        version=gate_policy_version_create(
+            values={"repeat_complaint_min_requests": None}, change_note="no repeat", actor=ADMIN
+        ),
+        actor=ADMIN,
+    )
+
+
 @pytest.mark.parametrize("amount", ["20.00", "15.01"])
 def test_an_auto_approval_past_what_other_approvals_reserved_goes_to_senior_review(amount):
     """The other refund is approved but not yet paid: it still holds its share, so the
     gate sends the one that would overspend the order to a human, as the finalize check
     would refuse it."""
+    _repeat_complaint_rule_off()
     order = OrderFactory(amount=Decimal("40.00"))
     final_decision(amount="25.00", order=order)  # approved (reserved), not executed
     request = RefundRequestFactory(order=order, status=RefundStatus.GATED)
@@ -225,6 +237,7 @@ def test_an_auto_approval_past_what_other_approvals_reserved_goes_to_senior_revi
 
 
 def test_an_auto_approval_of_what_is_left_after_reservations_goes_through():
+    _repeat_complaint_rule_off()
     order = OrderFactory(amount=Decimal("40.00"))
     final_decision(amount="25.00", order=order)
     request = RefundRequestFactory(order=order, status=RefundStatus.GATED)
