@@ -4,6 +4,7 @@ from rest_framework_api_key.admin import APIKeyModelAdmin
 
 from audit.services import Actor
 from hitl_site.errors import ApplicationError
+from hitl_site.labels import money_html, short_id_html
 from reviews.permissions import CaseScopedAdminMixin, case_scope_for_user
 
 from .models import Customer, Integration, IntegrationAPIKey, Order, RefundRequest
@@ -110,14 +111,12 @@ class RefundRequestAdmin(CaseScopedAdminMixin, admin.ModelAdmin):
     """Status is read-only here: it changes only through the transition function."""
 
     list_display = (
-        "public_id",
+        "short_id",
         "status",
-        "channel",
-        "integration",
         "customer",
         "order",
-        "requested_amount",
-        "currency",
+        "amount",
+        "channel",
         "priority",
         "created_at",
     )
@@ -147,6 +146,14 @@ class RefundRequestAdmin(CaseScopedAdminMixin, admin.ModelAdmin):
         "idempotency_key",
     )
     show_full_result_count = False
+
+    @admin.display(description="request", ordering="public_id")
+    def short_id(self, obj):
+        return short_id_html(obj.public_id)
+
+    @admin.display(description="amount", ordering="requested_amount")
+    def amount(self, obj):
+        return money_html(obj.requested_amount, obj.currency)
 
 
 # The gate, agent and executor admin pages register themselves on import.
