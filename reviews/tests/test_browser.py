@@ -54,14 +54,16 @@ def browser(monkeypatch):
         connections.close_all()
 
 
-def logged_in(browser, live_server, user):
+def logged_in(browser, live_server, user, *, landing: str = "/review/", asked: bool = True):
+    """A page logged in through the login form, waiting for ``landing``: asked for as
+    ``next``, or (``asked=False``) where the login sends the user's role by itself."""
     page = browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
     page.set_default_timeout(15_000)
-    page.goto(f"{live_server.url}/admin/login/?next=/review/")
+    page.goto(f"{live_server.url}/admin/login/" + (f"?next={landing}" if asked else ""))
     page.fill("#id_username", user.username)
     page.fill("#id_password", "pass")
     page.click("input[type=submit]")
-    page.wait_for_url(f"{live_server.url}/review/")
+    page.wait_for_url(f"{live_server.url}{landing}")
     return page
 
 
@@ -118,18 +120,6 @@ def test_keyboard_approve_as_proposed(browser, live_server, reviewer_of):
     assert task.request.final_amount == Decimal("18.00")
 
 
-def log_in_through_the_form(browser, live_server, user):
-    """As a person does: the login page without a ``next``, so the role's landing page."""
-    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-    page.set_default_timeout(15_000)
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", "pass")
-    page.click("input[type=submit]")
-    page.wait_for_load_state()
-    return page
-
-
 def test_records_read_well_in_a_browser(browser, live_server, reviewer_of, role_user):
     """The audit list, the request list, the timeline and the dashboard as an auditor sees
     them, saved to artifacts/ to be looked at: words, not codes or Python values; ids and
@@ -155,8 +145,9 @@ def test_records_read_well_in_a_browser(browser, live_server, reviewer_of, role_
     short = str(task.request.public_id)[:8]
     ARTIFACTS.mkdir(exist_ok=True)
 
-    page = log_in_through_the_form(browser, live_server, role_user("auditor"))
-    page.wait_for_url(f"{live_server.url}/admin/audit/auditevent/")  # the auditor's landing
+    page = logged_in(  # the auditor's landing page
+        browser, live_server, role_user("auditor"), landing="/admin/audit/auditevent/", asked=False
+    )
     page.fill("#request-filter input[name=request]", short)
     page.click("#request-filter input[type=submit]")
     sync_api.expect(page.locator("#result_list")).to_contain_text("Reviewer decided")
@@ -182,7 +173,6 @@ def test_records_read_well_in_a_browser(browser, live_server, reviewer_of, role_
     assert page.locator("svg circle").count() == 2  # today's review and override rates
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
 
-    queue = log_in_through_the_form(browser, live_server, reviewer)
-    queue.wait_for_url(f"{live_server.url}/review/")  # the reviewer's landing
+    queue = logged_in(browser, live_server, reviewer, asked=False)  # the reviewer's landing
     sync_api.expect(queue.locator("#site-areas")).to_contain_text("Admin")
     queue.screenshot(path=str(ARTIFACTS / "review-queue.png"), full_page=True)
