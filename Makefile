@@ -20,7 +20,11 @@ run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	@echo ""
-	@echo "  Log in at http://127.0.0.1:$(PORT)/admin/   (API docs: http://127.0.0.1:$(PORT)/api/docs/)"
+	@echo "  Log in at    http://127.0.0.1:$(PORT)/   (each role lands on its own page)"
+	@echo "  Review queue http://127.0.0.1:$(PORT)/review/"
+	@echo "  Dashboard    http://127.0.0.1:$(PORT)/review/dashboard/"
+	@echo "  Admin        http://127.0.0.1:$(PORT)/admin/"
+	@echo "  API docs     http://127.0.0.1:$(PORT)/api/docs/"
 	@echo ""
 	PORT=$(PORT) $(BIN)/honcho start -f Procfile.dev
 

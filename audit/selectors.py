@@ -1,8 +1,11 @@
 """Reads over the audit log, including the chain verification."""
 
-from collections import Counter
-from collections.abc import Iterator
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+
+from django.db import models
+from django.db.models import Q
 
 from .hashing import GENESIS_HASH, event_hash_check
 from .integrity import Verdict, parse_hash
@@ -155,6 +158,18 @@ def audit_latest_event(
 
 def audit_events_for_subject(*, subject_type: str, subject_id: str):
     return AuditEvent.objects.filter(subject_type=subject_type, subject_id=subject_id)
+
+
+def audit_subjects_condition(subjects: Iterable[models.Model]) -> Q:
+    """The events about any of ``subjects`` (as ``record_event`` names a subject), as a
+    condition: one ``IN`` per model, on the (subject_type, subject_id) index."""
+    ids: dict[str, list[str]] = defaultdict(list)
+    for subject in subjects:
+        ids[subject._meta.label_lower].append(str(subject.pk))
+    condition = Q(pk__in=[])
+    for subject_type, subject_ids in ids.items():
+        condition |= Q(subject_type=subject_type, subject_id__in=subject_ids)
+    return condition
 
 
 def audit_events_between(*, since=None, until=None):

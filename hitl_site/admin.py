@@ -1,4 +1,32 @@
-"""Admin building blocks shared by the apps."""
+"""The admin site and admin building blocks shared by the apps."""
+
+from django.contrib import admin
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.urls import reverse
+
+
+class HitlAdminSite(admin.AdminSite):
+    """``admin.site`` (installed by ``hitl_site.apps.HitlAdminConfig``): the site's name,
+    a login that sends each role to its landing page, and the header's links to the review
+    pages and the dashboard (the review pages render the same header through
+    ``each_context``)."""
+
+    site_header = "Refund desk"
+    site_title = "Refund desk"
+    index_title = "Back-office administration"
+    site_url = None  # no "View site": the header links the areas instead
+
+    def each_context(self, request):
+        from .navigation import site_areas
+
+        return {**super().each_context(request), "site_areas": site_areas(request)}
+
+    def login(self, request, extra_context=None):
+        # Django's admin login sends users without a ``next`` to the admin index; send them
+        # to ``/``, which redirects each role to its landing page (hitl_site.navigation).
+        if REDIRECT_FIELD_NAME not in request.GET and REDIRECT_FIELD_NAME not in request.POST:
+            extra_context = {REDIRECT_FIELD_NAME: reverse("home"), **(extra_context or {})}
+        return super().login(request, extra_context)
 
 from django.contrib import messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME

@@ -6,6 +6,7 @@ from audit.services import Actor
 from hitl_site import roles
 from hitl_site.admin import AuditedActionRefusalMixin
 from hitl_site.errors import ApplicationError
+from hitl_site.labels import money_html, short_id_html
 from reviews.permissions import CaseScopedAdminMixin, case_scope_for_user
 
 from .models import Customer, Integration, IntegrationAPIKey, Order, RefundRequest
@@ -128,14 +129,12 @@ class RefundRequestAdmin(CaseScopedAdminMixin, admin.ModelAdmin):
     """Status is read-only here: it changes only through the transition function."""
 
     list_display = (
-        "public_id",
+        "short_id",
         "status",
-        "channel",
-        "integration",
         "customer",
         "order",
-        "requested_amount",
-        "currency",
+        "amount",
+        "channel",
         "priority",
         "created_at",
     )
@@ -165,6 +164,14 @@ class RefundRequestAdmin(CaseScopedAdminMixin, admin.ModelAdmin):
         "idempotency_key",
     )
     show_full_result_count = False
+
+    @admin.display(description="request", ordering="public_id")
+    def short_id(self, obj):
+        return short_id_html(obj.public_id)
+
+    @admin.display(description="amount", ordering="requested_amount")
+    def amount(self, obj):
+        return money_html(obj.requested_amount, obj.currency)
 
 
 # The gate, agent, executor and task-queue admin pages register themselves on import.

@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from audit.services import Actor
 from hitl_site.admin import ReadOnlyAdminMixin
 from hitl_site.errors import ApplicationError
+from hitl_site.labels import short_id_html
 
 from .execution.executor import execution_close, execution_retry
 from .models import (
@@ -64,7 +65,7 @@ class ExecutionAdmin(ReadOnlyAdmin):
         return format_html(
             '<a href="{}">{}</a> (<a href="{}">timeline</a>)',
             reverse("admin:refunds_refundrequest_change", args=[obj.request_id]),
-            obj.request.public_id,
+            short_id_html(obj.request.public_id),
             timeline_url(obj.request_id),
         )
 

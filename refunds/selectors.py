@@ -1,6 +1,7 @@
 """Reads with rules in them: who may see which requests, and what is loaded with them."""
 
 import difflib
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -36,6 +37,25 @@ def refund_requests_for_integration(*, integration: Integration) -> QuerySet[Ref
         .select_related("customer", "order")
         .prefetch_related(Prefetch("proposals", queryset=latest_first, to_attr="latest_proposals"))
     )
+
+
+def refund_request_by_reference(reference: str) -> RefundRequest | None:
+    """The request a person names: its id (``42``), its public id, or the start of the
+    public id as the lists show it (at least 8 characters). None when no request — or, for
+    a prefix, more than one — matches."""
+    reference = reference.strip().lower()
+    if reference.isdigit() and int(reference) < 2**63:
+        found = RefundRequest.objects.filter(pk=int(reference)).first()
+        if found is not None or len(reference) < 8:  # else perhaps a public id's digits
+            return found
+    try:
+        return RefundRequest.objects.filter(public_id=uuid.UUID(reference)).first()
+    except ValueError:
+        pass
+    if len(reference) < 8 or not all(c in "0123456789abcdef-" for c in reference):
+        return None
+    found = list(RefundRequest.objects.filter(public_id__startswith=reference)[:2])
+    return found[0] if len(found) == 1 else None
 
 
 def _granted_refunds() -> QuerySet[RefundRequest]:

@@ -11,6 +11,7 @@ from django.template.response import TemplateResponse
 from audit.services import Actor
 from hitl_site.admin import ReadOnlyAdminMixin
 from hitl_site.errors import ApplicationError
+from hitl_site.labels import money_html, short_id_html
 
 from . import permissions as perms
 from .models import (
@@ -120,7 +121,8 @@ class OwnQueuesMixin(ReadOnlyAdminMixin):
 class ReviewTaskAdmin(OwnQueuesMixin, admin.ModelAdmin):
     list_display = (
         "id",
-        "request",
+        "request_id_short",
+        "amount",
         "queue",
         "priority",
         "status",
@@ -133,6 +135,14 @@ class ReviewTaskAdmin(OwnQueuesMixin, admin.ModelAdmin):
     search_fields = ("request__public_id",)
     show_full_result_count = False
     actions = ["bulk_approve", "bulk_reject"]
+
+    @admin.display(description="request", ordering="request__public_id")
+    def request_id_short(self, obj):
+        return short_id_html(obj.request.public_id)
+
+    @admin.display(description="amount", ordering="request__requested_amount")
+    def amount(self, obj):
+        return money_html(obj.request.requested_amount, obj.request.currency)
 
     def _run(self, request, queryset, **decision) -> None:
         done, failed = 0, []

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.utils import timezone
 
+from hitl_site.labels import label
 from refunds.agent.providers import OFFLINE, OPENAI
 from refunds.models import GatePolicyVersion, RefundRequest
 
@@ -98,12 +99,24 @@ def bar_chart(items: list[tuple[str, float, str]]) -> dict[str, Any]:
 LINE_W, LINE_H = 560, 140
 
 
-def line_chart(days: list[date], series: dict[str, dict[date, float | None]]) -> dict[str, Any]:
-    """Rates (0..1) per day as polylines; a day without cases leaves a gap."""
+def line_chart(
+    days: list[date], series: dict[str, dict[date, float | None]], *, today: date | None = None
+) -> dict[str, Any]:
+    """Rates (0..1) per day as polylines, with a dot on every day that has cases: a line
+    needs two days, so without the dots a lone day — today's, before any other day has
+    cases — would draw nothing. A day without cases leaves a gap. The last day is always
+    labelled ("today" when it is ``today``, whose figures are so far)."""
     step = LINE_W / max(len(days) - 1, 1)
+
+    def x_of(i: int) -> float:
+        return i * step if len(days) > 1 else LINE_W / 2
+
+    def day_label(day: date) -> str:
+        return "today" if day == today else day.strftime("%d %b")
+
     lines = []
     for name, values in series.items():
-        segments, current = [], []
+        segments, current, points = [], [], []
         for i, day in enumerate(days):
             value = values.get(day)
             if value is None:
@@ -111,20 +124,25 @@ def line_chart(days: list[date], series: dict[str, dict[date, float | None]]) ->
                     segments.append(" ".join(current))
                 current = []
                 continue
-            current.append(f"{i * step:.1f},{LINE_H - value * LINE_H:.1f}")
+            x, y = x_of(i), LINE_H - value * LINE_H
+            current.append(f"{x:.1f},{y:.1f}")
+            when = "today so far" if day == today else day.strftime("%d %b")
+            points.append({"x": round(x, 1), "y": round(y, 1), "title": f"{when}: {value:.0%}"})
         if current:
             segments.append(" ".join(current))
-        lines.append({"name": name, "segments": segments})
-    ticks = [
-        {"x": round(i * step, 1), "label": d.strftime("%d %b")}
-        for i, d in enumerate(days)
-        if len(days) <= 8 or i % max(len(days) // 6, 1) == 0
-    ]
+        lines.append({"name": name, "segments": segments, "points": points})
+    every = 1 if len(days) <= 8 else max(len(days) // 6, 1)
+    labelled = [i for i in range(len(days)) if i % every == 0]
+    last = len(days) - 1
+    if labelled and labelled[-1] != last:
+        if last - labelled[-1] < every / 2:  # too close to the last day's label
+            labelled.pop()
+        labelled.append(last)
     return {
         "lines": lines,
         "width": LINE_W,
         "height": LINE_H,
-        "ticks": ticks,
+        "ticks": [{"x": round(x_of(i), 1), "label": day_label(days[i])} for i in labelled],
         "grid": [{"y": LINE_H - p * LINE_H / 100, "label": f"{p}%"} for p in (0, 25, 50, 75, 100)],
     }
 
@@ -161,8 +179,9 @@ def dashboard_data(f: metrics.DashboardFilters, *, now: datetime) -> dict[str, A
     workload = figures.reviewer_workload(counts)
     paths = figures.outcomes_by_path(counts)
 
+    today = timezone.localdate(now)
     days, day = [], timezone.localdate(f.start)
-    while day <= timezone.localdate(now):
+    while day <= today:
         days.append(day)
         day += timedelta(days=1)
     trend = line_chart(
@@ -175,6 +194,7 @@ def dashboard_data(f: metrics.DashboardFilters, *, now: datetime) -> dict[str, A
                 d: metrics.rate(c["overridden"], c["total"]) for d, c in override_days.items()
             },
         },
+        today=today,
     )
     return {
         "routing_days": routing_days,
@@ -222,7 +242,7 @@ def dashboard_data(f: metrics.DashboardFilters, *, now: datetime) -> dict[str, A
             ),
         ],
         "reasons_chart": bar_chart(
-            [(r["reason_code"].replace("_", " "), r["n"], str(r["n"])) for r in reasons]
+            [(label(r["reason_code"]), r["n"], str(r["n"])) for r in reasons]
         ),
         "outcome_charts": [
             (title, bar_chart([(o["label"], o["n"], str(o["n"])) for o in paths.get(key, [])]))
@@ -282,6 +302,7 @@ def dashboard_view(request):
             title="Operations dashboard",
             form=form,
             filters=f,
+            now=now,
             alerts=drift_check(now=now, **daily),
             **data,
         ),

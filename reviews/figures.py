@@ -191,7 +191,7 @@ def outcomes_by_path(c: LoopCounts) -> dict[str, list[dict[str, Any]]]:
         result.setdefault(route, []).append(
             {
                 "status": status,
-                "label": metrics.OUTCOME_GROUPS.get(status, status.replace("_", " ")),
+                "label": metrics.outcome_label(status),
                 "n": n,
             }
         )

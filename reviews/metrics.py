@@ -50,6 +50,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
+from hitl_site.labels import label
 from refunds.agent.schemas import Action
 from refunds.models import Execution, GateEvaluation, Proposal
 from refunds.states import RefundStatus
@@ -380,6 +381,11 @@ OUTCOME_GROUPS = {
 }
 
 
+def outcome_label(status: str) -> str:
+    """How the outcome charts name a request's status now."""
+    return OUTCOME_GROUPS.get(status, label(status))
+
+
 def outcomes_by_path(f: DashboardFilters) -> dict[str, list[dict[str, Any]]]:
     """Gate decisions in the period by route (auto / human) and the request's status now."""
     rows = (
@@ -394,7 +400,7 @@ def outcomes_by_path(f: DashboardFilters) -> dict[str, list[dict[str, Any]]]:
         result.setdefault(row["route"], []).append(
             {
                 "status": status,
-                "label": OUTCOME_GROUPS.get(status, status.replace("_", " ")),
+                "label": outcome_label(status),
                 "n": row["n"],
             }
         )

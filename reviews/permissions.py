@@ -100,6 +100,14 @@ def user_created_case(user, task: ReviewTask) -> bool:
     ).exists()
 
 
+def user_uses_review_pages(user) -> bool:
+    """Whom the review pages are for: who works a queue, and reviewers (``reviews.
+    view_reviewtask``) not granted one yet, whom the queue page tells whom to ask."""
+    return user_is_human_staff(user) and (
+        user.has_perm("reviews.view_reviewtask") or bool(queue_ids_for_user(user))
+    )
+
+
 def user_can_reassign(user) -> bool:
     return user_is_human_staff(user) and user.has_perm("reviews.reassign_reviewtask")
 

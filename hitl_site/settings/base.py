@@ -18,7 +18,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "hitl_site.apps.HitlAdminConfig",  # django.contrib.admin with the site's own AdminSite
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "audit",
     "refunds",
     "reviews",
+    "hitl_site",  # labels template tags, favicon and stylesheet, date formats
 ]
 
 MIDDLEWARE = [
@@ -128,12 +129,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# Without a ``next``, the login sends everyone to ``/``, which redirects each role to its
+# landing page (hitl_site.navigation.landing_url): reviewers to the review queue.
+LOGIN_REDIRECT_URL = "home"
 ANONYMOUS_USER_NAME = None  # guardian: no anonymous object permissions
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
+# Times to the second (the audit log orders what happened within a minute): see
+# hitl_site/formats/en/formats.py.
+FORMAT_MODULE_PATH = ["hitl_site.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"

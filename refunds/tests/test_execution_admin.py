@@ -1,6 +1,9 @@
 """The executor's admin: read-only records, a senior reviewer's retry and close, the
 webhook delivery log, and the case timeline."""
 
+import re
+from html.parser import HTMLParser
+
 import pytest
 from django.contrib import admin
 from django.urls import reverse
@@ -186,14 +189,73 @@ def test_case_timeline_answers_the_questions_on_one_page(client, role_user):
     page = response.content.decode()
     for text in (
         "4.2 Damaged on arrival",
-        "policy_version",
-        "decision.finalized",
-        "execution.recorded",
+        "Policy version:",
+        "Decision made final",
+        "Execution recorded",
         Execution.objects.get().provider_reference,
         "Who approved the final action",
         "Webhook deliveries",
     ):
         assert text in page, text
+
+
+class _Text(HTMLParser):
+    """What a reader sees of a page: its text, not its tags or attributes."""
+
+    def __init__(self):
+        super().__init__()
+        self.parts: list[str] = []
+
+    def handle_data(self, data):
+        self.parts.append(data)
+
+
+def visible_text(html: str) -> str:
+    parser = _Text()
+    parser.feed(html.split("<body", 1)[1])
+    return " ".join(" ".join(parser.parts).split())
+
+
+def test_case_timeline_shows_labels_and_values_not_python_reprs(client, role_user, settings):
+    settings.TIME_ZONE = "UTC"
+    request = final_decision(amount="5")
+    record_event(
+        event_type="review.decided",
+        actor=Actor.system("tests"),
+        subject=request,
+        payload={
+            "outcome": "approve_with_edits",
+            "proposed_action": "request_more_info",
+            "confirms": None,
+            "replayed": False,
+            "reasons": [{"code": "amount_over_ceiling", "message": "Over the ceiling."}],
+            "decision": {"action": "approve_refund", "needs_human_review": True},
+            "until": "2026-12-05T09:10:05.123456Z",
+        },
+    )
+    client.force_login(role_user("auditor"))
+
+    html = client.get(reverse("admin:refunds_refundrequest_timeline", args=[request.pk])).text
+    text = visible_text(html)
+
+    for shown in (
+        "Reviewer decided",  # the event type as words
+        "Decision made final",
+        "Outcome: approve with edits",  # codes as words, keys as words
+        "Proposed action: request more information",
+        "Confirms: —",  # None
+        "Replayed: No",  # a boolean
+        "Code: amount over ceiling · Message: Over the ceiling.",  # a list of records
+        "Needs human review: Yes",  # nested data
+        "Until: 2026-12-05 09:10:05",  # a timestamp, to the second
+        "Final decision Approve refund 5.00",
+        f"{request.decided_at:%Y-%m-%d %H:%M:%S}",  # the page's own times, to the second
+    ):
+        assert shown in text, shown
+    for raw in ("{'", "None", "False", "True"):
+        assert raw not in text, raw
+    assert not re.findall(r"\b[a-z]+(?:[._][a-z]+)+\b", text)  # no snake_case or dotted codes
+    assert 'title="review.decided"' in html  # the code is still there for who needs it
 
 
 def test_timeline_is_linked_from_the_request_page(admin_client):

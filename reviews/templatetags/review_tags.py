@@ -3,6 +3,8 @@ from datetime import datetime
 from django import template
 from django.utils import timezone
 
+from hitl_site.labels import label
+
 register = template.Library()
 
 
@@ -28,6 +30,5 @@ def is_overdue(due_at: datetime | None) -> bool:
     return due_at is not None and due_at <= timezone.now()
 
 
-@register.filter
-def humanize_code(code: str) -> str:
-    return str(code).replace("_", " ")
+# The review pages' name for the site-wide label helper (hitl_site.labels.label).
+register.filter("humanize_code", label)

@@ -260,3 +260,14 @@ def test_a_policy_version_shows_what_changed_from_the_previous_one(client, role_
     assert any("30 days" in line for line in changed if line.startswith("-"))
     assert any("14 days" in line for line in changed if line.startswith("+"))
     assert "first version" in first_page.text
+
+
+def test_task_list_shows_short_request_ids_and_the_amount(client, reviewer_of):
+    task = task_with_proposal(amount="42.50")
+    client.force_login(reviewer_of("standard"))
+
+    html = client.get(reverse("admin:reviews_reviewtask_changelist")).content.decode()
+
+    uuid = str(task.request.public_id)
+    assert f'<code class="hitl-id" title="{uuid}">{uuid[:8]}</code>' in html
+    assert f'<span class="hitl-money">42.50 {task.request.currency}</span>' in html

@@ -54,14 +54,16 @@ def browser(monkeypatch):
         connections.close_all()
 
 
-def logged_in(browser, live_server, user):
+def logged_in(browser, live_server, user, *, landing: str = "/review/", asked: bool = True):
+    """A page logged in through the login form, waiting for ``landing``: asked for as
+    ``next``, or (``asked=False``) where the login sends the user's role by itself."""
     page = browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
     page.set_default_timeout(15_000)
-    page.goto(f"{live_server.url}/admin/login/?next=/review/")
+    page.goto(f"{live_server.url}/admin/login/" + (f"?next={landing}" if asked else ""))
     page.fill("#id_username", user.username)
     page.fill("#id_password", "pass")
     page.click("input[type=submit]")
-    page.wait_for_url(f"{live_server.url}/review/")
+    page.wait_for_url(f"{live_server.url}{landing}")
     return page
 
 
@@ -116,3 +118,61 @@ def test_keyboard_approve_as_proposed(browser, live_server, reviewer_of):
     task.request.refresh_from_db()
     assert task.request.status == RefundStatus.APPROVED
     assert task.request.final_amount == Decimal("18.00")
+
+
+def test_records_read_well_in_a_browser(browser, live_server, reviewer_of, role_user):
+    """The audit list, the request list, the timeline and the dashboard as an auditor sees
+    them, saved to artifacts/ to be looked at: words, not codes or Python values; ids and
+    amounts on one line; today on the dashboard's chart."""
+    from refunds.execution.executor import execution_run
+    from reviews.models import Outcome
+    from reviews.services import review_decide, review_task_claim
+    from reviews.tests.ops_factories import decided
+
+    task = task_with_proposal(amount="40.00")
+    reviewer = reviewer_of("standard")
+    review_task_claim(task=task, user=reviewer)
+    review_decide(
+        task=ReviewTask.objects.get(pk=task.pk),
+        user=reviewer,
+        outcome=Outcome.APPROVE_WITH_EDITS,
+        action="approve_refund",
+        amount=Decimal("32.50"),
+    )
+    execution_run(request_id=task.request_id)
+    for _ in range(4):
+        decided(outcome=Outcome.APPROVE)
+    short = str(task.request.public_id)[:8]
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    page = logged_in(  # the auditor's landing page
+        browser, live_server, role_user("auditor"), landing="/admin/audit/auditevent/", asked=False
+    )
+    page.fill("#request-filter input[name=request]", short)
+    page.click("#request-filter input[type=submit]")
+    sync_api.expect(page.locator("#result_list")).to_contain_text("Reviewer decided")
+    sync_api.expect(page.locator("#result_list")).to_contain_text("Review task claimed")
+    page.screenshot(path=str(ARTIFACTS / "audit-list.png"), full_page=True)
+
+    page.goto(f"{live_server.url}/admin/refunds/refundrequest/")
+    row = page.locator("#result_list tr", has_text=short)
+    sync_api.expect(row).to_contain_text("40.00 GBP")
+    for value in (".hitl-money", ".hitl-id"):
+        assert row.locator(value).bounding_box()["height"] < 25, value  # one line, not wrapped
+    page.screenshot(path=str(ARTIFACTS / "request-list.png"), full_page=True)
+
+    page.goto(f"{live_server.url}/admin/refunds/execution/timeline/{task.request_id}/")
+    text = page.locator("#content").inner_text()
+    for shown in ("Reviewer decided", "Outcome: approve with edits", "Approve refund 32.50 GBP"):
+        assert shown in text, shown
+    for raw in ("{'", "None", "False", "approve_refund"):
+        assert raw not in text, raw
+    page.screenshot(path=str(ARTIFACTS / "timeline.png"), full_page=True)
+
+    page.goto(f"{live_server.url}/review/dashboard/")
+    assert page.locator("svg circle").count() == 2  # today's review and override rates
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+
+    queue = logged_in(browser, live_server, reviewer, asked=False)  # the reviewer's landing
+    sync_api.expect(queue.locator("#site-areas")).to_contain_text("Admin")
+    queue.screenshot(path=str(ARTIFACTS / "review-queue.png"), full_page=True)

@@ -1,5 +1,6 @@
 """The operations dashboard page: who sees it, what it shows, what it costs."""
 
+import itertools
 from datetime import timedelta
 
 import pytest
@@ -153,3 +154,49 @@ def test_dashboard_query_count_does_not_grow_with_rolled_up_days(
     # four rolled-up days with two gate decisions each; three histories today with four
     assert response.context["routing"]["total"] == 4 * 2 + 3 * 4
     assert response.context["decisions"]["rejected"] == 4 + 3  # one per day, one per history
+
+
+@pytest.mark.parametrize("period", ["1", "7", "30", "90"])
+@pytest.mark.parametrize("rolled_up", [False, True], ids=["live", "rolled-up"])
+def test_trend_chart_shows_today_when_only_today_has_cases(client, role_user, period, rolled_up):
+    """The cards said 5 decisions today while the daily chart was empty: a line needs two
+    days, and today was the only one. Today's partial day is drawn (a dot per day), from
+    the live tables or from today's roll-up up to its last full hour."""
+    from reviews.rollup import day_start, loop_stats_rollup_due
+
+    now = timezone.now()
+    last_hour = now.replace(minute=0, second=0, microsecond=0)
+    rolled = rolled_up and last_hour > day_start(timezone.localdate(now))
+    at = last_hour - timedelta(minutes=1) if rolled else now
+    for _ in range(5):
+        decided(outcome=Outcome.APPROVE_WITH_EDITS, amount="12.00", at=at, waited=timedelta(0))
+    if rolled:
+        loop_stats_rollup_due(now=now)  # as the hourly schedule does
+    client.force_login(role_user("auditor"))
+
+    response = client.get(URL, {"period": period})
+
+    assert response.context["decisions"]["total"] == 5  # what the cards show
+    trend, html = response.context["trend"], response.content.decode()
+    today = trend["ticks"][-1]
+    assert today["label"] == "today"
+    for line in trend["lines"]:  # review rate and override rate: 5 of 5 each
+        assert [(p["x"], p["title"]) for p in line["points"]] == [
+            (today["x"], "today so far: 100%")
+        ]
+    assert html.count("<circle") == 2
+    assert "<title>Review rate, today so far: 100%</title>" in html
+    assert ">today</text>" in html
+
+
+def test_trend_chart_labels_the_last_day_without_crowding_the_one_before():
+    from reviews.dashboard import line_chart
+
+    today = timezone.localdate()
+    days = [today - timedelta(days=n) for n in range(29, -1, -1)]
+
+    ticks = line_chart(days, {}, today=today)["ticks"]
+
+    assert [t["label"] for t in ticks][-1] == "today"
+    gaps = [b["x"] - a["x"] for a, b in itertools.pairwise(ticks)]
+    assert min(gaps) >= max(gaps) / 2

@@ -281,3 +281,27 @@ def test_package_of_a_failed_draft_offers_only_edits(login, reviewer_of):
     text = login(reviewer_of("standard")).get(reverse("reviews:task", args=[task.pk])).text
     assert "No valid proposal" in text and "model_unavailable" in text
     assert 'id="approve" disabled' in text
+
+
+def test_queue_shows_short_unwrapped_request_ids_and_amounts(login, reviewer_of):
+    stated = task_with_proposal(amount="42.50")
+    unstated = task_with_proposal()
+    unstated.request.requested_amount = None
+    unstated.request.save()
+
+    html = login(reviewer_of("standard")).get(reverse("reviews:queue")).content.decode()
+
+    uuid = str(stated.request.public_id)
+    assert f'<code class="hitl-id" title="{uuid}">{uuid[:8]}</code>' in html
+    assert f'<span class="hitl-money">42.50 {stated.request.currency}</span>' in html
+    assert '<span class="hitl-money">—</span>' in html
+
+
+def test_decision_page_shows_times_to_the_second(login, reviewer_of, settings):
+    settings.TIME_ZONE = "UTC"
+    task = task_with_proposal()
+
+    html = login(reviewer_of("standard")).get(reverse("reviews:task", args=[task.pk])).text
+
+    assert f"{task.request.created_at:%Y-%m-%d %H:%M:%S} via" in html
+    assert f"hard deadline {task.deadline_at:%Y-%m-%d %H:%M:%S}" in html
