@@ -1,8 +1,13 @@
 """The admin site and admin building blocks shared by the apps."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.utils import model_format_dict
 from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.http import HttpResponseRedirect
 from django.urls import reverse
+
+from audit.services import Actor, record_event
 
 
 class HitlAdminSite(admin.AdminSite):
@@ -27,13 +32,6 @@ class HitlAdminSite(admin.AdminSite):
         if REDIRECT_FIELD_NAME not in request.GET and REDIRECT_FIELD_NAME not in request.POST:
             extra_context = {REDIRECT_FIELD_NAME: reverse("home"), **(extra_context or {})}
         return super().login(request, extra_context)
-
-from django.contrib import messages
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.contrib.admin.utils import model_format_dict
-from django.http import HttpResponseRedirect
-
-from audit.services import Actor, record_event
 
 
 class ReadOnlyAdminMixin:
