@@ -18,7 +18,7 @@ from django.utils import timezone
 from refunds.agent.providers import OFFLINE, OPENAI
 from refunds.models import GatePolicyVersion, RefundRequest
 
-from . import figures, metrics
+from . import figures, metrics, oversight
 from . import permissions as perms
 from .drift import drift_check, drift_window_start
 from .models import Queue
@@ -143,6 +143,10 @@ def _duration(seconds: float | None) -> str:
     return f"{hours} h {minutes} min" if hours < 48 else f"{hours // 24} d {hours % 24} h"
 
 
+def _seconds(seconds: float | None) -> str:
+    return "n/a" if seconds is None else f"{seconds:.0f} s"
+
+
 # --- The page ---------------------------------------------------------------------------------
 
 
@@ -160,6 +164,22 @@ def dashboard_data(f: metrics.DashboardFilters, *, now: datetime) -> dict[str, A
     queues = metrics.queue_state(f, now=now)
     workload = figures.reviewer_workload(counts)
     paths = figures.outcomes_by_path(counts)
+    reviewers = [
+        {
+            **r,
+            "share_text": _pct(r["unchanged_share"]),
+            "median_text": _seconds(r["median_seconds"]),
+        }
+        for r in oversight.reviewer_oversight(f)
+    ]
+    by_reason = [
+        {
+            **r,
+            "action_text": _pct(r["action_agreement_rate"]),
+            "agreed_text": _pct(r["agreement_rate"]),
+        }
+        for r in oversight.agreement_by_reason_code(f)
+    ]
 
     days, day = [], timezone.localdate(f.start)
     while day <= timezone.localdate(now):
@@ -186,6 +206,9 @@ def dashboard_data(f: metrics.DashboardFilters, *, now: datetime) -> dict[str, A
         "execution": execution,
         "queues": queues,
         "workload": workload,
+        "oversight": reviewers,
+        "rubber_stamps": [r for r in reviewers if r["rubber_stamp"]],
+        "reason_agreement": by_reason,
         "trend": trend,
         "cards": [
             (
