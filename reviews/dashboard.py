@@ -209,6 +209,10 @@ def dashboard_data(f: metrics.DashboardFilters, *, now: datetime) -> dict[str, A
         "oversight": reviewers,
         "rubber_stamps": [r for r in reviewers if r["rubber_stamp"]],
         "reason_agreement": by_reason,
+        "satisfaction": [
+            {**row, "mean_text": "n/a" if row["mean"] is None else f"{row['mean']:.2f}"}
+            for row in oversight.satisfaction_by_path(f)
+        ],
         "trend": trend,
         "cards": [
             (

@@ -18,6 +18,9 @@ signing off? Counts over the final human decisions of the dashboard's period and
   often the final action — and the action and amount — equalled the draft's. A case with
   two codes counts under both.
 
+* **Customer satisfaction by path**: the scores customers gave through the API in the
+  period (``CustomerFeedback``, by its ``created_at``), per path the case took.
+
 These are counted live, not from the daily roll-up: a median per reviewer cannot be summed
 from the roll-up's per-day totals, and the final decisions of a period are read through
 their ``created_at`` index.
@@ -27,11 +30,13 @@ from collections import defaultdict
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Q
+from django.db.models import Avg, Count, DurationField, Exists, ExpressionWrapper, F, OuterRef, Q
 from django.db.models.functions import Coalesce
 
+from refunds.models import CustomerFeedback
+
 from . import metrics, rollup
-from .models import APPROVING_OUTCOMES
+from .models import APPROVING_OUTCOMES, ReviewTask
 
 NO_REASON = "(no reason code)"
 OVERSIGHT_TOP = 30
@@ -134,3 +139,34 @@ def agreement_by_reason_code(f: metrics.DashboardFilters) -> list[dict[str, Any]
     ]
     result.sort(key=lambda r: (-r["cases"], r["reason_code"]))
     return result
+
+
+def satisfaction_by_path(f: metrics.DashboardFilters) -> list[dict[str, Any]]:
+    """Per path (auto-approved, human-reviewed, denied, no decision): feedback ``count``
+    and ``mean`` score, for the feedback given in the period on requests matching the
+    filters (the queue: the request had a review task in it). Every path is listed, in
+    that order. One query."""
+    qs = CustomerFeedback.objects.filter(created_at__gte=f.start, created_at__lt=f.end)
+    if f.queue:
+        qs = qs.filter(
+            Exists(ReviewTask.objects.filter(request=OuterRef("request"), queue__slug=f.queue))
+        )
+    if f.channel:
+        qs = qs.filter(request__channel=f.channel)
+    if f.provider:
+        qs = qs.filter(metrics._provider_exists(f.provider, "request"))
+    if f.policy_version is not None:
+        qs = qs.filter(metrics._policy_of_request(f.policy_version))
+    found = {
+        row["path"]: row
+        for row in qs.order_by().values("path").annotate(count=Count("pk"), mean=Avg("score"))
+    }
+    return [
+        {
+            "path": path,
+            "label": label,
+            "count": found.get(path, {}).get("count", 0),
+            "mean": found.get(path, {}).get("mean"),
+        }
+        for path, label in CustomerFeedback.Path.choices
+    ]

@@ -6,7 +6,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from refunds.tests.factories import UserFactory
+from refunds.models import CustomerFeedback
+from refunds.tests.factories import RefundRequestFactory, UserFactory
 from reviews import oversight
 from reviews.metrics import DashboardFilters
 from reviews.models import Outcome
@@ -163,6 +164,40 @@ def test_oversight_follows_the_dashboard_filters():
     assert [r["decided"] for r in oversight.reviewer_oversight(f)] == [1]
 
 
+def feedback(score: int, path: str, *, channel: str = "web", days_ago: int = 0):
+    made = CustomerFeedback.objects.create(
+        request=RefundRequestFactory(channel=channel), score=score, path=path
+    )
+    at = timezone.now() - timedelta(days=days_ago)
+    CustomerFeedback.objects.filter(pk=made.pk).update(created_at=at)
+
+
+def test_satisfaction_by_path_counts_and_averages_the_scores_of_the_period():
+    feedback(5, "auto_approved")
+    feedback(4, "auto_approved")
+    feedback(2, "human_reviewed")
+    feedback(1, "auto_approved", days_ago=3)  # before the period
+
+    rows = {r["path"]: r for r in oversight.satisfaction_by_path(period())}
+
+    assert (rows["auto_approved"]["count"], rows["auto_approved"]["mean"]) == (2, 4.5)
+    assert (rows["human_reviewed"]["count"], rows["human_reviewed"]["mean"]) == (1, 2)
+    assert (rows["denied"]["count"], rows["denied"]["mean"]) == (0, None)
+
+
+def test_satisfaction_by_path_follows_the_channel_filter_in_one_query(
+    django_assert_num_queries,
+):
+    feedback(5, "denied", channel="email")
+    feedback(1, "denied", channel="web")
+    f = DashboardFilters(start=period().start, end=period().end, channel="email")
+
+    with django_assert_num_queries(1):
+        rows = {r["path"]: r for r in oversight.satisfaction_by_path(f)}
+
+    assert (rows["denied"]["count"], rows["denied"]["mean"]) == (1, 5)
+
+
 # --- On the page ----------------------------------------------------------------------------
 
 
@@ -209,3 +244,15 @@ def test_dashboard_shows_agreement_by_reason_code(client, role_user):
     html = "".join(client.get(URL).content.decode().split())
 
     assert "<td>sentiment_requires_review</td><td>1</td><td>1</td><td>100.0%</td>" in html
+
+
+def test_dashboard_shows_customer_satisfaction_by_path(client, role_user):
+    feedback(5, "auto_approved")
+    feedback(2, "auto_approved")
+    client.force_login(role_user("policy_admin"))
+
+    html = "".join(client.get(URL).content.decode().split())
+
+    assert "Customersatisfactionbypath" in html
+    assert "<td>Auto-approved</td><td>2</td><td>3.50</td>" in html
+    assert "<td>Denied</td><td>0</td><td>n/a</td>" in html
