@@ -9,7 +9,8 @@ Two kinds of figures:
 * **Database gauges** read by ``DatabaseCollector``, so they are right whichever process
   serves the scrape: review queue depth and oldest open task per queue (live, every
   scrape); requests by status, proposals by provider and error code, token usage, model
-  latency (count and sum, per provider), executions by phase (table-wide aggregates, from a
+  latency (count and sum, per provider), executions by phase, customer satisfaction
+  scores by path (count and sum) (table-wide aggregates, from a
   snapshot shared through the cache and at most ``METRICS_DB_CACHE_SECONDS`` old).
 
 ``METRICS_TOKEN`` (setting / environment variable), when set, is required as
@@ -96,7 +97,7 @@ def _database_totals() -> dict:
 
 
 def _read_database_totals() -> dict:
-    from refunds.models import Execution, Proposal, RefundRequest
+    from refunds.models import CustomerFeedback, Execution, Proposal, RefundRequest
 
     started = time.monotonic()
     sums = {kind: Sum(Cast(KT(f"token_usage__{kind}"), IntegerField())) for kind in TOKEN_KINDS}
@@ -116,6 +117,11 @@ def _read_database_totals() -> dict:
         ),
         "executions": list(
             Execution.objects.order_by().values_list("phase").annotate(n=Count("pk"))
+        ),
+        "feedback": list(
+            CustomerFeedback.objects.order_by()
+            .values_list("path")
+            .annotate(n=Count("pk"), total=Sum("score"))
         ),
     }
     totals["read_at"] = time.time()
@@ -224,6 +230,16 @@ class DatabaseCollector(Collector):
         for phase, n in totals["executions"]:
             executions.add_metric([phase], n)
         yield executions
+
+        satisfaction = SummaryMetricFamily(
+            "hitl_customer_satisfaction_score",
+            "Customer feedback scores (1 to 5) by the path the case took "
+            "(auto_approved, human_reviewed, denied, no_decision); mean = sum / count.",
+            labels=["path"],
+        )
+        for path, n, total in totals.get("feedback", []):  # a snapshot cached before: none
+            satisfaction.add_metric([path], count_value=n, sum_value=total or 0)
+        yield satisfaction
 
 
 def _process_registry():

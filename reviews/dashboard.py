@@ -19,7 +19,7 @@ from hitl_site.labels import label
 from refunds.agent.providers import OFFLINE, OPENAI
 from refunds.models import GatePolicyVersion, RefundRequest
 
-from . import figures, metrics
+from . import figures, metrics, oversight
 from . import permissions as perms
 from .drift import drift_check, drift_window_start
 from .models import Queue
@@ -161,6 +161,10 @@ def _duration(seconds: float | None) -> str:
     return f"{hours} h {minutes} min" if hours < 48 else f"{hours // 24} d {hours % 24} h"
 
 
+def _seconds(seconds: float | None) -> str:
+    return "n/a" if seconds is None else f"{seconds:.0f} s"
+
+
 # --- The page ---------------------------------------------------------------------------------
 
 
@@ -178,6 +182,22 @@ def dashboard_data(f: metrics.DashboardFilters, *, now: datetime) -> dict[str, A
     queues = metrics.queue_state(f, now=now)
     workload = figures.reviewer_workload(counts)
     paths = figures.outcomes_by_path(counts)
+    reviewers = [
+        {
+            **r,
+            "share_text": _pct(r["unchanged_share"]),
+            "median_text": _seconds(r["median_seconds"]),
+        }
+        for r in oversight.reviewer_oversight(f)
+    ]
+    by_reason = [
+        {
+            **r,
+            "action_text": _pct(r["action_agreement_rate"]),
+            "agreed_text": _pct(r["agreement_rate"]),
+        }
+        for r in oversight.agreement_by_reason_code(f)
+    ]
 
     today = timezone.localdate(now)
     days, day = [], timezone.localdate(f.start)
@@ -206,6 +226,13 @@ def dashboard_data(f: metrics.DashboardFilters, *, now: datetime) -> dict[str, A
         "execution": execution,
         "queues": queues,
         "workload": workload,
+        "oversight": reviewers,
+        "rubber_stamps": [r for r in reviewers if r["rubber_stamp"]],
+        "reason_agreement": by_reason,
+        "satisfaction": [
+            {**row, "mean_text": "n/a" if row["mean"] is None else f"{row['mean']:.2f}"}
+            for row in oversight.satisfaction_by_path(f)
+        ],
         "trend": trend,
         "cards": [
             (

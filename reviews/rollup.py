@@ -146,8 +146,9 @@ class _Seconds(Func):
         return super().as_sql(compiler, conn, template=template, **extra)
 
 
-def _latency_bucket_expression() -> Floor:
-    seconds = Greatest(_Seconds(metrics._review_seconds()), Value(1.0))
+def _latency_bucket_expression(duration=None) -> Floor:
+    """The histogram bucket of ``duration`` (default: the review latency)."""
+    seconds = Greatest(_Seconds(duration or metrics._review_seconds()), Value(1.0))
     return Floor(Ln(seconds) * Value(BUCKETS_PER_DOUBLING / math.log(2)))
 
 

@@ -279,6 +279,12 @@ METRICS_DB_CACHE_SECONDS = env.int("METRICS_DB_CACHE_SECONDS", default=60)
 HITL_DRIFT_BASELINE_DAYS = env.int("HITL_DRIFT_BASELINE_DAYS", default=14)
 HITL_DRIFT_MARGIN = env.float("HITL_DRIFT_MARGIN", default=0.10)
 HITL_DRIFT_MIN_CASES = env.int("HITL_DRIFT_MIN_CASES", default=20)
+# Rubber-stamp warning (dashboard, per reviewer over the period): at least MIN_DECISIONS
+# final decisions, at least UNCHANGED_SHARE of them approvals of the AI's draft unchanged,
+# and a median decision time (from the reviewer's claim) under MEDIAN_SECONDS.
+HITL_RUBBER_STAMP_MIN_DECISIONS = env.int("HITL_RUBBER_STAMP_MIN_DECISIONS", default=20)
+HITL_RUBBER_STAMP_UNCHANGED_SHARE = env.float("HITL_RUBBER_STAMP_UNCHANGED_SHARE", default=0.95)
+HITL_RUBBER_STAMP_MEDIAN_SECONDS = env.float("HITL_RUBBER_STAMP_MEDIAN_SECONDS", default=20.0)
 # Daily roll-up of the dashboard's figures (reviews.rollup, scheduled hourly): closed days
 # of this window without a roll-up are back-filled (at least the dashboard's 90 days), and
 # the last SETTLE days are counted again, since their cases may still change status.

@@ -127,3 +127,18 @@ def test_table_wide_totals_come_from_a_snapshot_shared_for_the_cache_period(clie
     assert second[("hitl_review_queue_depth", (("queue", "standard"),))] == 1  # always live
     assert second[("hitl_metrics_snapshot_age_seconds", ())] >= 0
     cache.delete(SNAPSHOT_CACHE_KEY)
+
+
+def test_metrics_exports_customer_satisfaction_by_path(client):
+    from refunds.models import CustomerFeedback
+
+    for score, path in ((5, "auto_approved"), (3, "auto_approved"), (1, "denied")):
+        CustomerFeedback.objects.create(request=RefundRequestFactory(), score=score, path=path)
+
+    samples = _samples(client.get("/metrics"))
+
+    auto, denied = (("path", "auto_approved"),), (("path", "denied"),)
+    assert samples[("hitl_customer_satisfaction_score_count", auto)] == 2
+    assert samples[("hitl_customer_satisfaction_score_sum", auto)] == 8
+    assert samples[("hitl_customer_satisfaction_score_count", denied)] == 1
+    assert samples[("hitl_customer_satisfaction_score_sum", denied)] == 1

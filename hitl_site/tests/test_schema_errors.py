@@ -19,6 +19,7 @@ pytestmark = pytest.mark.django_db
 LIST = "/api/v1/refund-requests/"
 DETAIL = "/api/v1/refund-requests/{public_id}/"
 REPLIES = "/api/v1/refund-requests/{public_id}/replies/"
+FEEDBACK = "/api/v1/refund-requests/{public_id}/feedback/"
 ERROR_REF = "#/components/schemas/Error"
 
 # What each operation can answer with besides success, and why (see hitl_site/openapi.py).
@@ -31,6 +32,8 @@ EXPECTED_ERRORS = {
     (DETAIL, "get"): {401, 403, 404, 429},
     # invalid body; unknown request; not awaiting the customer
     (REPLIES, "post"): {400, 401, 403, 404, 409, 429},
+    # invalid score; unknown request; not final yet, or feedback given with another body
+    (FEEDBACK, "post"): {400, 401, 403, 404, 409, 429},
 }
 
 

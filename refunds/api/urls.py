@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import replies, views
+from . import feedback, replies, views
 
 app_name = "api"
 
@@ -17,5 +17,10 @@ urlpatterns = [
         "refund-requests/<uuid:public_id>/replies/",
         replies.RefundRequestReplyView.as_view(),
         name="refund-request-replies",
+    ),
+    path(
+        "refund-requests/<uuid:public_id>/feedback/",
+        feedback.RefundRequestFeedbackView.as_view(),
+        name="refund-request-feedback",
     ),
 ]

@@ -11,10 +11,12 @@ from .execution import (
     ReplacementOrder,
     WebhookDelivery,
 )
+from .feedback import CustomerFeedback
 from .gate import GateEvaluation, GatePolicyVersion
 
 __all__ = [
     "Customer",
+    "CustomerFeedback",
     "CustomerReply",
     "Execution",
     "GateEvaluation",
