@@ -10,7 +10,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from hitl_site.errors import ApplicationError
-from refunds.models import GateEvaluation, GatePolicyVersion, RefundRequest
+from refunds.models import GateEvaluation, GatePolicyVersion, OutboundMessage, RefundRequest
 from refunds.selectors import customer_refund_history, order_refundable_remaining
 
 from .engine import GateContext
@@ -68,6 +68,9 @@ def gate_context_for_request(*, request: RefundRequest, now: datetime | None = N
         requested_amount=request.requested_amount,
         request_priority=request.priority,
         request_age_hours=age,
+        questions_asked=OutboundMessage.objects.filter(
+            request=request, kind=OutboundMessage.Kind.MORE_INFO
+        ).count(),
     )
 
 

@@ -24,6 +24,7 @@ def gate_context_to_json(context: GateContext) -> dict[str, Any]:
         ),
         "request_priority": context.request_priority,
         "request_age_hours": context.request_age_hours,
+        "questions_asked": context.questions_asked,
     }
 
 
@@ -42,6 +43,7 @@ def gate_context_from_json(data: Mapping[str, Any]) -> GateContext:
         requested_amount=None if requested is None else Decimal(requested),
         request_priority=int(data.get("request_priority", PRIORITY_NORMAL)),
         request_age_hours=int(data.get("request_age_hours", 0)),
+        questions_asked=int(data.get("questions_asked", 0)),  # not in older snapshots
     )
 
 

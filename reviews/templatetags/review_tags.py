@@ -3,6 +3,8 @@ from datetime import datetime
 from django import template
 from django.utils import timezone
 
+from refunds.gate.engine import reason_label as _reason_label
+
 register = template.Library()
 
 
@@ -31,3 +33,10 @@ def is_overdue(due_at: datetime | None) -> bool:
 @register.filter
 def humanize_code(code: str) -> str:
     return str(code).replace("_", " ")
+
+
+@register.filter
+def reason_label(code: str) -> str:
+    """A gate reason code as reviewers read it ("repeat_question" → "question already
+    asked"); the code itself goes in the tag's title."""
+    return _reason_label(code)
