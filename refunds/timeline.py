@@ -1,6 +1,8 @@
 """The case timeline: one page that answers why an action was taken, on which policy text,
 what the model recommended, who approved it and what was executed — read from the audit
-log (``audit.selectors.audit_events_for_subject``) and the execution records."""
+log (``audit.selectors.audit_events_for_subject``), the case thread (``refunds.thread``:
+the conversation with the customer, the drafts and the decisions, as the review page shows
+it) and the execution records."""
 
 from dataclasses import dataclass, field
 from typing import Any
@@ -9,6 +11,7 @@ from audit.models import AuditEvent
 from audit.selectors import audit_events_for_subject
 
 from .models import Execution, RefundRequest
+from .thread import CaseThread, case_thread
 
 # Which events answer which question; the latest event of each kind is shown in the summary.
 QUESTIONS: list[tuple[str, tuple[str, ...]]] = [
@@ -32,13 +35,15 @@ class CaseTimeline:
     request: RefundRequest
     events: list[AuditEvent]
     answers: list[TimelineAnswer]
+    thread: CaseThread
     executions: list[Execution] = field(default_factory=list)
     related: dict[str, list[Any]] = field(default_factory=dict)
 
 
 def refund_request_timeline(*, request: RefundRequest) -> CaseTimeline:
     """Every audit event about ``request`` in chain order, the event answering each of the
-    questions above, and the execution, message, reply and webhook records."""
+    questions above, the case thread (messages out, replies in, drafts and decisions), and
+    the execution, ledger and webhook records."""
     events = list(
         audit_events_for_subject(
             subject_type=RefundRequest._meta.label_lower, subject_id=str(request.pk)
@@ -57,10 +62,9 @@ def refund_request_timeline(*, request: RefundRequest) -> CaseTimeline:
         request=request,
         events=events,
         answers=answers,
+        thread=case_thread(request=request),
         executions=list(request.executions.order_by("created_at")),
         related={
-            "Customer messages": list(request.outbound_messages.order_by("created_at")),
-            "Customer replies": list(request.customer_replies.all()),
             "Refunds in the ledger": list(request.ledger_refunds.all()),
             "Replacement orders": list(request.replacement_orders.all()),
             "Webhook deliveries": list(request.webhook_deliveries.order_by("created_at")),

@@ -259,6 +259,7 @@ def draft_context_from_record(record: dict[str, Any]) -> DraftContext:
                 facts["refundable_remaining"], what="refundable_remaining"
             ),
             earlier_requests=facts.get("earlier_requests") or [],
+            questions_asked=tuple(facts.get("questions_asked") or ()),
             policy_version="" if policy_version == "none" else policy_version,
             sections=sections,
         )

@@ -13,6 +13,7 @@ from django.utils import timezone
 from refunds.agent.providers import OFFLINE, drafter_name
 from refunds.models import GateEvaluation, Proposal, RefundRequest
 from refunds.selectors import RefundHistory, customer_refund_history
+from refunds.thread import CaseThread, case_thread
 
 from . import permissions as perms
 from .models import Queue, ReviewDecision, ReviewTask, TaskStatus
@@ -356,8 +357,9 @@ class DecisionPackage:
     sections: list[dict]
     provenance: Provenance
     history: RefundHistory
-    decisions: list[ReviewDecision]
+    decisions: list[ReviewDecision]  # on this task, oldest first
     pending_approval: ReviewDecision | None
+    thread: CaseThread  # the whole case: messages, replies, drafts, decisions, with times
     extra: dict = field(default_factory=dict)
 
 
@@ -384,14 +386,18 @@ def _sections(proposal, decision: ProposedDecision | None) -> list[dict]:
 
 
 def decision_package(task: ReviewTask) -> DecisionPackage:
-    """Everything a reviewer needs to decide ``task`` (loaded by ``review_task_for_user``):
-    four more queries — proposal, gate evaluation, refund history, decisions."""
+    """Everything a reviewer needs to decide ``task`` (loaded by ``review_task_for_user``)
+    in seven queries, however long the case: the case thread (five: every draft, gate
+    evaluation, decision, message and reply; the latest evaluation and this task's
+    decisions are taken from it), the latest proposal in full with its provenance, and the
+    refund history."""
     request = task.request
-    proposal = latest_proposal(request)
-    evaluation = latest_gate_evaluation(request)
+    thread = case_thread(request=request, current_task=task)
+    proposal = latest_proposal(request)  # in full: its prompt and raw answer are shown
+    evaluation = thread.latest_evaluation
     decision = proposed_decision(request, proposal=proposal, evaluation=evaluation)
     provenance = _provenance(proposal, evaluation)
-    decisions = list(task.decisions.select_related("reviewer").order_by("created_at", "id"))
+    decisions = [d for d in thread.decisions if d.task_id == task.pk]
     return DecisionPackage(
         task=task,
         request=request,
@@ -402,6 +408,7 @@ def decision_package(task: ReviewTask) -> DecisionPackage:
         history=customer_refund_history(customer=request.customer, exclude_request=request),
         decisions=decisions,
         pending_approval=next((d for d in decisions if d.pending), None),
+        thread=thread,
     )
 
 

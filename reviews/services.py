@@ -23,7 +23,7 @@ from hitl_site.errors import ApplicationError
 from refunds.agent.schemas import Action
 from refunds.decisions import FinalPayload, refund_remaining_check, refund_request_finalize
 from refunds.execution.backends import backends_from_settings
-from refunds.execution.executor import MESSAGES
+from refunds.execution.executor import MESSAGES, idempotency_key_for
 from refunds.models import OutboundMessage, RefundRequest
 from refunds.money import quantize
 from refunds.states import RefundStatus
@@ -411,17 +411,21 @@ def review_decide(
     """Records a human decision on ``task`` and applies it.
 
     Outcomes:
-    - ``approve``: the AI's proposed action and amount; ``approve_with_edits``: ``action``
-      and ``amount`` as given. Final through ``refunds.decisions.refund_request_finalize``
-      (request ``approved``, execution queued on commit), unless it is a refund above
-      ``REVIEW_FOUR_EYES_AMOUNT``: then the first approval is stored ``pending`` and the
-      task goes back to its queue; a second, different approver approving the same
-      payload makes it final (a different payload replaces the pending approval).
+    - ``approve``: the AI's proposed action and amount (``action``/``amount``, if given,
+      must equal them: other figures are refused, never silently dropped);
+      ``approve_with_edits``: ``action`` and ``amount`` as given. Final through
+      ``refunds.decisions.refund_request_finalize`` (request ``approved``, execution queued
+      on commit), unless it is a refund above ``REVIEW_FOUR_EYES_AMOUNT``: then the first
+      approval is stored ``pending`` and the task goes back to its queue; a second,
+      different approver approving the same payload makes it final (a different payload
+      replaces the pending approval). ``message`` (optional) is sent to the customer when
+      the approval becomes final (see ``_tell_approval``).
     - ``reject``: ``reason_code`` (a ``RejectReason``) and ``comment`` required; request
-      ``rejected``.
+      ``rejected``; the customer gets ``message`` or the standard denial.
     - ``escalate``: ``comment`` (the note) required; the task moves to the senior queue
       with a raised priority, request ``escalated``.
-    - ``request_more_info``: ``message`` (the question to the customer) required; request
+    - ``request_more_info``: ``message`` (the question to the customer) required, and not
+      a question already put to them on this request (``repeat_question``); request
       ``awaiting_customer``.
 
     ``expected_version`` is the task version the reviewer saw: if the task changed since
@@ -431,8 +435,8 @@ def review_decide(
     queue, the user's own case), ``task_already_decided``/``task_expired``,
     ``task_changed``, ``task_claimed`` (another reviewer holds the claim),
     ``four_eyes_same_approver``, ``invalid_decision`` (400) for missing or invalid
-    fields, and ``IllegalTransition`` if the request is no longer in review. Nothing is
-    written when it raises.
+    fields, ``repeat_question`` (400), and ``IllegalTransition`` if the request is no
+    longer in review. Nothing is written when it raises.
     """
     locked = _lock(task)
     _require_worker(locked, user)
@@ -508,6 +512,7 @@ def _approve(task, user, proposal, fields, action, amount) -> ReviewDecision:
     if fields["outcome"] == Outcome.APPROVE:
         if proposal is None:
             raise _invalid("There is no valid AI proposal to approve; use approve with edits.")
+        _refuse_other_figures(proposal, action, amount, request.currency)
         action, amount = proposal.action, proposal.amount
     if action not in {a.value for a in Action}:
         raise _invalid(f"Unknown action {action!r}.")
@@ -593,6 +598,12 @@ def _approve(task, user, proposal, fields, action, amount) -> ReviewDecision:
         )
     decision = ReviewDecision.objects.create(**fields, is_final=True, confirms=confirms)
     _close(task, now)
+    # The confirming approver's words, else those of the first approver they confirmed.
+    reference = _tell_approval(
+        request=request,
+        decision=decision,
+        message=fields["message"] or (confirms.message if confirms else ""),
+    )
     record_event(
         event_type="review.decided",
         actor=Actor.user(user),
@@ -607,9 +618,46 @@ def _approve(task, user, proposal, fields, action, amount) -> ReviewDecision:
             "proposed_amount": fields["proposed_amount"],
             "payload_hash": payload_hash,
             "confirms": confirms.pk if confirms else None,
+            "customer_message": reference or None,
         },
     )
     return decision
+
+
+def _refuse_other_figures(proposal, action, amount, currency: str) -> None:
+    """ "Approve as proposed" approves the proposal's figures: if the caller sent others, it
+    meant to approve with edits, and dropping them silently would pay the wrong amount."""
+    other_action = bool(action) and action != proposal.action
+    try:
+        other_amount = amount is not None and quantize(Decimal(amount)) != proposal.amount
+    except (ArithmeticError, TypeError, ValueError):
+        other_amount = True
+    if other_action or other_amount:
+        raise _invalid(
+            f"“Approve as proposed” approves the draft's {proposal.action.replace('_', ' ')} "
+            f"{proposal.amount} {currency}, but other figures ({action or proposal.action} "
+            f"{amount if amount is not None else proposal.amount}) were sent; nothing was "
+            "saved. Approve with edits to approve your figures."
+        )
+
+
+def _tell_approval(*, request: RefundRequest, decision: ReviewDecision, message: str) -> str:
+    """Sends the reviewer's message on a final approval, through the same messaging path as
+    a rejection or a question (an ``OutboundMessage`` delivered by the integration's
+    webhook, ``customer_message.created``). Returns its reference, or "" without a message.
+
+    For an approved denial or question (``deny_refund``, ``request_more_info``) the
+    executor's own message *is* the outcome: the reviewer's words are sent under the
+    execution's idempotency key, so when the executor runs it finds that message already
+    sent and records it, and the customer gets one message, the reviewer's, instead of the
+    standard text. A refund or a replacement gets its own ``approval`` message."""
+    if not message:
+        return ""
+    if request.final_action in MESSAGES:
+        kind, key = MESSAGES[Action(request.final_action)][0], idempotency_key_for(request)
+    else:
+        kind, key = OutboundMessage.Kind.APPROVAL, f"review-decision-{decision.pk}"
+    return _tell_customer(request=request, key=key, kind=kind, body=message)
 
 
 def _reject(task, user, fields, reason_code) -> ReviewDecision:
@@ -712,9 +760,27 @@ def _escalate(task, user, fields) -> ReviewDecision:
     return decision
 
 
+def _same_words(a: str, b: str) -> bool:
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
 def _request_more_info(task, user, fields) -> ReviewDecision:
     if not fields["message"]:
         raise _invalid("Write the question to ask the customer.")
+    asked = (
+        OutboundMessage.objects.filter(request=task.request, kind=OutboundMessage.Kind.MORE_INFO)
+        .order_by("created_at")
+        .values_list("created_at", "body")
+    )
+    repeated = next((at for at, body in asked if _same_words(body, fields["message"])), None)
+    if repeated is not None:
+        raise ApplicationError(
+            f"The customer was already asked exactly this on "
+            f"{timezone.localtime(repeated):%Y-%m-%d %H:%M} (see the conversation); ask "
+            "something new, or decide on what they answered.",
+            code="repeat_question",
+            status_code=400,
+        )
     _clear_pending(task)
     refund_request_transition(
         request=task.request,

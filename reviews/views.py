@@ -19,7 +19,7 @@ from hitl_site.errors import ApplicationError
 
 from . import permissions as perms
 from . import selectors, services
-from .forms import DecisionForm, QueueFilterForm
+from .forms import BUTTON_LABELS, OUTCOME_FIELDS, DecisionForm, QueueFilterForm, decision_arguments
 from .models import QueueGroupObjectPermission, QueueUserObjectPermission, ReviewTask
 
 PAGE_SIZE = 50
@@ -115,13 +115,7 @@ def _render_package(
     request_obj, customer = package.request, package.request.customer
     proposal = package.proposal
     if form is None:
-        form = DecisionForm(
-            initial={
-                "version": task.version,
-                "action": proposal.action if proposal else "approve_refund",
-                "amount": proposal.amount if proposal else request_obj.requested_amount,
-            }
-        )
+        form = DecisionForm(initial=_form_initial(task, proposal), currency=request_obj.currency)
     can_reassign = perms.user_can_reassign(user)
     pii = {"email": customer.email, "phone": customer.phone, "address": customer.address}
     if not revealed:
@@ -153,9 +147,37 @@ def _render_package(
             final_decision=next((d for d in package.decisions if d.is_final), None),
             four_eyes_amount=services.four_eyes_amount(),
             back=reverse("reviews:queue"),
+            thread=package.thread,
+            buttons=BUTTON_LABELS,
+            open_sections=_open_sections(form, proposal),
         ),
         status=status,
     )
+
+
+def _form_initial(task: ReviewTask, proposal) -> dict:
+    """What the decision form shows before any edit: the draft's figures (without a valid
+    draft, the amount the customer asked for). A submitted value that differs is an edit."""
+    return {
+        "version": task.version,
+        "edit_action": proposal.action if proposal else "approve_refund",
+        "edit_amount": proposal.amount if proposal else task.request.requested_amount,
+    }
+
+
+def _open_sections(form: DecisionForm, proposal) -> set[str]:
+    """Which parts of the decision form are unfolded: after a refused submit, the one whose
+    button was pressed and every one with an edit or an error; else "approve as proposed"
+    (or "approve with edits" when there is no valid draft)."""
+    if not form.is_bound:
+        return {"approve" if proposal else "approve_with_edits"}
+    pressed = form.data.get("outcome", "")
+    touched = {
+        outcome
+        for outcome, names in OUTCOME_FIELDS.items()
+        if any(n in form.changed_data or n in form.errors for n in names)
+    }
+    return {pressed, *touched} & set(OUTCOME_FIELDS)
 
 
 @reviewer_required
@@ -171,22 +193,22 @@ def _error_status(exc: ApplicationError) -> int:
 @reviewer_required
 def task_decide(request, pk: int):
     task = _task_or_404(request, pk)
-    form = DecisionForm(request.POST)
+    proposal = selectors.proposed_decision(task.request)
+    form = DecisionForm(
+        request.POST, initial=_form_initial(task, proposal), currency=task.request.currency
+    )
     if not form.is_valid():
-        messages.error(request, "Please correct the decision form.")
+        # Nothing is saved: not a missing field, and not edits the pressed button would drop.
+        messages.error(
+            request,
+            "Nothing was saved: some of your edits belong to another decision."
+            if form.other_edits and form.has_error("__all__", "other_edits")
+            else "Nothing was saved: please correct the decision form.",
+        )
         return _render_package(request, task, form=form, status=400)
-    data = form.cleaned_data
     try:
         decision = services.review_decide(
-            task=task,
-            user=request.user,
-            outcome=data["outcome"],
-            action=data["action"],
-            amount=data["amount"],
-            message=data["message"],
-            reason_code=data["reason_code"],
-            comment=data["comment"],
-            expected_version=data["version"],
+            task=task, user=request.user, **decision_arguments(form.cleaned_data)
         )
     except ApplicationError as exc:
         messages.error(request, exc.message)

@@ -26,6 +26,10 @@ class DraftContext:
     refundable_remaining: Decimal
     earlier_requests: list[dict[str, Any]] = field(default_factory=list)
     replies: tuple[str, ...] = ()  # the customer's answers to our questions, oldest first
+    # The questions we already put to the customer on this request, oldest first:
+    # {"number", "asked_at", "question", "answered_by_reply"} (the reply's number in
+    # ``replies``, or None). Our own words, so case facts; the replies stay untrusted.
+    questions_asked: tuple[dict[str, Any], ...] = ()
     policy_version: str = ""
     policy_version_id: int | None = None  # the RefundPolicyVersion row, for the proposal
     sections: tuple[PolicySection, ...] = ()
@@ -41,10 +45,21 @@ class DraftContext:
         return _json_ready(facts)
 
     def customer_text(self) -> str:
-        """The customer's own words, original message then replies: all untrusted."""
+        """The customer's own words, original message then replies: all untrusted. A reply
+        says which of our questions (``questions_asked``) it answers."""
+        answers = {
+            q.get("answered_by_reply"): q.get("number")
+            for q in self.questions_asked
+            if q.get("answered_by_reply")
+        }
         parts = [self.message]
-        parts += [f"[reply {i}] {reply}" for i, reply in enumerate(self.replies, start=1)]
+        for i, reply in enumerate(self.replies, start=1):
+            label = f"reply {i}, answering question {answers[i]}" if i in answers else f"reply {i}"
+            parts.append(f"[{label}] {reply}")
         return "\n\n".join(parts)
+
+    def answered_questions(self) -> list[dict[str, Any]]:
+        return [q for q in self.questions_asked if q.get("answered_by_reply")]
 
     def sections_with_scores(self) -> list[dict[str, Any]]:
         return [

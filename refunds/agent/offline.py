@@ -26,6 +26,15 @@ structured-output parsing). Its heuristics, in order:
    time", ...) score 1 each, at most 2 together; 0 is calm, 1-2 frustrated, 3 or more
    angry. So impatience alone is never angry, and one angry word with impatience is.
    The rationale names the cues.
+6. needs_human_review: any risk flag, a match weaker than strong, or an unclear case.
+7. Sentiment: angry for abuse words, several "!" or shouting; frustrated for words of
+   waiting and disappointment; else calm.
+8. Questions already asked (``questions_asked`` in the case facts): the customer's answers
+   are part of the message it reads (rules 2 and 3 see them). If it still cannot tell what went
+   wrong, it says that the customer was already asked and answered, and that asking again
+   would repeat the question; it asks for a human. (Its only "unclear" action is still
+   ``request_more_info``: the gate's ``repeat_question`` rule sends such a draft to a
+   human, so it is never sent to the customer by itself.)
 """
 
 import json
@@ -194,6 +203,14 @@ def draft_from_prompt(prompt: str) -> dict[str, Any]:
         action, keyword, why = "offer_replacement", "replace", "the customer asks for an exchange"
     else:
         action, why = "request_more_info", "the message does not say what went wrong"
+        answered = [q for q in facts.get("questions_asked") or [] if q.get("answered_by_reply")]
+        if answered:
+            last = answered[-1]
+            why = (
+                f"the customer already answered question {last.get('number')} (asked "
+                f"{str(last.get('asked_at', ''))[:10]}) and still does not say what went "
+                "wrong; asking again would repeat the question, so a human must decide"
+            )
 
     amount = Decimal("0")
     if action == "approve_refund":

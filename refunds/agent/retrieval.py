@@ -14,8 +14,15 @@ from django.utils import timezone
 from django.utils.text import slugify
 from rank_bm25 import BM25Okapi
 
-from ..models import Proposal, RefundPolicySection, RefundPolicyVersion, RefundRequest
+from ..models import (
+    OutboundMessage,
+    Proposal,
+    RefundPolicySection,
+    RefundPolicyVersion,
+    RefundRequest,
+)
 from ..selectors import customer_refund_history, order_refundable_remaining
+from ..thread import pair_questions_with_replies
 from .context import DraftContext, PolicySection
 from .screening import injection_markers_in
 from .terms import query_terms, tokenize
@@ -152,7 +159,16 @@ def build_draft_context(
                 created_at__lt=request.created_at,
             ).order_by("-created_at")[:5]
         ]
-    replies = tuple(request.customer_replies.values_list("message", flat=True))
+    timed_replies = list(request.customer_replies.values_list("created_at", "message"))
+    replies = tuple(message for _, message in timed_replies)
+    questions = pair_questions_with_replies(
+        list(
+            OutboundMessage.objects.filter(request=request, kind=OutboundMessage.Kind.MORE_INFO)
+            .order_by("created_at", "id")
+            .values_list("created_at", "body")
+        ),
+        timed_replies,
+    )
     item_names = [str(item.get("name", "")) for item in order.items or []]
     query = draft_query(
         message=request.message, replies=replies, item_names=item_names, order_status=order.status
@@ -191,6 +207,15 @@ def build_draft_context(
         refundable_remaining=order_refundable_remaining(order=order, exclude_request=request),
         earlier_requests=earlier,
         replies=replies,
+        questions_asked=tuple(
+            {
+                "number": q.number,
+                "asked_at": q.asked_at.isoformat(),
+                "question": q.question,
+                "answered_by_reply": q.reply_number,
+            }
+            for q in questions
+        ),
         policy_version=str(version) if version else "",
         policy_version_id=version.pk if version else None,
         sections=tuple(policy.rank(query)),

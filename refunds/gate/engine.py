@@ -36,6 +36,7 @@ PROPOSAL_INVALID = "proposal_invalid"
 AMOUNT_EXCEEDS_REFUNDABLE = "amount_exceeds_refundable"
 CURRENCY_MISMATCH = "currency_mismatch"
 ORDER_OWNER_MISMATCH = "order_owner_mismatch"
+REPEAT_QUESTION = "repeat_question"
 # Policy rules.
 ACTION_REQUIRES_REVIEW = "action_requires_review"
 AMOUNT_OVER_CEILING = "amount_over_ceiling"
@@ -56,6 +57,7 @@ HARD_RULE_CODES = (
     AMOUNT_EXCEEDS_REFUNDABLE,
     CURRENCY_MISMATCH,
     ORDER_OWNER_MISMATCH,
+    REPEAT_QUESTION,
 )
 POLICY_RULE_CODES = (
     ACTION_REQUIRES_REVIEW,
@@ -70,6 +72,19 @@ POLICY_RULE_CODES = (
     REPEAT_COMPLAINT,
 )
 REASON_CODES = HARD_RULE_CODES + POLICY_RULE_CODES
+# How reviewers see a code where its words alone would not say it (others: the code with
+# spaces for underscores).
+REASON_LABELS = {
+    MODEL_FAILED: "drafting failed",
+    PROMPT_INJECTION_SUSPECTED: "suspected prompt injection",
+    PROPOSAL_MISSING: "no proposal",
+    REPEAT_QUESTION: "question already asked",
+}
+
+
+def reason_label(code: str) -> str:
+    return REASON_LABELS.get(code, str(code).replace("_", " "))
+
 
 # failure_code values from the agent pipeline that mean "the model answered, but not with a
 # valid proposal" rather than "the model did not answer".
@@ -123,6 +138,9 @@ class GateContext:
     # The customer's other refund requests of the last 365 days, any outcome, not counting
     # earlier messages of the same conversation (those are the same complaint).
     earlier_requests_365d: int = 0
+    # Questions already put to the customer on this request (a re-drafted case has been
+    # asked and has answered: asking again would loop).
+    questions_asked: int = 0
 
 
 @dataclass(frozen=True)
@@ -237,6 +255,16 @@ def _hard_rules(
                 PROPOSAL_INVALID,
                 f"The proposal is '{decision.action}' but carries an amount of {decision.amount}; "
                 "only an approved refund has an amount.",
+            )
+        )
+    if decision.action == Action.REQUEST_MORE_INFO and context.questions_asked:
+        times = "once" if context.questions_asked == 1 else f"{context.questions_asked} times"
+        reasons.append(
+            GateReason(
+                REPEAT_QUESTION,
+                f"The draft asks the customer for more information again, but they were "
+                f"already asked {times} on this request and answered (see the conversation). "
+                "A human decides: on what they said, or with a new, specific question.",
             )
         )
     if decision.currency != context.order_currency:

@@ -10,7 +10,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from hitl_site.errors import ApplicationError
-from refunds.models import GateEvaluation, GatePolicyVersion, RefundRequest
+from refunds.models import GateEvaluation, GatePolicyVersion, OutboundMessage, RefundRequest
 from refunds.selectors import (
     customer_earlier_requests_count,
     customer_refund_history,
@@ -73,6 +73,9 @@ def gate_context_for_request(*, request: RefundRequest, now: datetime | None = N
         request_priority=request.priority,
         request_age_hours=age,
         earlier_requests_365d=customer_earlier_requests_count(request=request),
+        questions_asked=OutboundMessage.objects.filter(
+            request=request, kind=OutboundMessage.Kind.MORE_INFO
+        ).count(),
     )
 
 

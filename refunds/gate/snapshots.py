@@ -25,6 +25,7 @@ def gate_context_to_json(context: GateContext) -> dict[str, Any]:
         "request_priority": context.request_priority,
         "request_age_hours": context.request_age_hours,
         "earlier_requests_365d": context.earlier_requests_365d,
+        "questions_asked": context.questions_asked,
     }
 
 
@@ -48,6 +49,7 @@ def gate_context_from_json(data: Mapping[str, Any]) -> GateContext:
         earlier_requests_365d=int(
             data.get("earlier_requests_365d", data.get("prior_refunds_90d", 0))
         ),
+        questions_asked=int(data.get("questions_asked", 0)),  # not in older snapshots
     )
 
 

@@ -129,13 +129,14 @@ class ReplacementOrder(models.Model):
 
 
 class OutboundMessage(models.Model):
-    """A message to the customer (a denial, a request for more information), recorded
-    here and delivered through the integration's webhook."""
+    """A message to the customer (a denial, a request for more information, a reviewer's
+    words on an approval), recorded here and delivered through the integration's webhook."""
 
     class Kind(models.TextChoices):
         DENIAL = "denial", "Refund denied"
         MORE_INFO = "more_info", "More information needed"
         CASE_OPEN = "case_open", "Case still open (review timed out)"
+        APPROVAL = "approval", "Request approved"
 
     reference = models.CharField(max_length=40, unique=True, editable=False)
     idempotency_key = models.CharField(max_length=64, unique=True, editable=False)

@@ -333,3 +333,32 @@ class IntegrationWebhookFactory(factory.django.DjangoModelFactory):
         IntegrationFactory, webhook_url="https://hooks.example.com/hitl"
     )
     secret = factory.Sequence(lambda n: f"whsec_test_{n}")
+
+
+# --- the conversation with the customer (issue 14) -------------------------------------------
+
+
+def asked_and_answered(
+    request, question="What is wrong with it?", reply="It is cracked.", *, at=None
+):
+    """We asked the customer (an ``OutboundMessage`` of kind ``more_info``, as a reviewer's
+    question or an executed ``request_more_info`` leaves it) and, a minute later, they
+    answered (a ``CustomerReply``). ``reply=None``: not answered yet."""
+    import uuid
+
+    from refunds.models import CustomerReply, OutboundMessage
+
+    at = at or timezone.now() - timedelta(hours=1)
+    message = OutboundMessage.objects.create(
+        request=request,
+        reference=f"msg_{uuid.uuid4().hex[:12]}",
+        idempotency_key=f"test-{uuid.uuid4().hex}",
+        kind=OutboundMessage.Kind.MORE_INFO,
+        body=question,
+    )
+    OutboundMessage.objects.filter(pk=message.pk).update(created_at=at)
+    if reply is None:
+        return message, None
+    answer = CustomerReply.objects.create(request=request, message=reply)
+    CustomerReply.objects.filter(pk=answer.pk).update(created_at=at + timedelta(minutes=1))
+    return message, answer

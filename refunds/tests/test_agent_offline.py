@@ -179,3 +179,38 @@ def test_a_first_complaint_is_not_flagged_as_repeated():
 )
 def test_sentiment_is_graded_by_how_strong_the_cues_are(message, sentiment):
     assert drafted(message=message).customer_sentiment == sentiment
+
+
+ANSWERED = (
+    {
+        "number": 1,
+        "asked_at": "2026-11-30T10:00:00+00:00",
+        "question": "What is wrong with it?",
+        "answered_by_reply": 1,
+    },
+)
+
+
+def test_an_answer_that_settles_it_is_decided_not_asked_again():
+    decision = drafted(
+        message="Something is wrong.", replies=("It arrived cracked.",), questions_asked=ANSWERED
+    )
+
+    assert decision.action == "approve_refund"
+
+
+def test_after_an_unclear_answer_it_says_asking_again_would_repeat_the_question():
+    decision = drafted(
+        message="Something is wrong.", replies=("Just not right.",), questions_asked=ANSWERED
+    )
+
+    assert decision.needs_human_review is True
+    assert "already answered question 1 (asked 2026-11-30)" in decision.rationale
+    assert "asking again would repeat the question" in decision.rationale
+
+
+def test_a_first_unclear_message_still_asks():
+    decision = drafted(message="Something is wrong.")
+
+    assert decision.action == "request_more_info"
+    assert "already answered" not in decision.rationale

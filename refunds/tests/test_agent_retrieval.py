@@ -197,3 +197,29 @@ def test_offline_drafter_decides_on_the_reply_too():
     outcome = draft_decision(context=context, provider=build_provider("offline"))
 
     assert outcome.decision.action == "approve_refund"
+
+
+@pytest.mark.django_db
+def test_the_drafter_sees_the_question_asked_and_which_reply_answers_it():
+    from refunds.tests.factories import asked_and_answered
+
+    request = RefundRequestFactory(message="Something is wrong with my order")
+    asked_and_answered(request, "Which item, and what is wrong with it?", "The lid is missing.")
+
+    context = build_draft_context(request=request)
+    human = PROMPT.format_messages(**prompt_inputs(context))[1].content
+
+    assert [
+        (q["number"], q["question"], q["answered_by_reply"]) for q in context.questions_asked
+    ] == [(1, "Which item, and what is wrong with it?", 1)]
+    facts = human.split("<case_facts>")[1].split("</case_facts>")[0]
+    assert '"questions_asked"' in facts and "Which item, and what is wrong with it?" in facts
+    fenced = human.split("<customer_message>")[1].split("</customer_message>")[0]
+    assert "[reply 1, answering question 1] The lid is missing." in fenced
+
+
+def test_system_prompt_says_never_to_ask_the_same_question_again():
+    system = PROMPT.format_messages(**prompt_inputs(draft_context()))[0].content
+
+    assert "never ask the same question again" in system
+    assert "questions_asked" in system

@@ -286,3 +286,46 @@ def test_timeline_query_count_does_not_grow_with_events(
 
     with django_assert_max_num_queries(20):
         admin_client.get(reverse("admin:refunds_refundrequest_timeline", args=[request.pk]))
+
+
+def test_timeline_shows_the_conversation_as_the_review_page_does(admin_client):
+    from refunds.tests.factories import asked_and_answered
+
+    request = final_decision(amount="5")
+    asked_and_answered(request, "Which of the two lamps?", "The <i>blue</i> one, cracked.")
+
+    page = admin_client.get(
+        reverse("admin:refunds_refundrequest_timeline", args=[request.pk])
+    ).content.decode()
+
+    conversation = page[page.index('id="conversation"') : page.index("<h2>Answers</h2>")]
+    for text in (
+        "The customer&#x27;s request",
+        "Question to the customer",
+        "Which of the two lamps?",
+        "answered by reply 1",
+        "Reply 1 from the customer",
+        "The &lt;i&gt;blue&lt;/i&gt; one, cracked.",  # the customer's words, escaped
+        "answers question 1",
+    ):
+        assert text in conversation, text
+
+
+def test_timeline_queries_do_not_grow_with_the_thread(admin_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from refunds.tests.factories import asked_and_answered
+
+    request = final_decision(amount="5")
+    url = reverse("admin:refunds_refundrequest_timeline", args=[request.pk])
+    with CaptureQueriesContext(connection) as few:
+        admin_client.get(url)
+    for n in range(6):
+        asked_and_answered(request, f"Question {n}?", f"Answer {n}.")
+
+    with CaptureQueriesContext(connection) as many:
+        page = admin_client.get(url).content.decode()
+
+    assert len(few) == len(many) <= 20
+    assert page.count('data-kind="reply"') == 6

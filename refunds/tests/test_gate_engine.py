@@ -265,6 +265,13 @@ HARD_RULE_CASES = [
     ("model output invalid", None, {}, "model_output_invalid", engine.PROPOSAL_INVALID),
     ("model unavailable", None, {}, "model_unavailable", engine.MODEL_FAILED),
     ("proposal missing", None, {}, None, engine.PROPOSAL_MISSING),
+    (
+        "asking again a customer who was asked and answered",
+        {"action": "request_more_info", "amount": Decimal("0")},
+        {"questions_asked": 1},
+        None,
+        engine.REPEAT_QUESTION,
+    ),
 ]
 
 
@@ -479,3 +486,23 @@ def test_old_context_snapshots_count_their_prior_refunds_as_earlier_requests():
     del stored["earlier_requests_365d"]
 
     assert gate_context_from_json(stored).earlier_requests_365d == 2
+
+
+def test_repeat_question_fires_only_for_a_second_ask():
+    ask = RefundDecisionFactory(action="request_more_info", amount=Decimal("0"))
+    first = gate(ask, context=GateContextFactory(questions_asked=0), policy=PERMISSIVE)
+    again = gate(ask, context=GateContextFactory(questions_asked=2), policy=PERMISSIVE)
+    refund_after_answer = gate(context=GateContextFactory(questions_asked=1), policy=PERMISSIVE)
+
+    assert first.route == ROUTE_AUTO
+    assert again.reason_codes == (engine.REPEAT_QUESTION,)
+    assert "already asked 2 times" in again.reasons[0].message
+    assert refund_after_answer.route == ROUTE_AUTO  # deciding on the answer is not a repeat
+    assert engine.reason_label(engine.REPEAT_QUESTION) == "question already asked"
+
+
+def test_a_snapshot_from_before_repeat_question_replays_as_never_asked():
+    data = gate_context_to_json(GateContextFactory())
+    data.pop("questions_asked")
+
+    assert gate_context_from_json(data).questions_asked == 0

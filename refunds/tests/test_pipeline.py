@@ -450,3 +450,52 @@ def test_reconciler_with_zero_staleness_re_drives_at_once(django_capture_on_comm
         result = pipeline_reconcile(stale_after=timedelta(0))
 
     assert result["reset"] == 1
+
+
+def _asked_by_the_executor(message: str) -> RefundRequest:
+    """A request whose request for more information was executed (the standard question
+    went out), as an auto-approved or human-approved ``request_more_info`` leaves it."""
+    from refunds.execution.executor import execution_run
+    from refunds.tests.factories import OrderFactory, final_decision
+
+    request = final_decision(
+        action="request_more_info",
+        amount="0",
+        request=RefundRequestFactory(message=message, order=OrderFactory(amount=Decimal("40.00"))),
+    )
+    assert execution_run(request_id=request.pk).status == RefundStatus.AWAITING_CUSTOMER
+    return RefundRequest.objects.get(pk=request.pk)
+
+
+def _reply(request, text: str) -> RefundRequest:
+    from refunds.replies import refund_request_customer_reply
+
+    refund_request_customer_reply(
+        request=request, message=text, actor=Actor.integration(request.integration)
+    )
+    refund_request_process(request.pk)
+    return RefundRequest.objects.get(pk=request.pk)
+
+
+def latest_reasons(request) -> set[str]:
+    evaluation = GateEvaluation.objects.filter(request=request).latest("created_at", "id")
+    return set(evaluation.reason_codes)
+
+
+def test_an_unclear_answer_is_not_asked_again_it_goes_to_a_human_as_repeat_question():
+    request = _reply(_asked_by_the_executor("Something is wrong."), "Just not right.")
+
+    assert request.status == RefundStatus.IN_REVIEW
+    assert "repeat_question" in latest_reasons(request)
+    proposal = request.proposals.latest()
+    assert proposal.context["questions_asked"][0]["answered_by_reply"] == 1
+    assert "asking again would repeat the question" in proposal.decision["rationale"]
+    evaluation = GateEvaluation.objects.filter(request=request).latest("created_at", "id")
+    assert evaluation.context["questions_asked"] == 1
+
+
+def test_an_answer_that_settles_it_is_decided_without_asking_again():
+    request = _reply(_asked_by_the_executor("Something is wrong."), "It arrived cracked.")
+
+    assert request.proposals.latest().decision["action"] == "approve_refund"
+    assert "repeat_question" not in latest_reasons(request)

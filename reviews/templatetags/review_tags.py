@@ -4,6 +4,7 @@ from django import template
 from django.utils import timezone
 
 from hitl_site.labels import label
+from refunds.gate.engine import reason_label as _reason_label
 
 register = template.Library()
 
@@ -32,3 +33,10 @@ def is_overdue(due_at: datetime | None) -> bool:
 
 # The review pages' name for the site-wide label helper (hitl_site.labels.label).
 register.filter("humanize_code", label)
+
+
+@register.filter
+def reason_label(code: str) -> str:
+    """A gate reason code as reviewers read it ("repeat_question" → "question already
+    asked"); the code itself goes in the tag's title."""
+    return _reason_label(code)

@@ -133,3 +133,31 @@ def proposal_for(request, *, decision=_DEFAULT, **fields):
         "decision": proposal_json() if decision is _DEFAULT else decision,
     }
     return Proposal.objects.create(request=request, **{**defaults, **fields})
+
+
+def asked_and_redrafted(reviewer, *, reply: str, amount: str = "40.00", question: str = ""):
+    """The loop of issue 14 through the real services: a task whose draft asks for more
+    information; ``reviewer`` asks the customer; the customer replies; the offline drafter
+    drafts the case again and the gate routes it. Returns the request (refreshed)."""
+    from audit.services import Actor
+    from refunds.replies import refund_request_customer_reply
+    from refunds.tasks import refund_request_process
+    from refunds.tests.factories import policy_version
+    from reviews.services import review_decide
+
+    policy_version()
+    task = task_with_proposal(action="request_more_info", amount=amount)
+    review_decide(
+        task=task,
+        user=reviewer,
+        outcome="request_more_info",
+        message=question or "What is wrong with it?",
+    )
+    request = task.request
+    request.refresh_from_db()
+    refund_request_customer_reply(
+        request=request, message=reply, actor=Actor.integration(request.integration)
+    )
+    refund_request_process(request.pk)
+    request.refresh_from_db()
+    return request

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connections
+from django.urls import reverse
 
 from refunds.states import RefundStatus
 from reviews.models import ReviewTask
@@ -79,9 +80,9 @@ def test_reviewer_edits_amount_and_approves_others_see_it(browser, live_server, 
     page.wait_for_url(f"{live_server.url}/review/tasks/{task.pk}/")
     sync_api.expect(page.locator("#proposed-amount")).to_contain_text("40.00 GBP")
     sync_api.expect(page.locator("#gate-reasons")).to_contain_text("amount over ceiling")
-    page.keyboard.press("e")  # shortcut: focus the amount
+    page.keyboard.press("e")  # shortcut: unfold "approve with edits", focus the amount
     page.keyboard.type("32.50")
-    page.fill("#id_message", "We refund the item; the shipping was free.")
+    page.fill("#id_edit_message", "We refund the item; the shipping was free.")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "review-decision-package.png"), full_page=True)
     page.click("#approve-with-edits")
@@ -176,3 +177,146 @@ def test_records_read_well_in_a_browser(browser, live_server, reviewer_of, role_
     queue = logged_in(browser, live_server, reviewer, asked=False)  # the reviewer's landing
     sync_api.expect(queue.locator("#site-areas")).to_contain_text("Admin")
     queue.screenshot(path=str(ARTIFACTS / "review-queue.png"), full_page=True)
+
+
+def _new_case(message: str, *, amount: str = "48.00"):
+    """A request as it arrives (a desk lamp order), drafted by the offline drafter and sent
+    to review by the gate: the task a reviewer finds in the queue."""
+    from refunds.tasks import refund_request_process
+    from refunds.tests.factories import OrderFactory, RefundRequestFactory, policy_version
+
+    # Without the chargeback section: the offline drafter cites its top section by id in
+    # its rationale, and "chargebacks-and-legal-matters" there would send the case to legal.
+    policy_version(
+        "## Return window\nItems may be returned within 30 days of delivery.\n\n"
+        "## Damaged or defective items\nItems that arrive damaged, broken or defective are "
+        "refunded in full.\n"
+    )
+    order = OrderFactory(
+        amount=Decimal(amount),
+        items=[{"sku": "LAMP-2", "name": "Desk lamp", "quantity": 1, "unit_price": amount}],
+    )
+    request = RefundRequestFactory(order=order, message=message)
+    refund_request_process(request.pk)
+    return ReviewTask.objects.select_related("request").get(request=request, active=1)
+
+
+def _customer_replies(request, text: str):
+    """The integration posts the customer's answer; the worker drafts the case again."""
+    from audit.services import Actor
+    from refunds.replies import refund_request_customer_reply
+    from refunds.tasks import refund_request_process
+
+    refund_request_customer_reply(
+        request=request, message=text, actor=Actor.integration(request.integration)
+    )
+    refund_request_process(request.pk)
+    return ReviewTask.objects.select_related("request").get(request=request, active=1)
+
+
+def test_ask_reply_decide_with_the_whole_thread_and_a_wrong_button(
+    browser, live_server, reviewer_of
+):
+    """Issue 14: a re-opened case shows the question and the answer; an edited amount
+    is never dropped by the "approve as proposed" button; the approval message is sent."""
+    from refunds.models import OutboundMessage
+
+    task = _new_case("My desk lamp has a problem, please sort it out.")
+    assert task.request.status == RefundStatus.IN_REVIEW
+    alice = reviewer_of("standard")
+    page = logged_in(browser, live_server, alice)
+    page.goto(f"{live_server.url}/review/tasks/{task.pk}/")
+    sync_api.expect(page.locator("#proposed-action")).to_contain_text("request more info")
+
+    # 1. ask: the question has its own part of the form and its own button
+    page.click("#section-request_more_info > summary")
+    page.fill("#id_question", "What exactly is wrong with the lamp? A photo would help.")
+    page.click("#more-info")
+    page.wait_for_url(f"{live_server.url}/review/")
+    sync_api.expect(page.locator(".messagelist")).to_contain_text("Request more information")
+    question = OutboundMessage.objects.get(request=task.request)
+    assert question.kind == OutboundMessage.Kind.MORE_INFO
+
+    # 2. the customer replies; the drafter sees the question and the answer
+    task = _customer_replies(task.request, "The glass shade arrived cracked in two places.")
+    page.goto(f"{live_server.url}/review/tasks/{task.pk}/")
+    banner = page.locator("#reopened-banner")
+    sync_api.expect(banner).to_contain_text("What exactly is wrong with the lamp?")
+    sync_api.expect(banner).to_contain_text("The glass shade arrived cracked in two places.")
+    thread = page.locator("#conversation")
+    for text in (
+        "My desk lamp has a problem",
+        "Question to the customer",
+        "answered by reply 1",
+        "Reply 1 from the customer",
+        f"Decision: Request more information · {alice.username}",
+        "being decided now",
+    ):
+        sync_api.expect(thread).to_contain_text(text)
+    sync_api.expect(page.locator("#proposed-amount")).to_contain_text("48.00 GBP")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "issue14-reopened-decision-page.png"), full_page=True)
+
+    # 3. edit the amount, then press the wrong button: refused, nothing saved, edits kept
+    page.keyboard.press("e")
+    page.keyboard.type("30.00")
+    page.fill("#id_edit_message", "Sorry about the shade: we refund the lamp, keep the base.")
+    page.click("#approve")  # "approve as proposed" is unfolded by default
+    page.wait_for_load_state()
+    error = page.locator("#decision-error")
+    sync_api.expect(error).to_contain_text("Nothing was saved")
+    sync_api.expect(error).to_contain_text("48.00 → 30.00 GBP")
+    sync_api.expect(page.locator("#id_edit_amount")).to_have_value("30.00")
+    task.request.refresh_from_db()
+    assert task.request.status == RefundStatus.IN_REVIEW
+    page.screenshot(path=str(ARTIFACTS / "issue14-wrong-button-refused.png"), full_page=True)
+
+    # 4. the right button approves the edited figures and sends the message
+    page.click("#approve-with-edits")
+    page.wait_for_url(f"{live_server.url}/review/")
+    sync_api.expect(page.locator(".messagelist")).to_contain_text("Approve with edits: done")
+    task.request.refresh_from_db()
+    assert task.request.status == RefundStatus.APPROVED
+    assert task.request.final_amount == Decimal("30.00")
+    approval = OutboundMessage.objects.get(request=task.request, kind="approval")
+    assert approval.body.startswith("Sorry about the shade")
+
+    # 5. the admin timeline tells the same story
+    page.goto(
+        live_server.url + reverse("admin:refunds_refundrequest_timeline", args=[task.request.pk])
+    )
+    timeline = page.locator("#conversation")
+    for text in (
+        "What exactly is wrong with the lamp?",
+        "The glass shade arrived cracked in two places.",
+        "Approval message sent to the customer",
+        "Decision: Approve with edits",
+    ):
+        sync_api.expect(timeline).to_contain_text(text)
+    page.screenshot(path=str(ARTIFACTS / "issue14-admin-timeline.png"), full_page=True)
+    timeline.screenshot(path=str(ARTIFACTS / "issue14-admin-timeline-conversation.png"))
+
+
+def test_a_vague_answer_comes_back_as_a_repeat_question_for_a_human(
+    browser, live_server, reviewer_of
+):
+    from reviews.services import review_decide
+
+    task = _new_case("My desk lamp has a problem, please sort it out.")
+    alice = reviewer_of("standard")
+    review_decide(
+        task=task, user=alice, outcome="request_more_info", message="What is wrong with it?"
+    )
+    task = _customer_replies(task.request, "It is just not right, I want my money back.")
+    assert "repeat_question" in task.reason_codes
+
+    page = logged_in(browser, live_server, reviewer_of("standard"))
+    page.goto(f"{live_server.url}/review/tasks/{task.pk}/")
+    sync_api.expect(page.locator("#gate-reasons")).to_contain_text("question already asked")
+    sync_api.expect(page.locator("#rationale")).to_contain_text("already answered question 1")
+    page.click("#section-request_more_info > summary")
+    sync_api.expect(page.locator("#section-request_more_info")).to_contain_text(
+        "What is wrong with it?"
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "issue14-repeat-question.png"), full_page=True)

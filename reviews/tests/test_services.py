@@ -585,3 +585,137 @@ def test_review_task_open_takes_what_the_gate_produces():
     assert task.queue.slug == evaluation.queue == "legal"
     assert {r["code"] for r in task.reasons} == set(evaluation.reason_codes)
     assert f",{evaluation.reason_codes[0]}," in task.reason_codes
+
+
+# --- Issue 14: edits and messages are never silently dropped -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("action", "amount"), [(None, Decimal("15.00")), ("deny_refund", None), ("x", Decimal("1"))]
+)
+def test_approve_as_proposed_refuses_other_figures(reviewer_of, action, amount):
+    task = task_with_proposal(amount="20.00")
+
+    with pytest.raises(ApplicationError) as exc:
+        review_decide(
+            task=task, user=reviewer_of("standard"), outcome="approve", action=action, amount=amount
+        )
+
+    assert exc.value.code == "invalid_decision" and "Approve with edits" in exc.value.message
+    assert reload(task.request).status == RefundStatus.IN_REVIEW
+    assert not ReviewDecision.objects.exists()
+
+
+def test_approve_as_proposed_accepts_the_same_figures_written_differently(reviewer_of):
+    task = task_with_proposal(amount="20.00")
+
+    review_decide(
+        task=task,
+        user=reviewer_of("standard"),
+        outcome="approve",
+        action="approve_refund",
+        amount=Decimal("20"),
+    )
+
+    assert reload(task.request).final_amount == Decimal("20.00")
+
+
+def test_approval_message_is_sent_to_the_customer_through_the_webhook(reviewer_of, monkeypatch):
+    from refunds.models import WebhookDelivery
+
+    monkeypatch.setattr("refunds.webhooks.enqueue_webhook_delivery", lambda pk: None)
+    task = task_with_proposal(amount="20.00")
+    integration = task.request.integration
+    integration.webhook_url = "https://shop.example/hooks"
+    integration.save()
+
+    decision = review_decide(
+        task=task,
+        user=reviewer_of("standard"),
+        outcome="approve",
+        message="Refunded in full; sorry about the crack.",
+    )
+
+    message = OutboundMessage.objects.get(request=task.request)
+    assert (message.kind, message.body, message.idempotency_key) == (
+        OutboundMessage.Kind.APPROVAL,
+        "Refunded in full; sorry about the crack.",
+        f"review-decision-{decision.pk}",
+    )
+    delivery = WebhookDelivery.objects.get(event="customer_message.created")
+    assert delivery.payload["data"] == {
+        "message_reference": message.reference,
+        "kind": "approval",
+        "body": "Refunded in full; sorry about the crack.",
+    }
+    assert events("review.decided")[0].payload["customer_message"] == message.reference
+
+
+def test_approval_without_a_message_sends_no_message(reviewer_of):
+    task = task_with_proposal(amount="20.00")
+
+    review_decide(task=task, user=reviewer_of("standard"), outcome="approve")
+
+    assert not OutboundMessage.objects.exists()
+
+
+def test_an_approved_denial_sends_the_reviewers_words_once_not_the_standard_text(reviewer_of):
+    from refunds.execution.executor import execution_run
+
+    task = task_with_proposal(action="deny_refund")
+    review_decide(
+        task=task,
+        user=reviewer_of("standard"),
+        outcome="approve",
+        message="The warranty ended in March, so we cannot refund it.",
+    )
+
+    outcome = execution_run(request_id=task.request.pk)
+
+    assert outcome.status == RefundStatus.EXECUTED
+    message = OutboundMessage.objects.get(request=task.request)  # one message, not two
+    assert (message.kind, message.body) == (
+        OutboundMessage.Kind.DENIAL,
+        "The warranty ended in March, so we cannot refund it.",
+    )
+    from refunds.thread import case_thread
+
+    (decision,) = [e for e in case_thread(request=task.request).entries if e.kind == "decision"]
+    assert decision.note == f"sent to the customer as {message.reference} (below)"
+
+
+def test_four_eyes_sends_the_approval_message_only_when_final(reviewer_of, settings):
+    settings.REVIEW_FOUR_EYES_AMOUNT = "100.00"
+    task = task_with_proposal(amount="150.00")
+    alice, bob = reviewer_of("standard"), reviewer_of("standard")
+
+    review_decide(task=task, user=alice, outcome="approve", message="Refunded, sorry!")
+    assert not OutboundMessage.objects.exists()  # a first approval tells the customer nothing
+    review_decide(task=reload(task), user=bob, outcome="approve")
+
+    assert OutboundMessage.objects.get(request=task.request).body == "Refunded, sorry!"
+
+
+def test_request_more_info_refuses_the_same_question_twice(reviewer_of):
+    from refunds.tests.factories import asked_and_answered
+
+    task = task_with_proposal()
+    asked_and_answered(task.request, "Could you send a photo of the damage?", "Attached.")
+
+    with pytest.raises(ApplicationError) as exc:
+        review_decide(
+            task=task,
+            user=reviewer_of("standard"),
+            outcome="request_more_info",
+            message="could you send a photo  of the damage? ",
+        )
+
+    assert exc.value.code == "repeat_question" and exc.value.status_code == 400
+    assert reload(task.request).status == RefundStatus.IN_REVIEW
+    review_decide(
+        task=task,
+        user=reviewer_of("standard"),
+        outcome="request_more_info",
+        message="Which of the two mugs is cracked?",
+    )
+    assert reload(task.request).status == RefundStatus.AWAITING_CUSTOMER

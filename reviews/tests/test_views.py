@@ -141,9 +141,9 @@ def test_approve_with_edits_through_the_page(login, reviewer_of):
     data = {
         "outcome": "approve_with_edits",
         "version": task.version,
-        "action": "approve_refund",
-        "amount": "15.00",
-        "message": "Here you go.",
+        "edit_action": "approve_refund",
+        "edit_amount": "15.00",
+        "edit_message": "Here you go.",
     }
     response = client.post(reverse("reviews:decide", args=[task.pk]), data)
     assert response.status_code == 302 and response["Location"] == reverse("reviews:queue")
@@ -182,7 +182,7 @@ def test_reject_without_comment_is_a_400_with_message(login, reviewer_of):
     task = task_with_proposal()
     response = login(reviewer_of("standard")).post(
         reverse("reviews:decide", args=[task.pk]),
-        {"outcome": "reject", "version": task.version, "reason_code": "other"},
+        {"outcome": "reject", "version": task.version, "reject_reason": "other"},
     )
     assert response.status_code == 400 and "A comment is required" in response.text
     assert ReviewTask.objects.get(pk=task.pk).status == TaskStatus.OPEN
@@ -305,3 +305,178 @@ def test_decision_page_shows_times_to_the_second(login, reviewer_of, settings):
 
     assert f"{task.request.created_at:%Y-%m-%d %H:%M:%S} via" in html
     assert f"hard deadline {task.deadline_at:%Y-%m-%d %H:%M:%S}" in html
+
+
+# --- Issue 14: the whole thread on a re-opened case --------------------------------------------
+
+
+def test_reopened_case_shows_the_question_the_reply_and_the_earlier_decision(login, reviewer_of):
+    from reviews.tests.factories import asked_and_redrafted
+
+    alice = reviewer_of("standard")
+    request = asked_and_redrafted(alice, reply="The handle arrived <b>cracked</b>.")
+    task = ReviewTask.objects.get(request=request, active=1)
+
+    text = login(reviewer_of("standard")).get(reverse("reviews:task", args=[task.pk])).text
+
+    banner = text[text.index('id="reopened-banner"') : text.index('id="summary"')]
+    assert "What is wrong with it?" in banner
+    assert "The handle arrived &lt;b&gt;cracked&lt;/b&gt;." in banner  # untrusted, escaped
+    thread = text[text.index('id="thread"') : text.index('id="order"')]
+    for part in (
+        "The customer&#x27;s request",
+        "Decision: Request more information",
+        alice.username,
+        "Question to the customer",
+        "answered by reply 1",
+        "Reply 1 from the customer",
+        "answers question 1",
+        "being decided now",
+    ):
+        assert part in thread, part
+    # the question already asked is shown where a reviewer would ask again
+    ask = text[text.index('id="section-request_more_info"') :]
+    assert "already asked 1" in ask and "What is wrong with it?" in ask
+
+
+def test_decision_page_queries_do_not_grow_with_the_thread(login, reviewer_of):
+    from refunds.tests.factories import asked_and_answered
+
+    client = login(reviewer_of("standard"))
+    task = task_with_proposal()
+    few, _ = queries(client, reverse("reviews:task", args=[task.pk]))
+    for n in range(5):
+        asked_and_answered(task.request, f"Question {n}?", f"Answer {n}.")
+
+    many, response = queries(client, reverse("reviews:task", args=[task.pk]))
+
+    assert few == many <= 14
+    assert response.text.count('data-kind="reply"') == 5
+
+
+# --- Issue 14: edits are never silently discarded -----------------------------------------------
+
+
+def _post(client, task, **data):
+    """What the browser posts: every field of every part, as the page showed it, plus
+    ``data`` (the button pressed and the reviewer's edits)."""
+    fields = {
+        "version": task.version,
+        "approve_message": "",
+        "edit_action": "approve_refund",
+        "edit_amount": "20.00",
+        "edit_message": "",
+        "reject_reason": "",
+        "reject_comment": "",
+        "reject_message": "",
+        "question": "",
+        "escalate_note": "",
+        **data,
+    }
+    return client.post(reverse("reviews:decide", args=[task.pk]), fields)
+
+
+def test_approve_as_proposed_with_an_edited_amount_is_refused_and_saves_nothing(login, reviewer_of):
+    task = task_with_proposal(amount="20.00")
+    client = login(reviewer_of("standard"))
+
+    response = _post(client, task, outcome="approve", edit_amount="15.00")
+
+    assert response.status_code == 400
+    assert "Nothing was saved" in response.text
+    assert "Amount under “Approve with edits”: 20.00 → 15.00 GBP" in response.text
+    assert 'name="discard_other_edits"' in response.text  # the way to confirm
+    assert 'value="15.00"' in response.text  # the edit is kept on the page
+    task.request.refresh_from_db()
+    assert task.request.status == RefundStatus.IN_REVIEW
+    assert not task.decisions.exists()
+    assert not AuditEvent.objects.filter(event_type="review.decided").exists()
+
+
+@pytest.mark.parametrize(
+    ("outcome", "edits", "named"),
+    [
+        ("approve", {"reject_reason": "duplicate"}, "Reason under “Reject”"),
+        ("reject", {"edit_amount": "5.00"}, "Amount under “Approve with edits”"),
+        ("approve_with_edits", {"question": "Which one?"}, "under “Request more information”"),
+        ("request_more_info", {"approve_message": "Enjoy."}, "under “Approve”"),
+    ],
+)
+def test_edits_under_another_outcome_than_the_button_pressed_are_refused(
+    login, reviewer_of, outcome, edits, named
+):
+    task = task_with_proposal(amount="20.00")
+    # the pressed outcome's own fields are filled in, plus one edit under another outcome
+    own = {
+        "approve": {},
+        "reject": {"reject_reason": "other", "reject_comment": "c"},
+        "approve_with_edits": {},
+        "request_more_info": {"question": "What broke?"},
+    }[outcome]
+    data = {**own, **edits}
+    response = _post(login(reviewer_of("standard")), task, outcome=outcome, **data)
+
+    assert response.status_code == 400 and named in response.text
+    task.request.refresh_from_db()
+    assert task.request.status == RefundStatus.IN_REVIEW
+
+
+def test_discarding_other_edits_on_purpose_approves_as_proposed(login, reviewer_of):
+    task = task_with_proposal(amount="20.00")
+
+    response = _post(
+        login(reviewer_of("standard")),
+        task,
+        outcome="approve",
+        edit_amount="15.00",
+        discard_other_edits="on",
+    )
+
+    assert response.status_code == 302
+    task.request.refresh_from_db()
+    assert (task.request.status, task.request.final_amount) == (
+        RefundStatus.APPROVED,
+        Decimal("20.00"),
+    )
+
+
+def test_approve_with_edits_takes_the_edited_amount_and_sends_the_message(login, reviewer_of):
+    from refunds.models import OutboundMessage
+
+    task = task_with_proposal(amount="20.00")
+
+    response = _post(
+        login(reviewer_of("standard")),
+        task,
+        outcome="approve_with_edits",
+        edit_amount="15.00",
+        edit_message="We refund 15.00: the rest was shipping.",
+    )
+
+    assert response.status_code == 302
+    task.request.refresh_from_db()
+    assert task.request.final_amount == Decimal("15.00")
+    message = OutboundMessage.objects.get(request=task.request)
+    assert (message.kind, message.body) == ("approval", "We refund 15.00: the rest was shipping.")
+
+
+def test_each_outcome_has_its_own_part_and_a_distinct_button(login, reviewer_of):
+    task = task_with_proposal(amount="20.00")
+
+    text = login(reviewer_of("standard")).get(reverse("reviews:task", args=[task.pk])).text
+
+    for part in ("approve", "approve_with_edits", "reject", "request_more_info", "escalate"):
+        assert f'id="section-{part}"' in text, part
+    buttons = {
+        "approve": ("rv-btn-approve", "✓ Approve as proposed: refund 20.00 GBP"),
+        "approve-with-edits": ("rv-btn-edit", "✓ Approve with my edits"),
+        "reject": ("rv-btn-reject", "✗ Reject the request"),
+        "more-info": ("rv-btn-ask", "? Ask the customer"),
+        "escalate": ("rv-btn-escalate", "↑ Escalate to senior"),
+    }
+    for button_id, (css, label) in buttons.items():
+        tag = text[text.index(f'id="{button_id}"') - 200 : text.index(f'id="{button_id}"') + 200]
+        assert css in tag and label in tag, button_id
+    # Enter in a field must not press "approve": the form's first (default) button is disabled
+    form = text[text.index('id="decision-form"') :]
+    assert form.index("<button") == form.index('<button type="submit" disabled hidden')
