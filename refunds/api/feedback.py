@@ -3,14 +3,14 @@ request that reached a final state (executed, rejected, expired, closed)."""
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, generics, serializers, status
+from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from audit.services import Actor
 
 from ..feedback import refund_request_feedback_give
 from ..models import CustomerFeedback
-from ..selectors import refund_requests_for_integration
+from .replies import IntegrationRequestPostView
 
 
 class CustomerFeedbackSerializer(serializers.Serializer):
@@ -37,31 +37,23 @@ class CustomerFeedbackResponseSerializer(serializers.ModelSerializer):
         fields = ["id", "score", "comment", "path", "created_at"]
 
 
-class RefundRequestFeedbackView(generics.GenericAPIView):
+class RefundRequestFeedbackView(IntegrationRequestPostView):
     """Once per request. 201 with the stored feedback; the same score and comment again:
     201 with the same body and ``Idempotent-Replayed: true``; another score or comment:
     409 ``feedback_already_given``. 409 ``request_not_final`` unless the request is
     executed, rejected, expired or closed; 404 for another integration's request."""
 
     serializer_class = CustomerFeedbackSerializer
-    lookup_field = "public_id"
-
-    def get_queryset(self):
-        return refund_requests_for_integration(integration=self.request.auth)
 
     @extend_schema(
         request=CustomerFeedbackSerializer, responses={201: CustomerFeedbackResponseSerializer}
     )
     def post(self, request, *args, **kwargs):
-        refund_request = self.get_object()
-        if not isinstance(request.data, dict):
-            raise exceptions.ValidationError({"non_field_errors": ["Expected a JSON object."]})
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        refund_request, data = self.validated_post(request)
         result = refund_request_feedback_give(
             request=refund_request,
-            score=serializer.validated_data["score"],
-            comment=serializer.validated_data["comment"],
+            score=data["score"],
+            comment=data["comment"],
             actor=Actor.integration(request.auth),
         )
         headers = {} if result.created else {"Idempotent-Replayed": "true"}

@@ -28,26 +28,36 @@ REPLY_RESPONSE = inline_serializer(
 )
 
 
-class RefundRequestReplyView(generics.GenericAPIView):
-    """202 when the reply is accepted; 409 unless the request is awaiting the customer;
-    404 for another integration's request."""
+class IntegrationRequestPostView(generics.GenericAPIView):
+    """A POST about one of the calling integration's requests (404 for anyone else's),
+    whose body must be a JSON object; ``validated_post`` returns the request and the data."""
 
-    serializer_class = CustomerReplySerializer
     lookup_field = "public_id"
 
     def get_queryset(self):
         return refund_requests_for_integration(integration=self.request.auth)
 
-    @extend_schema(request=CustomerReplySerializer, responses={202: REPLY_RESPONSE})
-    def post(self, request, *args, **kwargs):
+    def validated_post(self, request):
         refund_request = self.get_object()
         if not isinstance(request.data, dict):
             raise exceptions.ValidationError({"non_field_errors": ["Expected a JSON object."]})
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        return refund_request, serializer.validated_data
+
+
+class RefundRequestReplyView(IntegrationRequestPostView):
+    """202 when the reply is accepted; 409 unless the request is awaiting the customer;
+    404 for another integration's request."""
+
+    serializer_class = CustomerReplySerializer
+
+    @extend_schema(request=CustomerReplySerializer, responses={202: REPLY_RESPONSE})
+    def post(self, request, *args, **kwargs):
+        refund_request, data = self.validated_post(request)
         reply = refund_request_customer_reply(
             request=refund_request,
-            message=serializer.validated_data["message"],
+            message=data["message"],
             actor=Actor.integration(request.auth),
         )
         status_url = request.build_absolute_uri(
