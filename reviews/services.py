@@ -43,6 +43,7 @@ from .models import (
     TaskStatus,
 )
 from .selectors import proposed_decision
+from .transitions import review_task_lock, review_task_transition
 
 logger = logging.getLogger(__name__)
 
@@ -66,19 +67,6 @@ def four_eyes_amount() -> Decimal:
 
 def _forbidden(message: str = "You may not work this task.") -> ApplicationError:
     return ApplicationError(message, code="forbidden", status_code=403)
-
-
-def _lock(task: ReviewTask) -> ReviewTask:
-    return (
-        ReviewTask.objects.select_for_update(of=("self",))
-        .select_related("queue", "request", "request__customer", "request__order", "assignee")
-        .get(pk=task.pk)
-    )
-
-
-def _save(task: ReviewTask, fields: list[str]) -> None:
-    task.version += 1
-    task.save(update_fields=[*fields, "version", "updated_at"])
 
 
 def _unclaimed_status(task: ReviewTask) -> str:
@@ -276,7 +264,7 @@ def review_task_claim(*, task: ReviewTask, user) -> ReviewTask:
     ``task_already_decided``/``task_expired`` for a closed task, ``task_claimed`` while
     another reviewer holds an unexpired claim. Audited ``review_task.claimed``.
     """
-    locked = _lock(task)
+    locked = review_task_lock(task)
     _require_worker(locked, user)
     if not locked.is_active:
         raise _closed_error(locked)
@@ -287,12 +275,14 @@ def review_task_claim(*, task: ReviewTask, user) -> ReviewTask:
             f"{timezone.localtime(locked.claim_expires_at):%H:%M}.",
             code="task_claimed",
         )
-    _claim_for(locked, user, now)
-    record_event(
-        event_type="review_task.claimed",
+    until = now + timedelta(minutes=settings.REVIEW_CLAIM_MINUTES)
+    _claim_for(
+        locked,
+        user,
+        now,
         actor=Actor.user(user),
-        subject=locked,
-        payload={"until": locked.claim_expires_at},
+        event_type="review_task.claimed",
+        payload={"until": until},
     )
     return locked
 
@@ -301,7 +291,7 @@ def review_task_claim(*, task: ReviewTask, user) -> ReviewTask:
 def review_task_release(*, task: ReviewTask, user) -> ReviewTask:
     """Gives a claimed task back to its queue. Only its assignee or a user who may
     reassign. Audited ``review_task.released``."""
-    locked = _lock(task)
+    locked = review_task_lock(task)
     if not locked.is_active:
         raise _closed_error(locked)
     if locked.status != TaskStatus.CLAIMED:
@@ -311,31 +301,37 @@ def review_task_release(*, task: ReviewTask, user) -> ReviewTask:
     ):
         raise _forbidden("Only the reviewer holding the claim or a senior reviewer may release it.")
     previous = locked.assignee.get_username() if locked.assignee else ""
-    _unclaim(locked)
-    record_event(
-        event_type="review_task.released",
+    _unclaim(
+        locked,
         actor=Actor.user(user),
-        subject=locked,
+        event_type="review_task.released",
         payload={"previous_assignee": previous},
     )
     return locked
 
 
-def _claim_for(task: ReviewTask, user, now: datetime) -> None:
+def _claim_for(task: ReviewTask, user, now: datetime, **event) -> None:
     """Locks the task to ``user`` for ``REVIEW_CLAIM_MINUTES`` (a claim or a reassignment)."""
-    task.status = TaskStatus.CLAIMED
-    task.assignee = user
-    task.claimed_at = now
-    task.claim_expires_at = now + timedelta(minutes=settings.REVIEW_CLAIM_MINUTES)
-    _save(task, ["status", "assignee", "claimed_at", "claim_expires_at"])
+    review_task_transition(
+        task=task,
+        to_status=TaskStatus.CLAIMED,
+        changes={
+            "assignee": user,
+            "claimed_at": now,
+            "claim_expires_at": now + timedelta(minutes=settings.REVIEW_CLAIM_MINUTES),
+        },
+        **event,
+    )
 
 
-def _unclaim(task: ReviewTask) -> None:
-    task.status = _unclaimed_status(task)
-    task.assignee = None
-    task.claimed_at = None
-    task.claim_expires_at = None
-    _save(task, ["status", "assignee", "claimed_at", "claim_expires_at"])
+def _unclaim(task: ReviewTask, **event) -> None:
+    """Back to its queue: ``open``, or ``escalated`` if it was escalated."""
+    review_task_transition(
+        task=task,
+        to_status=_unclaimed_status(task),
+        changes={"assignee": None, "claimed_at": None, "claim_expires_at": None},
+        **event,
+    )
 
 
 @transaction.atomic
@@ -344,7 +340,7 @@ def review_task_reassign(*, task: ReviewTask, to_user, by) -> ReviewTask:
     the task becomes claimed by them. A decision already open in the previous assignee's
     browser is then refused (the task's version changed). Audited
     ``review_task.reassigned``."""
-    locked = _lock(task)
+    locked = review_task_lock(task)
     if not (perms.user_can_reassign(by) and perms.user_can_view_task(by, locked)):
         raise _forbidden("Only a senior reviewer of this queue may reassign.")
     if not locked.is_active:
@@ -359,11 +355,12 @@ def review_task_reassign(*, task: ReviewTask, to_user, by) -> ReviewTask:
         )
     previous = locked.assignee.get_username() if locked.assignee else ""
     now = timezone.now()
-    _claim_for(locked, to_user, now)
-    record_event(
-        event_type="review_task.reassigned",
+    _claim_for(
+        locked,
+        to_user,
+        now,
         actor=Actor.user(by),
-        subject=locked,
+        event_type="review_task.reassigned",
         payload={"from": previous, "to": to_user.get_username()},
     )
     return locked
@@ -438,7 +435,7 @@ def review_decide(
     fields, ``repeat_question`` (400), and ``IllegalTransition`` if the request is no
     longer in review. Nothing is written when it raises.
     """
-    locked = _lock(task)
+    locked = review_task_lock(task)
     _require_worker(locked, user)
     if not locked.is_active:
         raise _closed_error(locked)
@@ -487,9 +484,7 @@ def _invalid(message: str) -> ApplicationError:
 
 
 def _close(task: ReviewTask, now: datetime) -> None:
-    task.status = TaskStatus.DECIDED
-    task.decided_at = now
-    _save(task, ["status", "decided_at"])
+    review_task_transition(task=task, to_status=TaskStatus.DECIDED, changes={"decided_at": now})
 
 
 def _tell_customer(*, request: RefundRequest, key: str, kind: str, body: str) -> str:
@@ -700,30 +695,27 @@ def _reject(task, user, fields, reason_code) -> ReviewDecision:
 
 def _move_to_senior(task: ReviewTask, now: datetime, note: str) -> Queue:
     senior = _queue_named(SENIOR_QUEUE)
-    task.queue = senior
-    task.priority = min(task.priority + 1, MAX_PRIORITY)
-    task.escalated_at = now
-    task.escalation_note = note
-    task.due_at = now + timedelta(minutes=senior.sla_minutes)
-    task.status = TaskStatus.ESCALATED
-    task.assignee = None
-    task.claimed_at = None
-    task.claim_expires_at = None
-    _save(
-        task,
-        [
-            "queue",
-            "priority",
-            "escalated_at",
-            "escalation_note",
-            "due_at",
-            "status",
-            "assignee",
-            "claimed_at",
-            "claim_expires_at",
-        ],
+    _escalate_task(
+        task, now, note, queue=senior, due_at=now + timedelta(minutes=senior.sla_minutes)
     )
     return senior
+
+
+def _escalate_task(task: ReviewTask, now: datetime, note: str, **changes) -> None:
+    """Unclaimed, ``escalated``, one priority up (``changes``: a new queue and due time)."""
+    review_task_transition(
+        task=task,
+        to_status=TaskStatus.ESCALATED,
+        changes={
+            **changes,
+            "priority": min(task.priority + 1, MAX_PRIORITY),
+            "escalated_at": now,
+            "escalation_note": note,
+            "assignee": None,
+            "claimed_at": None,
+            "claim_expires_at": None,
+        },
+    )
 
 
 def _escalate(task, user, fields) -> ReviewDecision:
@@ -858,13 +850,11 @@ def review_task_expire(*, task: ReviewTask, now: datetime | None = None) -> bool
     ``review.timed_out`` event, distinct from any human rejection. Returns False if the task
     was no longer active or not yet due."""
     now = now or timezone.now()
-    locked = _lock(task)
+    locked = review_task_lock(task)
     if not locked.is_active or locked.deadline_at > now:
         return False
     _clear_pending(locked)
-    locked.status = TaskStatus.EXPIRED
-    locked.decided_at = now
-    _save(locked, ["status", "decided_at"])
+    review_task_transition(task=locked, to_status=TaskStatus.EXPIRED, changes={"decided_at": now})
     if locked.request.status in REVIEW_REVIEWABLE:
         refund_request_transition(
             request=locked.request,
@@ -900,7 +890,7 @@ def review_task_escalate_overdue(*, task: ReviewTask, now: datetime | None = Non
     """Past the due time: to the senior queue with a raised priority (``legal`` stays put,
     priority raised). Skipped while a reviewer holds a live claim."""
     now = now or timezone.now()
-    locked = _lock(task)
+    locked = review_task_lock(task)
     if (
         not locked.is_active
         or locked.due_at > now
@@ -917,24 +907,7 @@ def review_task_escalate_overdue(*, task: ReviewTask, now: datetime | None = Non
     if from_queue not in (SENIOR_QUEUE, LEGAL_QUEUE):
         _move_to_senior(locked, now, note)
     else:
-        locked.priority = min(locked.priority + 1, MAX_PRIORITY)
-        locked.escalated_at = now
-        locked.escalation_note = note
-        locked.status = TaskStatus.ESCALATED
-        locked.assignee = None
-        locked.claimed_at = locked.claim_expires_at = None
-        _save(
-            locked,
-            [
-                "priority",
-                "escalated_at",
-                "escalation_note",
-                "status",
-                "assignee",
-                "claimed_at",
-                "claim_expires_at",
-            ],
-        )
+        _escalate_task(locked, now, note)
     if locked.request.status == RefundStatus.IN_REVIEW:
         refund_request_transition(
             request=locked.request,
@@ -959,7 +932,7 @@ def review_task_escalate_overdue(*, task: ReviewTask, now: datetime | None = Non
 
 @transaction.atomic
 def _release_stale_claim(*, task: ReviewTask, now: datetime) -> bool:
-    locked = _lock(task)
+    locked = review_task_lock(task)
     if (
         locked.status != TaskStatus.CLAIMED
         or locked.claim_expires_at is None
@@ -967,11 +940,10 @@ def _release_stale_claim(*, task: ReviewTask, now: datetime) -> bool:
     ):
         return False
     previous = locked.assignee.get_username() if locked.assignee else ""
-    _unclaim(locked)
-    record_event(
-        event_type="review_task.released",
+    _unclaim(
+        locked,
         actor=SLA_ACTOR,
-        subject=locked,
+        event_type="review_task.released",
         payload={"previous_assignee": previous, "reason": "claim timed out"},
     )
     return True
