@@ -29,6 +29,7 @@ from refunds.money import quantize
 from refunds.states import RefundStatus
 from refunds.transitions import refund_request_transition
 
+from . import events
 from . import permissions as perms
 from .models import (
     ACTIVE_TASK_STATUSES,
@@ -126,10 +127,10 @@ def queue_access_grant(
         return  # already granted: nothing to do, nothing to audit
     assign_perm(perms.WORK_QUEUE, target, queue)
     record_event(
-        event_type="review_queue.access_granted",
+        event_type=events.QUEUE_ACCESS_GRANTED,
         actor=actor,
         subject=queue,
-        payload={"user": getattr(user, "pk", None), "group": getattr(group, "name", None)},
+        payload=events.queue_access_payload(user=user, group=group),
     )
 
 
@@ -140,10 +141,10 @@ def queue_access_revoke(
     target = _access_target(user, group)
     remove_perm(perms.WORK_QUEUE, target, queue)
     record_event(
-        event_type="review_queue.access_revoked",
+        event_type=events.QUEUE_ACCESS_REVOKED,
         actor=actor,
         subject=queue,
-        payload={"user": getattr(user, "pk", None), "group": getattr(group, "name", None)},
+        payload=events.queue_access_payload(user=user, group=group),
     )
 
 
@@ -235,7 +236,7 @@ def review_task_open(
     except IntegrityError:  # a concurrent caller opened it first: same answer
         return ReviewTask.objects.get(request=request, status__in=ACTIVE_TASK_STATUSES)
     record_event(
-        event_type="review_task.opened",
+        event_type=events.TASK_OPENED,
         actor=Actor.system("review"),
         subject=locked,
         payload={
@@ -281,7 +282,7 @@ def review_task_claim(*, task: ReviewTask, user) -> ReviewTask:
         user,
         now,
         actor=Actor.user(user),
-        event_type="review_task.claimed",
+        event_type=events.TASK_CLAIMED,
         payload={"until": until},
     )
     return locked
@@ -304,8 +305,8 @@ def review_task_release(*, task: ReviewTask, user) -> ReviewTask:
     _unclaim(
         locked,
         actor=Actor.user(user),
-        event_type="review_task.released",
-        payload={"previous_assignee": previous},
+        event_type=events.TASK_RELEASED,
+        payload=events.task_released_payload(previous_assignee=previous),
     )
     return locked
 
@@ -360,7 +361,7 @@ def review_task_reassign(*, task: ReviewTask, to_user, by) -> ReviewTask:
         to_user,
         now,
         actor=Actor.user(by),
-        event_type="review_task.reassigned",
+        event_type=events.TASK_REASSIGNED,
         payload={"from": previous, "to": to_user.get_username()},
     )
     return locked
@@ -378,14 +379,10 @@ def review_pii_reveal(*, task: ReviewTask, user) -> None:
     if not perms.user_can_view_pii(user):
         raise _forbidden("You may not see customers' personal data.")
     record_event(
-        event_type="review.pii_revealed",
+        event_type=events.PII_REVEALED,
         actor=Actor.user(user),
         subject=task.request,
-        payload={
-            "task": task.pk,
-            "customer": task.request.customer_id,
-            "fields": ["email", "phone", "address"],
-        },
+        payload=events.pii_revealed_payload(task=task),
     )
 
 
@@ -560,7 +557,7 @@ def _approve(task, user, proposal, fields, action, amount) -> ReviewDecision:
             decision = ReviewDecision.objects.create(**fields, pending=True)
             _unclaim(task)
             record_event(
-                event_type="review.first_approval",
+                event_type=events.FIRST_APPROVAL,
                 actor=Actor.user(user),
                 subject=request,
                 payload={
@@ -600,7 +597,7 @@ def _approve(task, user, proposal, fields, action, amount) -> ReviewDecision:
         message=fields["message"] or (confirms.message if confirms else ""),
     )
     record_event(
-        event_type="review.decided",
+        event_type=events.DECIDED,
         actor=Actor.user(user),
         subject=request,
         payload={
@@ -678,7 +675,7 @@ def _reject(task, user, fields, reason_code) -> ReviewDecision:
         body=fields["message"] or MESSAGES[Action.DENY_REFUND][1],
     )
     record_event(
-        event_type="review.decided",
+        event_type=events.DECIDED,
         actor=Actor.user(user),
         subject=task.request,
         payload={
@@ -737,7 +734,7 @@ def _escalate(task, user, fields) -> ReviewDecision:
     decision = ReviewDecision.objects.create(**fields)
     _move_to_senior(task, now, fields["comment"])
     record_event(
-        event_type="review.escalated",
+        event_type=events.ESCALATED,
         actor=Actor.user(user),
         subject=task.request,
         payload={
@@ -790,7 +787,7 @@ def _request_more_info(task, user, fields) -> ReviewDecision:
         body=fields["message"],
     )
     record_event(
-        event_type="review.decided",
+        event_type=events.DECIDED,
         actor=Actor.user(user),
         subject=task.request,
         payload={
@@ -871,7 +868,7 @@ def review_task_expire(*, task: ReviewTask, now: datetime | None = None) -> bool
         body=TIMEOUT_CUSTOMER_NOTICE,
     )
     record_event(
-        event_type="review.timed_out",
+        event_type=events.TIMED_OUT,
         actor=SLA_ACTOR,
         subject=locked.request,
         payload={
@@ -917,7 +914,7 @@ def review_task_escalate_overdue(*, task: ReviewTask, now: datetime | None = Non
             payload={"review_task": locked.pk},
         )
     record_event(
-        event_type="review.sla_escalated",
+        event_type=events.SLA_ESCALATED,
         actor=SLA_ACTOR,
         subject=locked.request,
         payload={
@@ -943,7 +940,7 @@ def _release_stale_claim(*, task: ReviewTask, now: datetime) -> bool:
     _unclaim(
         locked,
         actor=SLA_ACTOR,
-        event_type="review_task.released",
-        payload={"previous_assignee": previous, "reason": "claim timed out"},
+        event_type=events.TASK_RELEASED,
+        payload=events.task_released_payload(previous_assignee=previous, reason="claim timed out"),
     )
     return True
