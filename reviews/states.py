@@ -38,8 +38,6 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     T.EXPIRED: frozenset(),
 }
 
-TERMINAL_STATUSES = frozenset(s for s, moves in ALLOWED_TRANSITIONS.items() if not moves)
-
 
 def can_transition(from_status: str, to_status: str) -> bool:
     return to_status in ALLOWED_TRANSITIONS.get(from_status, frozenset())

@@ -13,7 +13,7 @@ Every status change of a task goes through ``reviews.transitions.review_task_tra
 from .four_eyes import four_eyes_amount
 from .outcomes import review_decide
 from .queues import queue_access_defaults_ensure, queue_access_grant, queue_access_revoke
-from .sla import review_sla_sweep, review_task_escalate_overdue, review_task_expire
+from .sla import review_sla_sweep, review_task_expire
 from .tasks import (
     review_pii_reveal,
     review_task_claim,
@@ -31,7 +31,6 @@ __all__ = [
     "review_pii_reveal",
     "review_sla_sweep",
     "review_task_claim",
-    "review_task_escalate_overdue",
     "review_task_expire",
     "review_task_open",
     "review_task_reassign",

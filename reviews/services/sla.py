@@ -53,7 +53,7 @@ def review_sla_sweep(*, now: datetime | None = None) -> dict[str, int]:
         status=TaskStatus.CLAIMED, claim_expires_at__gt=now
     )
     for pk in overdue.values_list("pk", flat=True):
-        counts["escalated"] += _sweep_one(review_task_escalate_overdue, pk, now)
+        counts["escalated"] += _sweep_one(_escalate_overdue, pk, now)
     stale = active.filter(status=TaskStatus.CLAIMED, claim_expires_at__lte=now)
     for pk in stale.values_list("pk", flat=True):
         counts["released"] += _sweep_one(_release_stale_claim, pk, now)
@@ -105,7 +105,7 @@ def review_task_expire(*, task: ReviewTask, now: datetime | None = None) -> bool
 
 
 @transaction.atomic
-def review_task_escalate_overdue(*, task: ReviewTask, now: datetime | None = None) -> bool:
+def _escalate_overdue(*, task: ReviewTask, now: datetime | None = None) -> bool:
     """Past the due time: to the senior queue with a raised priority (``legal`` stays put,
     priority raised). Skipped while a reviewer holds a live claim."""
     now = now or timezone.now()
