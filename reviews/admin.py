@@ -17,8 +17,6 @@ from . import permissions as perms
 from .models import (
     Outcome,
     Queue,
-    QueueGroupObjectPermission,
-    QueueUserObjectPermission,
     RejectReason,
     ReviewDecision,
     ReviewTask,
@@ -58,13 +56,7 @@ class QueueForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
-            perm = {"content_object": self.instance, "permission__codename": perms.WORK_QUEUE}
-            self.initial["groups"] = list(
-                QueueGroupObjectPermission.objects.filter(**perm).values_list("group", flat=True)
-            )
-            self.initial["users"] = list(
-                QueueUserObjectPermission.objects.filter(**perm).values_list("user", flat=True)
-            )
+            self.initial["groups"], self.initial["users"] = perms.queue_grants(self.instance)
 
 
 @admin.register(Queue)

@@ -17,6 +17,8 @@ from audit.integrity import HASH_MAX_LENGTH
 from refunds.models import RefundRequest
 from refunds.money import DECIMAL_PLACES, MAX_DIGITS
 
+from .states import ACTIVE_TASK_STATUSES, TaskStatus
+
 
 class Queue(models.Model):
     """A review queue with its service level. Admin-managed; ``standard``, ``senior`` and
@@ -65,18 +67,6 @@ class QueueGroupObjectPermission(GroupObjectPermissionBase):
 
     class Meta(GroupObjectPermissionBase.Meta):
         verbose_name = "queue permission of a group"
-
-
-class TaskStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    CLAIMED = "claimed", "Claimed"
-    DECIDED = "decided", "Decided"
-    ESCALATED = "escalated", "Escalated"  # waiting, unclaimed, in the senior queue
-    EXPIRED = "expired", "Expired"
-
-
-# A task in one of these statuses is still waiting for a decision.
-ACTIVE_TASK_STATUSES = (TaskStatus.OPEN, TaskStatus.CLAIMED, TaskStatus.ESCALATED)
 
 
 class ReviewTask(models.Model):

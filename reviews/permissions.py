@@ -16,11 +16,12 @@ Rules:
 """
 
 from django.db.models import Q
+from guardian.shortcuts import get_groups_with_perms, get_objects_for_user, get_users_with_perms
 
 from audit.models import ActorType, AuditEvent
 from hitl_site import roles
 
-from .models import Queue, QueueGroupObjectPermission, QueueUserObjectPermission, ReviewTask
+from .models import Queue, ReviewTask
 
 WORK_QUEUE = "work_queue"
 MACHINE_ROLES = frozenset({roles.INTEGRATION})
@@ -38,13 +39,12 @@ def user_is_human_staff(user) -> bool:
     return bool(user and user.is_authenticated and user.is_active and not user_is_machine(user))
 
 
-def user_works_every_queue(user) -> bool:
-    return user.has_perm(f"reviews.{WORK_QUEUE}")
-
-
 def queue_ids_for_user(user) -> frozenset[int]:
-    """The ids of the queues ``user`` may work: one query (two with the model-level
-    permission check, which Django caches per user). Cached on the user object."""
+    """The ids of the queues ``user`` may work (guardian's ``get_objects_for_user`` over the
+    user's and their groups' grants; a global ``reviews.work_queue`` or superuser status
+    means every queue): one query, plus the model-level permission check Django caches per
+    user. Inactive and machine accounts get none, whatever they hold. Cached on the user
+    object."""
     cached = getattr(user, "_review_queue_ids", None)
     if cached is not None:
         return cached
@@ -53,27 +53,32 @@ def queue_ids_for_user(user) -> frozenset[int]:
     else:
         # Inactive queues included: deactivating a queue stops new cases going to it
         # (review_task_open falls back to standard), its open tasks stay workable.
-        queues = Queue.objects.all()
-        if not user_works_every_queue(user):
-            perm = {
-                "permission__codename": WORK_QUEUE,
-                "permission__content_type__app_label": "reviews",
-            }
-            queues = queues.filter(
-                Q(
-                    pk__in=QueueUserObjectPermission.objects.filter(user=user, **perm).values(
-                        "content_object"
-                    )
-                )
-                | Q(
-                    pk__in=QueueGroupObjectPermission.objects.filter(
-                        group__user=user, **perm
-                    ).values("content_object")
-                )
-            )
+        queues = get_objects_for_user(
+            user, f"reviews.{WORK_QUEUE}", klass=Queue, accept_global_perms=True
+        )
         ids = frozenset(queues.values_list("pk", flat=True))
     user._review_queue_ids = ids
     return ids
+
+
+def queue_workers(queue: Queue):
+    """Active human users granted ``queue`` (directly or through a group), by username:
+    whom a task of it may be reassigned to. Holders of the global permission are not
+    listed (break-glass accounts, not reviewers)."""
+    users = get_users_with_perms(queue, only_with_perms_in=[WORK_QUEUE], with_group_users=True)
+    return (
+        users.filter(is_active=True)
+        .exclude(groups__name__in=MACHINE_ROLES)
+        .order_by("username")
+        .only("id", "username")
+    )
+
+
+def queue_grants(queue: Queue) -> tuple[list[int], list[int]]:
+    """The ids of the groups and of the users granted ``queue`` directly (the admin form)."""
+    groups = get_groups_with_perms(queue, only_with_perms_in=[WORK_QUEUE])
+    users = get_users_with_perms(queue, only_with_perms_in=[WORK_QUEUE], with_group_users=False)
+    return list(groups.values_list("pk", flat=True)), list(users.values_list("pk", flat=True))
 
 
 def user_can_work_queue(user, queue: Queue) -> bool:

@@ -9,7 +9,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,7 +19,7 @@ from hitl_site.errors import ApplicationError
 from . import permissions as perms
 from . import selectors, services
 from .forms import BUTTON_LABELS, OUTCOME_FIELDS, DecisionForm, QueueFilterForm, decision_arguments
-from .models import QueueGroupObjectPermission, QueueUserObjectPermission, ReviewTask
+from .models import ReviewTask
 
 PAGE_SIZE = 50
 
@@ -87,19 +86,7 @@ def _task_or_404(request, pk: int) -> ReviewTask:
 
 def _assignable_users(task: ReviewTask) -> list:
     """Active human users who work the task's queue (offered for reassignment)."""
-    perm = {"permission__codename": perms.WORK_QUEUE, "content_object": task.queue_id}
-    return list(
-        get_user_model()
-        .objects.filter(
-            Q(pk__in=QueueUserObjectPermission.objects.filter(**perm).values("user"))
-            | Q(groups__in=QueueGroupObjectPermission.objects.filter(**perm).values("group")),
-            is_active=True,
-        )
-        .exclude(groups__name__in=perms.MACHINE_ROLES)
-        .distinct()
-        .order_by("username")
-        .only("id", "username")
-    )
+    return list(perms.queue_workers(task.queue))
 
 
 def _render_package(
