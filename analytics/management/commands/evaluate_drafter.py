@@ -14,18 +14,13 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
+from analytics.evalset.replay import EvalSetError, eval_case_from_record, read_dataset
+from analytics.evalset.scoring import EvalReport, evaluate_outcomes
 from hitl_site.errors import ApplicationError
 from refunds.agent.chain import draft_decisions
 from refunds.agent.prompts import PROMPT_VERSION
 from refunds.agent.providers import OFFLINE, OPENAI, build_provider
 from refunds.gate.selectors import gate_policy_active, gate_policy_version_get
-from reviews.evalset import (
-    EvalReport,
-    EvalSetError,
-    eval_case_from_record,
-    evaluate_outcomes,
-    read_dataset,
-)
 
 BATCH = 64
 

@@ -21,8 +21,8 @@ from django.utils import timezone
 from audit.models import AuditChainHead, AuditEvent
 from audit.services import Actor, record_event
 
+from .facts import DashboardFilters
 from .figures import daily_series
-from .metrics import DashboardFilters
 
 logger = logging.getLogger(__name__)
 

@@ -7,17 +7,17 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from analytics.tests.factories import decided, executed, routed
 from refunds.models import Execution
 from reviews.models import Outcome
 from reviews.tests.factories import ReviewTaskFactory
-from reviews.tests.ops_factories import decided, executed, routed
 
 pytestmark = pytest.mark.django_db
 URL = "/review/dashboard/"
 
 
 def test_dashboard_url():
-    assert reverse("reviews:dashboard") == URL
+    assert reverse("analytics:dashboard") == URL
 
 
 @pytest.mark.parametrize(
@@ -126,7 +126,7 @@ def test_dashboard_query_count_does_not_grow_with_the_rows(
 def test_dashboard_query_count_does_not_grow_with_rolled_up_days(
     client, role_user, django_assert_num_queries
 ):
-    from reviews.rollup import loop_stats_rollup
+    from analytics.rollup import loop_stats_rollup
 
     client.force_login(role_user("senior_reviewer"))
     now = timezone.now()
@@ -162,7 +162,7 @@ def test_trend_chart_shows_today_when_only_today_has_cases(client, role_user, pe
     """The cards said 5 decisions today while the daily chart was empty: a line needs two
     days, and today was the only one. Today's partial day is drawn (a dot per day), from
     the live tables or from today's roll-up up to its last full hour."""
-    from reviews.rollup import day_start, loop_stats_rollup_due
+    from analytics.rollup import day_start, loop_stats_rollup_due
 
     now = timezone.now()
     last_hour = now.replace(minute=0, second=0, microsecond=0)
@@ -190,7 +190,7 @@ def test_trend_chart_shows_today_when_only_today_has_cases(client, role_user, pe
 
 
 def test_trend_chart_labels_the_last_day_without_crowding_the_one_before():
-    from reviews.dashboard import line_chart
+    from analytics.charts import line_chart
 
     today = timezone.localdate()
     days = [today - timedelta(days=n) for n in range(29, -1, -1)]

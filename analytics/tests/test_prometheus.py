@@ -95,12 +95,12 @@ def test_metrics_token_is_required_when_configured(client, settings, header, sta
 
 
 def test_metrics_answers_when_the_database_does_not(client, monkeypatch):
-    from hitl_site import metrics
+    from analytics import prometheus
 
     def broken(*args):
         raise RuntimeError("database down")
 
-    monkeypatch.setattr(metrics.DatabaseCollector, "_families", broken)
+    monkeypatch.setattr(prometheus.DatabaseCollector, "_families", broken)
     samples = _samples(client.get("/metrics"))
     assert samples[("hitl_metrics_database_up", ())] == 0
 
@@ -108,7 +108,7 @@ def test_metrics_answers_when_the_database_does_not(client, monkeypatch):
 def test_table_wide_totals_come_from_a_snapshot_shared_for_the_cache_period(client, settings):
     from django.core.cache import cache
 
-    from hitl_site.metrics import SNAPSHOT_CACHE_KEY
+    from analytics.prometheus import SNAPSHOT_CACHE_KEY
 
     settings.METRICS_DB_CACHE_SECONDS = 60
     cache.delete(SNAPSHOT_CACHE_KEY)

@@ -13,7 +13,7 @@ from datetime import date, datetime, time
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from reviews.evalset import eval_set_records
+from analytics.evalset.export import eval_set_records
 
 
 def parse_day(value: str, *, option: str) -> datetime:

@@ -5,10 +5,10 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
+from analytics import drift
+from analytics.drift import DailyCount, detect_drift
+from analytics.tests.factories import routed
 from audit.models import AuditEvent
-from reviews import drift
-from reviews.drift import DailyCount, detect_drift
-from reviews.tests.ops_factories import routed
 
 DAY = date(2026, 11, 20)
 

@@ -1,6 +1,6 @@
 """``python manage.py rollup_loop_stats [--since 2026-09-01] [--until 2026-11-25]``
 
-Rolls up the dashboard's daily counts (``reviews.rollup``). Without dates: what the hourly
+Rolls up the dashboard's daily counts (``analytics.rollup``). Without dates: what the hourly
 schedule does — today up to its last full hour, the closed days of the last
 ``HITL_LOOP_STATS_DAYS`` without a complete roll-up, and the last
 ``HITL_LOOP_STATS_SETTLE_DAYS`` again. With dates: every day from ``--since``
@@ -14,7 +14,8 @@ from datetime import date, timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from reviews import rollup
+from analytics import rollup
+from analytics.counting import dimension_values
 
 
 def parse_day(value: str, *, option: str) -> date:
@@ -50,7 +51,7 @@ class Command(BaseCommand):
             if since >= until:
                 raise CommandError("--since must be before --until (which is exclusive).")
             days = [since + timedelta(days=n) for n in range((until - since).days)]
-        dims = rollup.dimension_values()
+        dims = dimension_values()
         started = time.monotonic()
         rows = 0
         for day in days:

@@ -9,6 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from analytics.evalset.replay import EvalSetError, draft_context_from_record, eval_case_from_record
 from refunds.agent.context import DraftContext
 from refunds.agent.prompts import PROMPT, prompt_inputs
 from refunds.gate.snapshots import gate_context_to_json
@@ -18,7 +19,6 @@ from refunds.tests.factories import (
     UserFactory,
     draft_context,
 )
-from reviews.evalset import EvalSetError, draft_context_from_record, eval_case_from_record
 from reviews.models import ReviewDecision, TaskStatus
 from reviews.tests.factories import (
     gate_evaluation,

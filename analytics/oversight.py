@@ -1,12 +1,12 @@
 """Oversight quality (selectors for the dashboard): is the human in the loop overseeing, or
 signing off? Counts over the final human decisions of the dashboard's period and filters
-(``reviews.metrics.final_decisions``), one grouped query each, whatever the number of rows.
+(``analytics.facts.final_decisions``), one grouped query each, whatever the number of rows.
 
 * **Per reviewer**: final decisions, the share that approved the AI's draft unchanged (same
   action and amount), and the median seconds per decision — from the reviewer's claim of
   the task (``ReviewTask.claimed_at``, kept after the decision; the task's creation when it
   was decided without a claim, which can only overstate the time). The median is read from
-  the same logarithmic histogram as the review latency (``rollup.percentile_from_buckets``,
+  the same logarithmic histogram as the review latency (``percentile_from_buckets``,
   within 4.4 %; under a second counts as one), so the query groups by reviewer and bucket,
   not by decision, on PostgreSQL and SQLite alike.
 * **Rubber stamp**: a reviewer with at least ``HITL_RUBBER_STAMP_MIN_DECISIONS`` decisions
@@ -34,16 +34,17 @@ from django.db.models import Avg, Count, DurationField, Exists, ExpressionWrappe
 from django.db.models.functions import Coalesce
 
 from refunds.models import CustomerFeedback
+from reviews.models import APPROVING_OUTCOMES, ReviewTask
 
-from . import metrics, rollup
-from .models import APPROVING_OUTCOMES, ReviewTask
+from . import facts
+from .latency import latency_bucket_expression, percentile_from_buckets
 
 NO_REASON = "(no reason code)"
 OVERSIGHT_TOP = 30
 
 DRAFT_ACTION_KEPT = Q(has_proposal=True) & Q(final_action=F("proposed_action"))
 # Approved exactly as drafted: an approval whose action and amount are the draft's.
-DRAFT_KEPT = DRAFT_ACTION_KEPT & Q(final_amount=Coalesce(F("proposed_amount"), metrics.ZERO))
+DRAFT_KEPT = DRAFT_ACTION_KEPT & Q(final_amount=Coalesce(F("proposed_amount"), facts.ZERO))
 APPROVED_UNCHANGED = Q(outcome__in=APPROVING_OUTCOMES) & DRAFT_KEPT
 
 
@@ -65,13 +66,13 @@ def is_rubber_stamp(*, decided: int, unchanged_share: float | None, median: floa
     )
 
 
-def reviewer_oversight(f: metrics.DashboardFilters) -> list[dict[str, Any]]:
+def reviewer_oversight(f: facts.DashboardFilters) -> list[dict[str, Any]]:
     """Per reviewer of the period: ``decided``, ``unchanged`` (approved the draft as it was),
     ``unchanged_share``, ``median_seconds`` and ``rubber_stamp``; flagged reviewers first,
     then the busiest, at most ``OVERSIGHT_TOP``. One query."""
     rows = (
-        metrics.final_decisions(f)
-        .annotate(bucket=rollup._latency_bucket_expression(_decision_time()))
+        facts.final_decisions(f)
+        .annotate(bucket=latency_bucket_expression(_decision_time()))
         .values("reviewer_id", "reviewer__username", "bucket")
         .annotate(n=Count("pk"), unchanged=Count("pk", filter=APPROVED_UNCHANGED))
         .order_by()
@@ -87,8 +88,8 @@ def reviewer_oversight(f: metrics.DashboardFilters) -> list[dict[str, Any]]:
     result = []
     for pk, name in names.items():
         decided = sum(buckets[pk].values())
-        share = metrics.rate(unchanged[pk], decided)
-        median = rollup.percentile_from_buckets(buckets[pk], 0.5)
+        share = facts.rate(unchanged[pk], decided)
+        median = percentile_from_buckets(buckets[pk], 0.5)
         result.append(
             {
                 "reviewer": name,
@@ -105,13 +106,13 @@ def reviewer_oversight(f: metrics.DashboardFilters) -> list[dict[str, Any]]:
     return result[:OVERSIGHT_TOP]
 
 
-def agreement_by_reason_code(f: metrics.DashboardFilters) -> list[dict[str, Any]]:
+def agreement_by_reason_code(f: facts.DashboardFilters) -> list[dict[str, Any]]:
     """Per gate reason code of the reviewed cases: ``cases`` (final decisions),
     ``with_draft``, ``action_agreed``, ``agreed`` (action and amount) and the two rates
     over the cases with a draft; most frequent first. One query, grouped by the tasks'
     code sets (a handful of combinations), split into codes here."""
     rows = (
-        metrics.final_decisions(f)
+        facts.final_decisions(f)
         .values("task__reason_codes")
         .annotate(
             cases=Count("pk"),
@@ -132,8 +133,8 @@ def agreement_by_reason_code(f: metrics.DashboardFilters) -> list[dict[str, Any]
         {
             "reason_code": code,
             **counts,
-            "action_agreement_rate": metrics.rate(counts["action_agreed"], counts["with_draft"]),
-            "agreement_rate": metrics.rate(counts["agreed"], counts["with_draft"]),
+            "action_agreement_rate": facts.rate(counts["action_agreed"], counts["with_draft"]),
+            "agreement_rate": facts.rate(counts["agreed"], counts["with_draft"]),
         }
         for code, counts in by_code.items()
     ]
@@ -141,7 +142,7 @@ def agreement_by_reason_code(f: metrics.DashboardFilters) -> list[dict[str, Any]
     return result
 
 
-def satisfaction_by_path(f: metrics.DashboardFilters) -> list[dict[str, Any]]:
+def satisfaction_by_path(f: facts.DashboardFilters) -> list[dict[str, Any]]:
     """Per path (auto-approved, human-reviewed, denied, no decision): feedback ``count``
     and ``mean`` score, for the feedback given in the period on requests matching the
     filters (the queue: the request had a review task in it). Every path is listed, in
@@ -154,9 +155,9 @@ def satisfaction_by_path(f: metrics.DashboardFilters) -> list[dict[str, Any]]:
     if f.channel:
         qs = qs.filter(request__channel=f.channel)
     if f.provider:
-        qs = qs.filter(metrics._provider_exists(f.provider, "request"))
+        qs = qs.filter(facts.provider_exists(f.provider, "request"))
     if f.policy_version is not None:
-        qs = qs.filter(metrics._policy_of_request(f.policy_version))
+        qs = qs.filter(facts.policy_of_request(f.policy_version))
     found = {
         row["path"]: row
         for row in qs.order_by().values("path").annotate(count=Count("pk"), mean=Avg("score"))

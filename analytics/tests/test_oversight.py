@@ -6,12 +6,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from analytics import oversight
+from analytics.facts import DashboardFilters
+from analytics.tests.factories import decided
 from refunds.models import CustomerFeedback
 from refunds.tests.factories import RefundRequestFactory, UserFactory
-from reviews import oversight
-from reviews.metrics import DashboardFilters
 from reviews.models import Outcome
-from reviews.tests.ops_factories import decided
 
 pytestmark = pytest.mark.django_db
 URL = "/review/dashboard/"

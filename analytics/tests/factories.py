@@ -1,4 +1,5 @@
-"""Cases at the end of the loop, for the dashboard, drift and metrics tests."""
+"""Cases at the end of the loop, for the dashboard, drift, roll-up and metrics tests (the
+review objects themselves come from ``reviews/tests/factories.py``)."""
 
 from datetime import timedelta
 from decimal import Decimal

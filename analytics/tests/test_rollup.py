@@ -14,13 +14,14 @@ from django_q.models import Schedule
 from hypothesis import given
 from hypothesis import strategies as st
 
+from analytics import facts, figures, latency, loop_metrics, rollup
+from analytics.models import DailyLoopCount, DailyLoopRollup
+from analytics.tests.factories import decided, executed, routed
 from hitl_site.errors import ApplicationError
 from refunds.models import Execution
 from refunds.tests.factories import GatePolicyVersionFactory, UserFactory
-from reviews import figures, metrics, rollup
-from reviews.models import DailyLoopCount, DailyLoopRollup, Outcome, ReviewTask, TaskStatus
+from reviews.models import Outcome, ReviewTask, TaskStatus
 from reviews.tests.factories import proposal_for, queue
-from reviews.tests.ops_factories import decided, executed, routed
 
 pytestmark = pytest.mark.django_db
 
@@ -87,9 +88,9 @@ def history():
     return now
 
 
-def _period(now, days: int = 7, **filters) -> metrics.DashboardFilters:
+def _period(now, days: int = 7, **filters) -> facts.DashboardFilters:
     start = rollup.day_start(timezone.localdate(now) - timedelta(days=days - 1))
-    return metrics.DashboardFilters(start=start, end=now + timedelta(seconds=1), **filters)
+    return facts.DashboardFilters(start=start, end=now + timedelta(seconds=1), **filters)
 
 
 def _roll_up_closed_days(now, days: int = 7) -> None:
@@ -98,25 +99,25 @@ def _roll_up_closed_days(now, days: int = 7) -> None:
         rollup.loop_stats_rollup(day=today - timedelta(days=n), now=now)
 
 
-def _assert_same_figures(f: metrics.DashboardFilters, now) -> None:
+def _assert_same_figures(f: facts.DashboardFilters, now) -> None:
     counts = figures.loop_counts(f, now=now)
-    live_decisions = metrics.decision_summary(f)
+    live_decisions = loop_metrics.decision_summary(f)
     live_decisions.pop("p50", None), live_decisions.pop("p95", None)
-    assert figures.routing_summary(counts) == metrics.routing_summary(f)
+    assert figures.routing_summary(counts) == loop_metrics.routing_summary(f)
     assert figures.decision_summary(counts) == live_decisions
-    assert figures.reviewer_agreement(counts) == metrics.reviewer_agreement(f)
-    assert figures.execution_summary(counts) == metrics.execution_summary(f)
-    assert figures.reason_code_distribution(counts) == metrics.reason_code_distribution(f)
-    assert figures.reviewer_workload(counts) == metrics.reviewer_workload(f)
-    assert figures.daily_routing(counts) == metrics.daily_routing(f)
-    assert figures.daily_overrides(counts) == metrics.daily_overrides(f)
-    live_paths = metrics.outcomes_by_path(f)
+    assert figures.reviewer_agreement(counts) == loop_metrics.reviewer_agreement(f)
+    assert figures.execution_summary(counts) == loop_metrics.execution_summary(f)
+    assert figures.reason_code_distribution(counts) == loop_metrics.reason_code_distribution(f)
+    assert figures.reviewer_workload(counts) == loop_metrics.reviewer_workload(f)
+    assert figures.daily_routing(counts) == loop_metrics.daily_routing(f)
+    assert figures.daily_overrides(counts) == loop_metrics.daily_overrides(f)
+    live_paths = loop_metrics.outcomes_by_path(f)
     for route, outcomes in figures.outcomes_by_path(counts).items():
         assert sorted(outcomes, key=str) == sorted(live_paths.get(route, []), key=str)
     durations = sorted(
         d.total_seconds()
-        for d in metrics.final_decisions(f)
-        .annotate(d=metrics._review_seconds())
+        for d in facts.final_decisions(f)
+        .annotate(d=facts.review_seconds())
         .values_list("d", flat=True)
     )
     estimated = figures.review_latency(counts)
@@ -166,7 +167,7 @@ def test_a_closed_day_without_a_roll_up_is_counted_live(history):
 
 def test_a_period_not_starting_at_midnight_is_counted_live(history):
     _roll_up_closed_days(history)
-    f = metrics.DashboardFilters(start=history - timedelta(days=3), end=history)
+    f = facts.DashboardFilters(start=history - timedelta(days=3), end=history)
     assert figures.live_start(f, now=history) == f.start
     _assert_same_figures(f, history)
 
@@ -230,7 +231,7 @@ def test_days_due_are_the_missing_the_partial_and_the_settling_closed_days(setti
 def test_the_scheduled_roll_up_fills_the_window(settings):
     settings.HITL_LOOP_STATS_DAYS = 3
     routed(at=timezone.now() - timedelta(days=2))
-    days = import_string("reviews.tasks.loop_stats_rollup_due")()
+    days = import_string("analytics.tasks.loop_stats_rollup_due")()
     today = timezone.localdate()
     assert days == [(today - timedelta(days=n)).isoformat() for n in (0, 1, 2, 3)]
     assert DailyLoopCount.objects.filter(day=today - timedelta(days=2), metric="routed").exists()
@@ -239,11 +240,13 @@ def test_the_scheduled_roll_up_fills_the_window(settings):
 def test_the_schedules_migration_schedules_the_roll_up_and_the_drift_check():
     migration = importlib.import_module("reviews.migrations.0006_loop_stats_schedules")
     migration.forwards(apps, None)  # idempotent; transactional tests may have flushed it
+    moved = importlib.import_module("analytics.migrations.0002_move_content_types_and_schedules")
+    moved.forwards(apps, None)  # points them at analytics, as on a fresh database
     funcs = dict(Schedule.objects.values_list("func", "schedule_type"))
-    assert funcs["reviews.tasks.loop_stats_rollup_due"] == Schedule.HOURLY
-    assert funcs["reviews.drift.drift_check"] == Schedule.HOURLY
+    assert funcs["analytics.tasks.loop_stats_rollup_due"] == Schedule.HOURLY
+    assert funcs["analytics.drift.drift_check"] == Schedule.HOURLY
     for _, func in migration.SCHEDULES:
-        assert callable(import_string(func))
+        assert callable(import_string(moved.FUNCS[func]))
 
 
 def test_the_command_rolls_up_the_given_days():
@@ -275,13 +278,13 @@ def test_percentiles_from_buckets_are_within_a_bucket_of_percentile_cont(p):
     durations = sorted(60 * 1.37**i % 40_000 + 1 for i in range(500))
     buckets: dict[int, int] = {}
     for d in durations:
-        buckets[rollup.latency_bucket(d)] = buckets.get(rollup.latency_bucket(d), 0) + 1
-    estimate = rollup.percentile_from_buckets(buckets, p)
+        buckets[latency.latency_bucket(d)] = buckets.get(latency.latency_bucket(d), 0) + 1
+    estimate = latency.percentile_from_buckets(buckets, p)
     assert estimate == pytest.approx(_percentile_cont(durations, p), rel=2 ** (1 / 16) - 1)
 
 
 def test_percentiles_of_no_durations_are_empty():
-    assert rollup.percentile_from_buckets({}, 0.5) is None
+    assert latency.percentile_from_buckets({}, 0.5) is None
 
 
 @given(
@@ -291,7 +294,7 @@ def test_percentiles_of_no_durations_are_empty():
 def test_bucket_percentiles_are_within_the_documented_precision(durations, p):
     buckets: dict[int, int] = {}
     for d in durations:
-        buckets[rollup.latency_bucket(d)] = buckets.get(rollup.latency_bucket(d), 0) + 1
-    estimate = rollup.percentile_from_buckets(buckets, p)
+        buckets[latency.latency_bucket(d)] = buckets.get(latency.latency_bucket(d), 0) + 1
+    estimate = latency.percentile_from_buckets(buckets, p)
     exact = _percentile_cont(sorted(durations), p)
     assert estimate == pytest.approx(exact, rel=2 ** (1 / 16) - 1 + 1e-9)

@@ -5,19 +5,19 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from analytics import facts, loop_metrics
+from analytics.tests.factories import decided, executed, routed
 from refunds.models import Execution
 from refunds.tests.factories import UserFactory
-from reviews import metrics
 from reviews.models import Outcome
 from reviews.tests.factories import ReviewTaskFactory
-from reviews.tests.ops_factories import decided, executed, routed
 
 pytestmark = pytest.mark.django_db
 
 
-def period(**kwargs) -> metrics.DashboardFilters:
+def period(**kwargs) -> facts.DashboardFilters:
     now = timezone.now()
-    return metrics.DashboardFilters(
+    return facts.DashboardFilters(
         start=now - timedelta(days=7), end=now + timedelta(seconds=1), **kwargs
     )
 
@@ -27,7 +27,7 @@ def test_routing_summary_counts_auto_approvals_and_reviews_in_the_period():
     routed(route="auto")
     routed(route="review")
     routed(route="review", at=timezone.now() - timedelta(days=30))  # outside
-    row = metrics.routing_summary(period())
+    row = loop_metrics.routing_summary(period())
     assert (row["total"], row["auto"], row["review"]) == (3, 2, 1)
     assert row["auto_rate"] == pytest.approx(2 / 3)
 
@@ -35,10 +35,10 @@ def test_routing_summary_counts_auto_approvals_and_reviews_in_the_period():
 def test_routing_summary_filters_by_channel_provider_queue_and_policy_version():
     routed(route="auto", channel="chat")
     routed(route="review", provider="openai", queue_slug="senior")
-    assert metrics.routing_summary(period(channel="chat"))["total"] == 1
-    assert metrics.routing_summary(period(provider="openai"))["review"] == 1
-    assert metrics.routing_summary(period(queue="senior"))["total"] == 1
-    assert metrics.routing_summary(period(policy_version=999))["total"] == 0
+    assert loop_metrics.routing_summary(period(channel="chat"))["total"] == 1
+    assert loop_metrics.routing_summary(period(provider="openai"))["review"] == 1
+    assert loop_metrics.routing_summary(period(queue="senior"))["total"] == 1
+    assert loop_metrics.routing_summary(period(policy_version=999))["total"] == 0
 
 
 def test_decision_summary_counts_overrides_of_action_or_amount():
@@ -46,7 +46,7 @@ def test_decision_summary_counts_overrides_of_action_or_amount():
     decided(outcome=Outcome.APPROVE_WITH_EDITS, amount="15.00")  # amount changed
     decided(outcome=Outcome.REJECT, action="", amount=None, reason_code="suspected_fraud")
     decided(outcome=Outcome.APPROVE_WITH_EDITS, proposed_action="", proposed_amount=None)
-    row = metrics.decision_summary(period())
+    row = loop_metrics.decision_summary(period())
     assert row["total"] == 4
     assert row["with_proposal"] == 3
     assert row["overridden"] == 2
@@ -64,7 +64,7 @@ def test_a_rejection_of_a_proposed_denial_is_no_override():
         proposed_amount="0.00",
         reason_code="outside_window",
     )
-    assert metrics.decision_summary(period())["overridden"] == 0
+    assert loop_metrics.decision_summary(period())["overridden"] == 0
 
 
 def test_reason_codes_and_sla_misses():
@@ -77,24 +77,24 @@ def test_reason_codes_and_sla_misses():
         reason_code="duplicate",
         waited=timedelta(hours=6),
     )
-    assert metrics.reason_code_distribution(period()) == [
+    assert loop_metrics.reason_code_distribution(period()) == [
         {"reason_code": "suspected_fraud", "n": 2},
         {"reason_code": "duplicate", "n": 1},
     ]
-    assert metrics.decision_summary(period())["sla_missed"] == 1
+    assert loop_metrics.decision_summary(period())["sla_missed"] == 1
 
 
 def test_review_latency_median_and_p95():
     for minutes in (10, 20, 30, 40, 600):
         decided(waited=timedelta(minutes=minutes))
-    latency = metrics.review_latency(period())
+    latency = loop_metrics.review_latency(period())
     assert latency["p50"] == pytest.approx(30 * 60, abs=1)
     # percentile_cont interpolates (PostgreSQL); the portable fallback takes the nearest rank
     assert 40 * 60 <= latency["p95"] <= 600 * 60
 
 
 def test_review_latency_without_decisions_is_empty():
-    assert metrics.review_latency(period()) == {"p50": None, "p95": None}
+    assert loop_metrics.review_latency(period()) == {"p50": None, "p95": None}
 
 
 def test_reviewer_agreement_compares_a_first_approval_with_the_final_decision():
@@ -113,7 +113,7 @@ def test_reviewer_agreement_compares_a_first_approval_with_the_final_decision():
     )  # disagreed
     decided(earlier=(first, Outcome.ESCALATE, "", None))  # escalated
     decided()  # one human
-    row = metrics.reviewer_agreement(period())
+    row = loop_metrics.reviewer_agreement(period())
     assert (row["two_humans"], row["compared"], row["agreed"]) == (3, 2, 1)
     assert row["agreement_rate"] == 0.5
 
@@ -121,7 +121,7 @@ def test_reviewer_agreement_compares_a_first_approval_with_the_final_decision():
 def test_execution_failure_rate():
     for phase in (Execution.Phase.RECORDED, Execution.Phase.RECORDED, Execution.Phase.FAILED):
         executed(routed(route="auto").request, phase=phase)
-    row = metrics.execution_summary(period())
+    row = loop_metrics.execution_summary(period())
     assert (row["total"], row["done"], row["failed"]) == (3, 2, 1)
     assert row["failure_rate"] == pytest.approx(1 / 3)
 
@@ -135,10 +135,10 @@ def test_queue_state_and_workload():
     decided(reviewer=busy)
     decided(reviewer=busy, outcome=Outcome.APPROVE_WITH_EDITS, amount="5.00")
     ReviewTaskFactory(status="claimed", assignee=busy)
-    [standard] = metrics.queue_state(period())
+    [standard] = loop_metrics.queue_state(period())
     assert (standard["queue__slug"], standard["depth"], standard["overdue"]) == ("standard", 3, 1)
     assert standard["oldest_age_seconds"] >= 3 * 3600 - 5
-    assert metrics.reviewer_workload(period())[0] == {
+    assert loop_metrics.reviewer_workload(period())[0] == {
         "reviewer": "busy",
         "decided": 2,
         "overridden": 1,
@@ -150,7 +150,7 @@ def test_outcomes_by_path():
     routed(route="auto", status="executed")
     routed(route="auto", status="execution_failed")
     routed(route="review", status="rejected")
-    paths = metrics.outcomes_by_path(period())
+    paths = loop_metrics.outcomes_by_path(period())
     assert sorted(o["status"] for o in paths["auto"]) == ["executed", "execution_failed"]
     assert [o["label"] for o in paths["review"]] == ["rejected"]
 
@@ -160,10 +160,10 @@ def test_daily_series():
     routed(route="auto")
     routed(route="review", at=timezone.now() - timedelta(days=2))
     decided(outcome=Outcome.APPROVE_WITH_EDITS, amount="1.00")
-    days = metrics.daily_routing(period())
+    days = loop_metrics.daily_routing(period())
     today = timezone.localdate()
     # decided() routes its case too (one hour before the decision)
     assert days[today]["total"] >= 2
     assert days[today - timedelta(days=2)] == {"total": 1, "auto": 0, "review": 1}
-    assert metrics.routing_summary_from_days(days) == metrics.routing_summary(period())
-    assert metrics.daily_overrides(period())[today] == {"total": 1, "overridden": 1}
+    assert loop_metrics.routing_summary_from_days(days) == loop_metrics.routing_summary(period())
+    assert loop_metrics.daily_overrides(period())[today] == {"total": 1, "overridden": 1}

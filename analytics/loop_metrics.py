@@ -1,10 +1,13 @@
-"""The figures of the operations dashboard, as selectors. Every figure is computed by the
+"""The loop figures of the operations dashboard, as selectors: auto-approval and review
+rates, overrides of the AI's proposal, reason codes, review latency, SLA misses, reviewer
+agreement, execution failures, queue depth and workload. Every figure is computed by the
 database (``aggregate``, grouped ``annotate``, ``Count(filter=...)``, percentiles with
 PostgreSQL's ``percentile_cont`` or, elsewhere, one ordered one-row slice each): the
 number of queries is fixed, whatever the number of rows, and no row is loaded into Python
 to be counted. They are the definition of the figures: the dashboard reads them through
-the daily roll-up (``reviews.rollup`` counts with these querysets, ``reviews.figures``
-sums the counts), which must agree with them (``reviews/tests/test_rollup.py``).
+the daily roll-up (``analytics.counting`` counts with the same querysets of
+``analytics.facts``, ``analytics.figures`` sums the counts), which must agree with them
+(``analytics/tests/test_rollup.py``).
 
 Which rows a figure counts (each by its own timestamp, in the period ``[start, end)``):
 
@@ -15,180 +18,33 @@ Which rows a figure counts (each by its own timestamp, in the period ``[start, e
   human decisions made in the period;
 * execution failures: executions started in the period;
 * queue depth and oldest task: now, whatever the period.
-
-Filters: ``queue`` (the gate's / task's queue slug), ``channel`` (the request's), ``provider``
-(the request has a proposal from it) and ``policy_version`` (the gate policy version that
-routed it).
 """
 
-from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import (
-    Aggregate,
-    Case,
-    CharField,
-    Count,
-    DecimalField,
-    DurationField,
-    Exists,
-    ExpressionWrapper,
-    F,
-    FilteredRelation,
-    FloatField,
-    Func,
-    Min,
-    OuterRef,
-    Q,
-    QuerySet,
-    Value,
-    When,
-)
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models import Count, F, FilteredRelation, Min, Q
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from hitl_site.labels import label
-from refunds.agent.schemas import Action
-from refunds.models import Execution, GateEvaluation, Proposal
+from refunds.models import Execution, GateEvaluation
 from refunds.states import RefundStatus
+from reviews.models import Outcome, ReviewTask
 
-from .models import Outcome, ReviewDecision, ReviewTask
-
-ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=13, decimal_places=2))
-
-
-@dataclass(frozen=True)
-class DashboardFilters:
-    start: datetime
-    end: datetime
-    queue: str = ""
-    channel: str = ""
-    provider: str = ""
-    policy_version: int | None = None
-
-
-def rate(part: int | None, whole: int | None) -> float | None:
-    return None if not whole else (part or 0) / whole
-
-
-# --- Expressions ------------------------------------------------------------------------------
-
-
-def human_action_expression(prefix: str = "") -> Case:
-    """The action a decision amounts to: a rejection stores none of its own."""
-    return Case(
-        When(**{f"{prefix}outcome": Outcome.REJECT}, then=Value(Action.DENY_REFUND.value)),
-        When(
-            **{f"{prefix}outcome": Outcome.REQUEST_MORE_INFO},
-            then=Value(Action.REQUEST_MORE_INFO.value),
-        ),
-        default=F(f"{prefix}action"),
-        output_field=CharField(),
-    )
-
-
-def human_amount_expression(prefix: str = "") -> Case:
-    return Case(
-        When(**{f"{prefix}outcome__in": [Outcome.REJECT, Outcome.REQUEST_MORE_INFO]}, then=ZERO),
-        default=Coalesce(F(f"{prefix}amount"), ZERO),
-        output_field=DecimalField(max_digits=13, decimal_places=2),
-    )
-
-
-# An override: the human's final action or amount differs from the AI's proposal (cases
-# without a proposal, where drafting failed, have nothing to override).
-OVERRIDDEN = Q(has_proposal=True) & (
-    ~Q(final_action=F("proposed_action")) | ~Q(final_amount=Coalesce(F("proposed_amount"), ZERO))
+from .facts import (
+    OVERRIDDEN,
+    DashboardFilters,
+    EpochSeconds,
+    PercentileCont,
+    as_date,
+    executions,
+    final_decisions,
+    gate_evaluations,
+    rate,
+    review_seconds,
 )
-
-
-class PercentileCont(Aggregate):
-    """PostgreSQL's ordered-set aggregate ``percentile_cont(p) WITHIN GROUP (ORDER BY x)``."""
-
-    function = "PERCENTILE_CONT"
-    template = "%(function)s(%(percentile)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
-
-    def __init__(self, expression, percentile: float, **extra):
-        super().__init__(expression, percentile=float(percentile), **extra)
-
-
-class EpochSeconds(Func):
-    template = "EXTRACT(EPOCH FROM %(expressions)s)"
-    output_field = FloatField()
-
-
-# --- Filtered bases ---------------------------------------------------------------------------
-
-
-def _provider_exists(provider: str, request_ref: str) -> Exists:
-    return Exists(Proposal.objects.filter(request=OuterRef(request_ref), provider=provider))
-
-
-def _policy_exists(version: int, request_ref: str) -> Exists:
-    return Exists(
-        GateEvaluation.objects.filter(
-            request=OuterRef(request_ref), policy_version__version=version
-        )
-    )
-
-
-def _in_scope(qs: QuerySet, f: DashboardFilters, *, queue: str, policy) -> QuerySet:
-    """The period and filters of the page, for any model that reaches the request as
-    ``request``; ``queue`` is the lookup of the queue slug, ``policy`` builds the policy-
-    version condition from a version number."""
-    qs = qs.filter(created_at__gte=f.start, created_at__lt=f.end)
-    if f.queue:
-        qs = qs.filter(**{queue: f.queue})
-    if f.channel:
-        qs = qs.filter(request__channel=f.channel)
-    if f.provider:
-        qs = qs.filter(_provider_exists(f.provider, "request"))
-    if f.policy_version is not None:
-        qs = qs.filter(policy(f.policy_version))
-    return qs.order_by()
-
-
-def _policy_of_request(version: int) -> Exists:
-    return _policy_exists(version, "request")
-
-
-def gate_evaluations(f: DashboardFilters) -> QuerySet[GateEvaluation]:
-    return _in_scope(
-        GateEvaluation.objects.all(),
-        f,
-        queue="queue",
-        policy=lambda version: Q(policy_version__version=version),
-    )
-
-
-def final_decisions(f: DashboardFilters) -> QuerySet[ReviewDecision]:
-    """Final human decisions in the period, annotated with the action/amount they amount
-    to (``final_action``/``final_amount``) and whether the AI had proposed anything."""
-    qs = _in_scope(
-        ReviewDecision.objects.filter(is_final=True),
-        f,
-        queue="task__queue__slug",
-        policy=_policy_of_request,
-    )
-    return qs.alias(
-        final_action=human_action_expression(),
-        final_amount=human_amount_expression(),
-        has_proposal=~Q(proposed_action=""),
-    )
-
-
-def executions(f: DashboardFilters) -> QuerySet[Execution]:
-    return _in_scope(
-        Execution.objects.all(),
-        f,
-        queue="request__review_tasks__queue__slug",
-        policy=_policy_of_request,
-    )
-
 
 # --- Figures ----------------------------------------------------------------------------------
 
@@ -213,7 +69,7 @@ def decision_summary(f: DashboardFilters) -> dict[str, Any]:
     scan (elsewhere ask ``review_latency``)."""
     extra = {}
     if connection.vendor == "postgresql":
-        seconds = EpochSeconds(_review_seconds())
+        seconds = EpochSeconds(review_seconds())
         extra = {"p50": PercentileCont(seconds, 0.5), "p95": PercentileCont(seconds, 0.95)}
     row = final_decisions(f).aggregate(
         **extra,
@@ -247,21 +103,17 @@ def reason_code_distribution(f: DashboardFilters) -> list[dict[str, Any]]:
     )
 
 
-def _review_seconds() -> ExpressionWrapper:
-    return ExpressionWrapper(F("created_at") - F("task__created_at"), output_field=DurationField())
-
-
 def review_latency(f: DashboardFilters, *, total: int | None = None) -> dict[str, Any]:
     """Median and 95th percentile of the time from task creation to the final decision,
     in seconds. PostgreSQL: one ``percentile_cont`` query. Elsewhere: the row at each rank
     of the ordered durations (one query per percentile, ``total`` reused if given)."""
     qs = final_decisions(f)
     if connection.vendor == "postgresql":
-        seconds = EpochSeconds(_review_seconds())
+        seconds = EpochSeconds(review_seconds())
         row = qs.aggregate(p50=PercentileCont(seconds, 0.5), p95=PercentileCont(seconds, 0.95))
         return {"p50": row["p50"], "p95": row["p95"]}
     n = total if total is not None else qs.count()
-    ordered = qs.annotate(d=_review_seconds()).order_by("d").values_list("d", flat=True)
+    ordered = qs.annotate(d=review_seconds()).order_by("d").values_list("d", flat=True)
     result: dict[str, Any] = {}
     for key, p in (("p50", 0.5), ("p95", 0.95)):
         if not n:
@@ -423,7 +275,7 @@ def daily_routing(f: DashboardFilters) -> dict[date, dict[str, int]]:
         .order_by("day")
     )
     return {
-        _as_date(r["day"]): {"total": r["total"], "auto": r["auto"], "review": r["review"]}
+        as_date(r["day"]): {"total": r["total"], "auto": r["auto"], "review": r["review"]}
         for r in rows
     }
 
@@ -449,8 +301,4 @@ def daily_overrides(f: DashboardFilters) -> dict[date, dict[str, int]]:
         )
         .order_by("day")
     )
-    return {_as_date(r["day"]): {"total": r["total"], "overridden": r["overridden"]} for r in rows}
-
-
-def _as_date(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
+    return {as_date(r["day"]): {"total": r["total"], "overridden": r["overridden"]} for r in rows}
