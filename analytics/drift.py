@@ -2,11 +2,13 @@
 
 When either leaves the baseline by more than ``HITL_DRIFT_MARGIN`` (absolute: 0.10 is ten
 percentage points), something upstream changed — the model, the retrieval, the case mix or
-a downstream system — and someone should look. The dashboard shows the alert; the first
-sighting of each metric each day is written to the audit log (``ops.drift_detected``) and
-logged as a warning, for the log-based alerting to pick up.
+a downstream system — and someone should look. The dashboard shows the alert
+(``drift_alerts``: reads only, so a page view has no side effect); the hourly schedule
+(``drift_check``) writes the first sighting of each metric each day to the audit log
+(``ops.drift_detected``) and logs it as a warning, for the log-based alerting to pick up.
 
-``detect_drift`` is pure; ``drift_check`` reads the daily counts and records the event.
+``detect_drift`` is pure; ``drift_alerts`` reads the daily counts; ``drift_check`` reads
+them and records the events.
 """
 
 import logging
@@ -143,7 +145,7 @@ def drift_alerts(
 def drift_alert_record(*, alert: DriftAlert) -> bool:
     """Writes the audit event and the warning for ``alert`` unless today's event for that
     metric exists. Returns True if it wrote one. The chain head is locked first, so two
-    dashboards loading at once (on PostgreSQL) write one event, not two."""
+    checks running at once (on PostgreSQL) write one event, not two."""
     subject = (SUBJECT_TYPE, f"{alert.metric}:{alert.day.isoformat()}")
     recorded = AuditEvent.objects.filter(
         event_type=EVENT_TYPE, subject_type=subject[0], subject_id=subject[1]
@@ -171,8 +173,9 @@ def drift_alert_record(*, alert: DriftAlert) -> bool:
 
 
 def drift_check(*, now: datetime | None = None, **daily) -> list[DriftAlert]:
-    """The current alerts, each recorded once per day. Called by the dashboard (and fit for
-    a schedule); ``daily``: the counts ``drift_alerts`` may reuse."""
+    """The current alerts, each recorded once per day: the hourly ``drift check`` schedule
+    (django-q2, ``analytics/migrations/0002``). Never called by a page (a GET writes
+    nothing); ``daily``: the counts ``drift_alerts`` may reuse."""
     alerts = drift_alerts(now=now, **daily)
     for alert in alerts:
         drift_alert_record(alert=alert)

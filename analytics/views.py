@@ -3,7 +3,9 @@
 Senior reviewers, policy admins and auditors (``reviews.view_ops_dashboard``) see, over a
 period and per queue, channel, provider and gate policy version, the figures of
 ``analytics.dashboard`` drawn as inline SVG charts (server-rendered: no script, no CDN) and
-the drift alert of ``analytics.drift``. The page costs a fixed number of queries.
+the drift alert of ``analytics.drift``. The page costs a fixed number of queries
+and writes nothing: a GET only reads. The alert it shows is recorded (audit event, warning)
+by the hourly ``drift check`` schedule (``analytics.drift.drift_check``).
 """
 
 from django.core.exceptions import PermissionDenied
@@ -16,7 +18,7 @@ from reviews.models import Queue
 from reviews.views import _context, reviewer_required
 
 from .dashboard import dashboard_data
-from .drift import drift_check, drift_window_start
+from .drift import drift_alerts, drift_window_start
 from .forms import DashboardFilterForm
 
 
@@ -51,7 +53,7 @@ def dashboard_view(request):
             form=form,
             filters=f,
             now=now,
-            alerts=drift_check(now=now, **daily),
+            alerts=drift_alerts(now=now, **daily),
             **data,
         ),
     )

@@ -105,6 +105,30 @@ def test_dashboard_shows_the_drift_alert(client, role_user, settings):
     assert "Drift:" in html and "Review rate today is 100%" in html
 
 
+def test_a_dashboard_get_writes_no_audit_event(client, role_user, settings):
+    """The page only reads: the alert it shows is recorded by the hourly drift check."""
+    from analytics import drift
+    from audit.models import AuditEvent
+
+    settings.HITL_DRIFT_MIN_CASES = 2
+    now = timezone.now()
+    for days_ago in (1, 2):
+        for _ in range(2):
+            routed(route="auto", at=now - timedelta(days=days_ago))
+    routed(route="review")
+    routed(route="review")
+    client.force_login(role_user("auditor"))
+    before = AuditEvent.objects.count()
+
+    for query in ({}, {"period": "7"}, {"channel": "chat"}):  # own counts, or the check's
+        html = " ".join(client.get(URL, query).content.decode().split())
+        assert "Drift:" in html  # the alert is over all cases, whatever the filters
+    assert AuditEvent.objects.count() == before
+
+    drift.drift_check()  # the schedule's run records it
+    assert AuditEvent.objects.filter(event_type=drift.EVENT_TYPE).count() == 1
+
+
 def test_dashboard_query_count_does_not_grow_with_the_rows(
     client, role_user, django_assert_num_queries
 ):

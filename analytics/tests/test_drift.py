@@ -90,7 +90,7 @@ def test_drift_check_records_one_audit_event_per_metric_and_day(settings):
     alerts = drift.drift_check(now=now)
     assert [a.metric for a in alerts] == ["review_rate"]
     assert alerts[0].today == 1.0 and alerts[0].baseline == 0.0
-    drift.drift_check(now=now)  # a second dashboard load on the same day
+    drift.drift_check(now=now)  # a second scheduled check on the same day
 
     events = AuditEvent.objects.filter(event_type="ops.drift_detected")
     assert events.count() == 1

@@ -142,3 +142,12 @@ def test_metrics_exports_customer_satisfaction_by_path(client):
     assert samples[("hitl_customer_satisfaction_score_sum", auto)] == 8
     assert samples[("hitl_customer_satisfaction_score_count", denied)] == 1
     assert samples[("hitl_customer_satisfaction_score_sum", denied)] == 1
+
+
+def test_a_metrics_scrape_writes_no_audit_event(client):
+    from audit.models import AuditEvent
+
+    ReviewTaskFactory()
+    before = AuditEvent.objects.count()
+    assert client.get("/metrics").status_code == 200
+    assert AuditEvent.objects.count() == before
