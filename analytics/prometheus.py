@@ -16,6 +16,12 @@ Two kinds of figures:
 ``METRICS_TOKEN`` (setting / environment variable), when set, is required as
 ``Authorization: Bearer <token>``; without it the endpoint is open (keep it on an
 internal network).
+
+Why not django-prometheus: the only generic part here is the 20-line middleware, and
+django-prometheus would replace it with differently named series (``django_http_*`` by view
+name, not ``hitl_http_*`` by URL pattern), breaking existing dashboards and alerts; its
+database metrics need a wrapped database engine and count driver calls, not the loop's
+state, which stays in hand-written collectors either way.
 """
 
 import hmac
