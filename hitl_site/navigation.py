@@ -40,7 +40,7 @@ def _current_area(request) -> str:
     match = getattr(request, "resolver_match", None)
     if match is None:
         return ""
-    if match.view_name == "reviews:dashboard":
+    if match.view_name == "analytics:dashboard":
         return "dashboard"
     return {"reviews": "review", "admin": "admin"}.get(match.namespace, "")
 
@@ -57,6 +57,6 @@ def site_areas(request) -> list[Area]:
         [("review", "Review queue", "reviews:queue")] if perms.user_uses_review_pages(user) else []
     )
     if perms.user_can_view_dashboard(user):
-        areas.append(("dashboard", "Dashboard", "reviews:dashboard"))
+        areas.append(("dashboard", "Dashboard", "analytics:dashboard"))
     areas.append(("admin", "Admin", "admin:index"))
     return [Area(key, text, reverse(name), key == current) for key, text, name in areas]

@@ -2,8 +2,9 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from analytics.prometheus import metrics_view
+
 from .health import healthz
-from .metrics import metrics_view
 from .views import favicon, home
 
 urlpatterns = [
@@ -12,6 +13,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
+    path("review/dashboard/", include("analytics.urls")),
     path("review/", include("reviews.urls")),
     path("api/v1/", include("refunds.api.urls", namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

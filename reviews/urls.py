@@ -1,12 +1,11 @@
 from django.urls import path
 
-from . import dashboard, views
+from . import views
 
 app_name = "reviews"
 
 urlpatterns = [
     path("", views.queue_view, name="queue"),
-    path("dashboard/", dashboard.dashboard_view, name="dashboard"),
     path("tasks/<int:pk>/", views.task_view, name="task"),
     path("tasks/<int:pk>/decide/", views.task_decide, name="decide"),
     path("tasks/<int:pk>/claim/", views.task_claim, name="claim"),

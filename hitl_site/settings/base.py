@@ -34,12 +34,13 @@ INSTALLED_APPS = [
     "audit",
     "refunds",
     "reviews",
+    "analytics",  # the loop figures, dashboard, /metrics, evaluation set
     "hitl_site",  # labels template tags, favicon and stylesheet, date formats
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "hitl_site.metrics.PrometheusMiddleware",
+    "analytics.prometheus.PrometheusMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -268,7 +269,7 @@ REVIEW_FOUR_EYES_AMOUNT = env.str("REVIEW_FOUR_EYES_AMOUNT", default="250.00")
 # How long a claim keeps a task locked to one reviewer.
 REVIEW_CLAIM_MINUTES = env.int("REVIEW_CLAIM_MINUTES", default=30)
 
-# --- Operations (dashboard, drift alert, /metrics; see docs/operations.md) ----------------
+# --- Operations (analytics app: dashboard, drift alert, /metrics; docs/operations.md) ---
 # Required as "Authorization: Bearer <token>" on /metrics when set; empty: open endpoint.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # /metrics reads its table-wide totals at most this often (shared by every scraper and replica).
@@ -285,7 +286,7 @@ HITL_DRIFT_MIN_CASES = env.int("HITL_DRIFT_MIN_CASES", default=20)
 HITL_RUBBER_STAMP_MIN_DECISIONS = env.int("HITL_RUBBER_STAMP_MIN_DECISIONS", default=20)
 HITL_RUBBER_STAMP_UNCHANGED_SHARE = env.float("HITL_RUBBER_STAMP_UNCHANGED_SHARE", default=0.95)
 HITL_RUBBER_STAMP_MEDIAN_SECONDS = env.float("HITL_RUBBER_STAMP_MEDIAN_SECONDS", default=20.0)
-# Daily roll-up of the dashboard's figures (reviews.rollup, scheduled hourly): closed days
+# Daily roll-up of the dashboard's figures (analytics.rollup, scheduled hourly): closed days
 # of this window without a roll-up are back-filled (at least the dashboard's 90 days), and
 # the last SETTLE days are counted again, since their cases may still change status.
 HITL_LOOP_STATS_DAYS = env.int("HITL_LOOP_STATS_DAYS", default=90)

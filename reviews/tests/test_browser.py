@@ -125,10 +125,10 @@ def test_records_read_well_in_a_browser(browser, live_server, reviewer_of, role_
     """The audit list, the request list, the timeline and the dashboard as an auditor sees
     them, saved to artifacts/ to be looked at: words, not codes or Python values; ids and
     amounts on one line; today on the dashboard's chart."""
+    from analytics.tests.factories import decided
     from refunds.execution.executor import execution_run
     from reviews.models import Outcome
     from reviews.services import review_decide, review_task_claim
-    from reviews.tests.ops_factories import decided
 
     task = task_with_proposal(amount="40.00")
     reviewer = reviewer_of("standard")

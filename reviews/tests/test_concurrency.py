@@ -247,25 +247,3 @@ def test_five_approvals_on_one_order_at_once_spend_it_once(reviewer_of):
     assert (
         ReviewTask.objects.filter(pk__in=[t.pk for t in tasks], status=TaskStatus.OPEN).count() == 4
     )
-
-
-def test_two_roll_ups_of_the_same_day_take_turns():
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from reviews import rollup
-    from reviews.models import DailyLoopCount, DailyLoopRollup
-    from reviews.tests.ops_factories import decided, routed
-
-    at = timezone.now() - timedelta(days=1)
-    routed(route="auto", at=at)
-    decided(at=at)
-    day = timezone.localdate(at)
-
-    results = race(*[lambda: rollup.loop_stats_rollup(day=day)] * 3)
-
-    assert all(isinstance(r, int) and r > 0 for r in results), results
-    assert len(set(results)) == 1
-    assert DailyLoopRollup.objects.filter(day=day).count() == 1
-    assert DailyLoopCount.objects.filter(day=day).count() == results[0]
