@@ -26,12 +26,17 @@ from audit.integrity import Verdict, check_hash, keyed_hash, plain_hash
 from audit.services import Actor, record_event
 from hitl_site.errors import ApplicationError
 
+from . import jobs
 from .agent.schemas import Action
 from .models import Order, RefundRequest
 from .money import quantize
 from .selectors import order_refundable_remaining
 from .states import RefundStatus
-from .transitions import refund_request_lock_with_order, refund_request_transition
+from .transitions import (
+    IllegalTransition,
+    refund_request_lock_with_order,
+    refund_request_transition,
+)
 
 FINALIZING_MOVES = {
     RefundStatus.GATED: RefundStatus.AUTO_APPROVED,
@@ -166,8 +171,6 @@ def refund_request_finalize(
     order, locked = refund_request_lock_with_order(request_id=request.pk)
     to_status = FINALIZING_MOVES.get(locked.status)
     if to_status is None:
-        from .transitions import IllegalTransition
-
         raise IllegalTransition(
             request=locked, from_status=locked.status, to_status=RefundStatus.APPROVED
         )
@@ -202,9 +205,7 @@ def refund_request_finalize(
     refund_request_transition(
         request=locked, to_status=to_status, actor=actor, reason=f"final decision by {source}"
     )
-    from .tasks import enqueue_refund_request_execution
-
-    transaction.on_commit(lambda: enqueue_refund_request_execution(locked.pk))
+    transaction.on_commit(lambda: jobs.enqueue_refund_request_execution(locked.pk))
     for field in (
         "final_action",
         "final_amount",

@@ -12,8 +12,10 @@ from django.utils import timezone
 from audit.services import Actor, record_event
 from hitl_site.errors import ApplicationError
 
+from . import jobs
 from .models import Customer, Integration, IntegrationAPIKey, Order, RefundRequest
 from .states import RefundStatus
+from .webhooks import webhook_record_for_transition
 
 
 @dataclass(frozen=True)
@@ -122,9 +124,6 @@ def refund_request_create(
 def _create(
     *, integration: Integration, data: dict[str, Any], idempotency_key: str | None, fingerprint: str
 ) -> RefundRequest:
-    from .tasks import enqueue_refund_request_processing
-    from .webhooks import webhook_record_for_transition
-
     customer = _customer_upsert(integration=integration, snapshot=data["customer"])
     order = _order_upsert(integration=integration, customer=customer, snapshot=data["order"])
     requested_amount: Decimal | None = data.get("requested_amount")
@@ -157,7 +156,7 @@ def _create(
         },
     )
     webhook_record_for_transition(request=request, from_status="", to_status=RefundStatus.RECEIVED)
-    transaction.on_commit(lambda: enqueue_refund_request_processing(request.pk))
+    transaction.on_commit(lambda: jobs.enqueue_refund_request_processing(request.pk))
     return request
 
 

@@ -43,6 +43,7 @@ from audit.integrity import Verdict, parse_hash
 from audit.selectors import audit_event_is_authentic, audit_latest_event
 from audit.services import Actor, record_event
 
+from .. import jobs
 from ..agent.schemas import Action
 from ..decisions import (
     DECISION_HASH_EVENTS,
@@ -582,9 +583,7 @@ def execution_retry(*, request: RefundRequest, actor: Actor) -> RefundRequest:
         subject=locked,
         payload={"execution": execution.pk, "previous_error": execution.last_error},
     )
-    from ..tasks import enqueue_refund_request_execution
-
-    transaction.on_commit(lambda: enqueue_refund_request_execution(request.pk))
+    transaction.on_commit(lambda: jobs.enqueue_refund_request_execution(request.pk))
     request.status = locked.status
     request.status_changed_at = locked.status_changed_at
     request.updated_at = locked.updated_at

@@ -80,7 +80,7 @@ def test_finalize_queues_execution_on_commit(django_capture_on_commit_callbacks)
 
     request = request_in(RefundStatus.IN_REVIEW)
     with (
-        mock.patch("refunds.tasks.async_task") as async_task,
+        mock.patch("refunds.jobs.async_task") as async_task,
         django_capture_on_commit_callbacks(execute=True),
     ):
         refund_request_finalize(

@@ -59,7 +59,7 @@ def test_auto_approval_is_finalized_with_a_payload_hash_and_queues_execution(
     from refunds.decisions import final_payload_matches
 
     with (
-        mock.patch("refunds.tasks.async_task") as async_task,
+        mock.patch("refunds.jobs.async_task") as async_task,
         django_capture_on_commit_callbacks(execute=True),
     ):
         refund_request_gate(request=gated_request, decision=RefundDecisionFactory())

@@ -50,7 +50,7 @@ def post_worked_example(django_capture_on_commit_callbacks) -> RefundRequest:
         "message": WORKED_EXAMPLE_MESSAGE,
     }
     with (
-        mock.patch("refunds.tasks.async_task") as async_task,
+        mock.patch("refunds.jobs.async_task") as async_task,
         django_capture_on_commit_callbacks(execute=True),
     ):
         response = client.post(reverse("api:refund-request-list"), body, format="json")

@@ -165,7 +165,7 @@ def test_approve_finalizes_the_proposal_and_queues_execution(
     reviewer_of, django_capture_on_commit_callbacks, monkeypatch
 ):
     queued = []
-    monkeypatch.setattr("refunds.tasks.enqueue_refund_request_execution", queued.append)
+    monkeypatch.setattr("refunds.jobs.enqueue_refund_request_execution", queued.append)
     task = task_with_proposal(amount="20.00")
     user = reviewer_of("standard")
     with django_capture_on_commit_callbacks(execute=True):
@@ -534,7 +534,7 @@ def test_sla_sweep_expires_past_hard_deadline_without_executing(
     reviewer_of, django_capture_on_commit_callbacks, monkeypatch
 ):
     executed = []
-    monkeypatch.setattr("refunds.tasks.enqueue_refund_request_execution", executed.append)
+    monkeypatch.setattr("refunds.jobs.enqueue_refund_request_execution", executed.append)
     task = task_with_proposal()
     with django_capture_on_commit_callbacks(execute=True):
         counts = review_sla_sweep(now=task.deadline_at + timedelta(seconds=1))
