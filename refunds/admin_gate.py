@@ -22,9 +22,10 @@ from django.utils.html import format_html, format_html_join
 from audit.services import Actor
 from hitl_site.admin import ReadOnlyAdminMixin
 from hitl_site.errors import ApplicationError
-from reviews.permissions import CaseScopedAdminMixin
 
-from .agent.schemas import Action, Sentiment
+from .actions import Action
+from .admin_scope import CaseScopedAdminMixin
+from .agent.schemas import Sentiment
 from .gate.backtest import gate_backtest
 from .gate.engine import QUEUES, REASON_CODES
 from .gate.policy import CUSTOMER_TIERS, POLICY_FIELD_NAMES, gate_policy_diff

@@ -27,7 +27,7 @@ from audit.services import Actor, record_event
 from hitl_site.errors import ApplicationError
 
 from . import jobs
-from .agent.schemas import Action
+from .actions import Action
 from .models import Order, RefundRequest
 from .money import quantize
 from .selectors import order_refundable_remaining

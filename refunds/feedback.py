@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from audit.services import Actor, record_event
 from hitl_site.errors import ApplicationError
 
-from .agent.schemas import Action
+from .actions import Action
 from .models import CustomerFeedback, GateEvaluation, RefundRequest
 from .states import TERMINAL_STATUSES, RefundStatus
 

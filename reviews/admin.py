@@ -12,6 +12,7 @@ from audit.services import Actor
 from hitl_site.admin import ReadOnlyAdminMixin
 from hitl_site.errors import ApplicationError
 from hitl_site.labels import money_html, short_id_html
+from refunds.actions import RejectReason
 
 from . import permissions as perms
 from .models import (
@@ -19,7 +20,6 @@ from .models import (
     Queue,
     QueueGroupObjectPermission,
     QueueUserObjectPermission,
-    RejectReason,
     ReviewDecision,
     ReviewTask,
 )

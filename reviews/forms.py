@@ -2,10 +2,11 @@
 
 from django import forms
 
+from refunds.actions import RejectReason
 from refunds.agent.schemas import Action
 from refunds.money import DECIMAL_PLACES, MAX_DIGITS
 
-from .models import Outcome, RejectReason
+from .models import Outcome
 
 ACTION_CHOICES = [(a.value, a.value.replace("_", " ").capitalize()) for a in Action]
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from audit.integrity import HASH_MAX_LENGTH
+from refunds.actions import RejectReason  # noqa: F401  (reviews.services imports it from here)
 from refunds.models import RefundRequest
 from refunds.money import DECIMAL_PLACES, MAX_DIGITS
 
@@ -188,16 +189,6 @@ class Outcome(models.TextChoices):
 
 
 APPROVING_OUTCOMES = (Outcome.APPROVE, Outcome.APPROVE_WITH_EDITS)
-
-
-class RejectReason(models.TextChoices):
-    POLICY_NOT_MET = "policy_not_met", "Not covered by the refund policy"
-    OUTSIDE_WINDOW = "outside_window", "Outside the refund window"
-    ALREADY_REFUNDED = "already_refunded", "Already refunded"
-    SUSPECTED_FRAUD = "suspected_fraud", "Suspected fraud or abuse"
-    INSUFFICIENT_EVIDENCE = "insufficient_evidence", "Insufficient evidence"
-    DUPLICATE = "duplicate", "Duplicate request"
-    OTHER = "other", "Other (explain in the comment)"
 
 
 class ReviewDecision(models.Model):

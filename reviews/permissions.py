@@ -129,21 +129,9 @@ def case_scope_for_user(user, *, field: str = "pk") -> Q | None:
     """The refund requests ``user`` may look at outside the review pages (the admin), as a
     condition on ``field`` (a request id), or None for every one: every case for holders of
     ``refunds.view_every_refundrequest`` (senior reviewers, who handle failed executions of
-    any case; auditors; policy admins), else those with a task in a queue the user works."""
+    any case; auditors; policy admins), else those with a task in a queue the user works.
+    Registered as ``refunds.hooks.case_scope_provider`` (see ``ReviewsConfig.ready``)."""
     if user.has_perm("refunds.view_every_refundrequest"):
         return None
     tasks = ReviewTask.objects.filter(queue_id__in=queue_ids_for_user(user))
     return Q(**{f"{field}__in": tasks.values("request_id")})
-
-
-class CaseScopedAdminMixin:
-    """For admin pages of cases and what hangs off them: only the cases in the user's
-    scope (``case_scope_for_user``) exist there; any other row's change page answers like a
-    missing one. ``request_field``: this model's field holding the refund request's id."""
-
-    request_field = "pk"
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        visible = case_scope_for_user(request.user, field=self.request_field)
-        return queryset if visible is None else queryset.filter(visible)

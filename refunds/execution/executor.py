@@ -44,7 +44,7 @@ from audit.selectors import audit_event_is_authentic, audit_latest_event
 from audit.services import Actor, record_event
 
 from .. import jobs
-from ..agent.schemas import Action
+from ..actions import Action
 from ..decisions import (
     DECISION_HASH_EVENTS,
     FinalPayload,

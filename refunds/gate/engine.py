@@ -11,7 +11,8 @@ are checked whatever the policy says.
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from refunds.agent.schemas import Action, PolicyMatch, RefundDecision, RiskFlag, Sentiment
+from refunds.actions import Action
+from refunds.agent.schemas import PolicyMatch, RefundDecision, RiskFlag, Sentiment
 
 from .text import matched_terms
 

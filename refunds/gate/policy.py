@@ -11,7 +11,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from refunds.agent.schemas import Action, Sentiment
+from refunds.actions import Action
+from refunds.agent.schemas import Sentiment
 from refunds.money import COUNTRY_CODES, CURRENCY_CODES
 
 from .engine import QUEUES, REASON_CODES, GatePolicySnapshot

@@ -14,7 +14,8 @@ from refunds.agent.schemas import RefundDecision
 from refunds.decisions import refund_request_finalize
 from refunds.models import GateEvaluation, GatePolicyVersion, RefundRequest
 from refunds.states import RefundStatus
-from refunds.transitions import refund_request_lock_with_order, refund_request_transition
+from refunds.transitions import refund_request_lock_with_order
+from refunds.workflow import refund_request_enter_review
 
 from .engine import ROUTE_AUTO, evaluate_gate
 from .policy import POLICY_FIELD_NAMES, gate_policy_diff, policy_changes_to_json
@@ -39,7 +40,8 @@ def refund_request_gate(
     priority, the decision and context judged); audits ``gate.evaluated``; on ``auto`` sets
     the final decision through ``refund_request_finalize`` (``gated -> auto_approved``,
     execution queued on commit); on ``review``
-    sets the gate's priority on the request and moves ``gated -> in_review``.
+    sets the gate's priority on the request, moves ``gated -> in_review`` and opens the
+    review task (``refunds.workflow.refund_request_enter_review``).
     """
     # Customer, order, then request (the lock order of refunds/transitions.py; the
     # pipeline holds them already): the remainder the gate judges is then the one
@@ -101,20 +103,15 @@ def refund_request_gate(
             extra=payload,
         )
     else:
-        RefundRequest.objects.filter(pk=locked.pk).update(priority=result.priority)
-        request.priority = result.priority
-        refund_request_transition(
+        refund_request_enter_review(
             request=request,
-            to_status=RefundStatus.IN_REVIEW,
+            queue_slug=result.queue,
+            priority=result.priority,
+            reasons=reasons,
             actor=GATE_ACTOR,
             reason="sent to human review by the gate",
             payload=payload,
             expected_from=RefundStatus.GATED,
-        )
-        from reviews.services import review_task_open
-
-        review_task_open(
-            request=locked, queue_slug=result.queue, priority=result.priority, reasons=reasons
         )
     return evaluation
 

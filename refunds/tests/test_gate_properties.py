@@ -6,7 +6,8 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from refunds.agent.schemas import Action, PolicyMatch, RefundDecision, RiskFlag, Sentiment
+from refunds.actions import Action
+from refunds.agent.schemas import PolicyMatch, RefundDecision, RiskFlag, Sentiment
 from refunds.gate.engine import (
     DEFAULT_RISK_TERMS,
     POLICY_MATCH_RANK,

@@ -276,7 +276,7 @@ def test_refund_request_gate_rolls_back_everything_when_the_transition_fails(
     def boom(**kwargs):
         raise ApplicationError("nope")
 
-    monkeypatch.setattr(services, "refund_request_transition", boom)
+    monkeypatch.setattr(services, "refund_request_enter_review", boom)
     monkeypatch.setattr(services, "refund_request_finalize", boom)
 
     with pytest.raises(ApplicationError):

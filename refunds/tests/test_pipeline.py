@@ -422,7 +422,7 @@ def test_reconciler_leaves_fresh_requests_alone():
 
 
 def test_seeded_demo_policy_is_found_by_retrieval(settings, tmp_path):
-    from refunds.demo import demo_seed
+    from hitl_site.demo import demo_seed
 
     settings.VAR_DIR = tmp_path
     demo_seed()

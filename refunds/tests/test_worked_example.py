@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from refunds.demo import WORKED_EXAMPLE_MESSAGE, WORKED_EXAMPLE_ORDER, demo_seed
+from hitl_site.demo import WORKED_EXAMPLE_MESSAGE, WORKED_EXAMPLE_ORDER, demo_seed
 from refunds.models import GateEvaluation, Order, RefundRequest
 from refunds.states import RefundStatus
 from refunds.tasks import refund_request_process
