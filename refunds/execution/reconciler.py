@@ -16,7 +16,8 @@ from django.utils import timezone
 from .. import jobs
 from ..models import Execution, RefundRequest
 from ..states import FINAL_APPROVED_STATUSES, RefundStatus
-from .executor import ExecutionOutcome, execution_run
+from .executor import execution_run
+from .recording import ExecutionOutcome
 
 
 @dataclass

@@ -13,7 +13,8 @@ from refunds.execution.backends import (
     RecordsFulfilmentBackend,
     WebhookMessagingBackend,
 )
-from refunds.execution.executor import execution_close, execution_retry, execution_run
+from refunds.execution.executor import execution_run
+from refunds.execution.recovery import execution_close, execution_retry
 from refunds.models import RefundRequest
 from refunds.selectors import order_refundable_remaining
 from refunds.states import FINAL_APPROVED_STATUSES, RefundStatus

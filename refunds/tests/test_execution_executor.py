@@ -20,13 +20,9 @@ from refunds.execution.backends import (
     RecordsFulfilmentBackend,
     WebhookMessagingBackend,
 )
-from refunds.execution.executor import (
-    execution_close,
-    execution_precheck,
-    execution_retry,
-    execution_run,
-    idempotency_key_for,
-)
+from refunds.execution.executor import execution_run, idempotency_key_for
+from refunds.execution.prechecks import execution_precheck
+from refunds.execution.recovery import execution_close, execution_retry
 from refunds.models import (
     Execution,
     LedgerRefund,
