@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from audit.services import Actor, record_event
 from hitl_site import roles
+from refunds import events
 from refunds.models import (
     Customer,
     Integration,
@@ -208,7 +209,7 @@ def _prior_refund_ensure(integration: Integration, customers: dict, now) -> None
     )
     RefundRequest.objects.filter(pk=request.pk).update(created_at=then, status_changed_at=then)
     record_event(
-        event_type="refund_request.imported",
+        event_type=events.REFUND_REQUEST_IMPORTED,
         actor=Actor.system("seed_demo"),
         subject=request,
         payload={"status": RefundStatus.EXECUTED, "final_amount": amount, "decided_at": then},

@@ -26,7 +26,7 @@ from audit.integrity import Verdict, check_hash, keyed_hash, plain_hash
 from audit.services import Actor, record_event
 from hitl_site.errors import ApplicationError
 
-from . import jobs
+from . import events, jobs
 from .actions import Action
 from .models import Order, RefundRequest
 from .money import quantize
@@ -95,9 +95,6 @@ class FinalPayload:
 
 # The audit events whose ``payload_hash`` is the current final decision's: the decision
 # itself, and its re-keying by the upgrade to keyed hashes (refunds migration 0011).
-DECISION_HASH_EVENTS = ["decision.finalized", "decision.payload_rekeyed"]
-
-
 def final_payload_check(request: RefundRequest) -> Verdict:
     """How the request's stored final payload hash compares with its final fields."""
     return FinalPayload.of(request).check(request.final_payload_hash)
@@ -190,7 +187,7 @@ def refund_request_finalize(
         ]
     )
     record_event(
-        event_type="decision.finalized",
+        event_type=events.DECISION_FINALIZED,
         actor=actor,
         subject=locked,
         payload={

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from audit.services import Actor, audit_deferred, record_event
 
-from . import jobs
+from . import events, jobs
 from .agent.chain import DraftOutcome, draft_decisions
 from .agent.context import DraftContext
 from .agent.prompts import PROMPT_NAME, PROMPT_VERSION
@@ -173,7 +173,7 @@ def proposal_record_and_gate(
             error_message=outcome.error_message,
         )
         record_event(
-            event_type="context.retrieved",
+            event_type=events.CONTEXT_RETRIEVED,
             actor=PIPELINE,
             subject=locked,
             payload={
@@ -184,7 +184,7 @@ def proposal_record_and_gate(
             },
         )
         record_event(
-            event_type="proposal.created",
+            event_type=events.PROPOSAL_CREATED,
             actor=Actor.model(provider.label),
             subject=locked,
             payload={

@@ -4,7 +4,7 @@ from django.db import transaction
 
 from audit.services import Actor, record_event
 
-from . import jobs
+from . import events, jobs
 from .models import CustomerReply, RefundRequest
 from .states import RefundStatus
 from .transitions import refund_request_transition
@@ -28,7 +28,7 @@ def refund_request_customer_reply(
     )
     reply = CustomerReply.objects.create(request=request, message=message)
     record_event(
-        event_type="customer.replied",
+        event_type=events.CUSTOMER_REPLIED,
         actor=actor,
         subject=request,
         payload={"reply": reply.pk, "characters": len(message)},

@@ -12,7 +12,7 @@ from django.utils import timezone
 from audit.services import Actor, record_event
 from hitl_site.errors import ApplicationError
 
-from . import jobs
+from . import events, jobs
 from .models import Customer, Integration, IntegrationAPIKey, Order, RefundRequest
 from .states import RefundStatus
 from .webhooks import webhook_record_for_transition
@@ -142,7 +142,7 @@ def _create(
         idempotency_fingerprint=fingerprint if idempotency_key else "",
     )
     record_event(
-        event_type="refund_request.received",
+        event_type=events.REFUND_REQUEST_RECEIVED,
         actor=Actor.integration(integration),
         subject=request,
         payload={
@@ -170,7 +170,7 @@ def integration_api_key_create(
         raise ApplicationError(f"Integration {integration} is inactive.", code="inactive")
     api_key, plain = IntegrationAPIKey.objects.create_key(integration=integration, name=name[:50])
     record_event(
-        event_type="integration.api_key_created",
+        event_type=events.INTEGRATION_API_KEY_CREATED,
         actor=actor,
         subject=integration,
         payload={"prefix": api_key.prefix, "name": api_key.name},
@@ -186,7 +186,7 @@ def integration_api_key_revoke(*, api_key: IntegrationAPIKey, actor: Actor) -> I
     api_key.revoked = True
     api_key.save(update_fields=["revoked"])
     record_event(
-        event_type="integration.api_key_revoked",
+        event_type=events.INTEGRATION_API_KEY_REVOKED,
         actor=actor,
         subject=api_key.integration,
         payload={"prefix": api_key.prefix, "name": api_key.name, "revoked_at": timezone.now()},

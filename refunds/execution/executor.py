@@ -40,6 +40,7 @@ from django.utils import timezone
 
 from audit.services import record_event
 
+from .. import events
 from ..actions import Action
 from ..customer_messages import MESSAGES  # re-exported for reviews.services until the merge
 from ..decisions import FinalPayload
@@ -142,7 +143,7 @@ def _claim(*, request_id: int, owner: str) -> _Claim:
         problem = execution_precheck(request=request, remaining=remaining)
         if problem:
             _fail_locked(
-                request=request, execution=execution, error=problem, event="execution.refused"
+                request=request, execution=execution, error=problem, event=events.EXECUTION_REFUSED
             )
             return _Claim(outcome=ExecutionOutcome("failed", problem, execution.pk))
     return _Claim(execution=execution)
@@ -163,7 +164,7 @@ def execution_for_decision(request: RefundRequest) -> Execution:
     )
     if created:
         record_event(
-            event_type="execution.started",
+            event_type=events.EXECUTION_STARTED,
             actor=EXECUTOR,
             subject=request,
             payload={
@@ -238,7 +239,7 @@ def _mark_called(execution: Execution, backend: str) -> None:
         updated_at=now,
     )
     record_event(
-        event_type="execution.provider_called",
+        event_type=events.EXECUTION_PROVIDER_CALLED,
         actor=EXECUTOR,
         subject=execution.request,
         payload={

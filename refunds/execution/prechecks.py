@@ -8,7 +8,8 @@ from audit.integrity import Verdict, parse_hash
 from audit.selectors import audit_event_is_authentic, audit_latest_event
 
 from ..actions import Action
-from ..decisions import DECISION_HASH_EVENTS, final_payload_check
+from ..decisions import final_payload_check
+from ..events import DECISION_HASH_EVENTS
 from ..models import RefundRequest
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from audit.services import Actor, record_event
 
+from .. import events
 from ..actions import Action
 from ..models import Execution, RefundRequest
 from ..states import RefundStatus
@@ -68,7 +69,7 @@ def _record(execution: Execution, result: ProviderResult) -> ExecutionOutcome:
                 updated_at=now,
             )
             record_event(
-                event_type="execution.recorded",
+                event_type=events.EXECUTION_RECORDED,
                 actor=EXECUTOR,
                 subject=request,
                 payload={
@@ -102,7 +103,11 @@ def _record(execution: Execution, result: ProviderResult) -> ExecutionOutcome:
 
 
 def _fail_locked(
-    *, request: RefundRequest, execution: Execution, error: str, event: str = "execution.failed"
+    *,
+    request: RefundRequest,
+    execution: Execution,
+    error: str,
+    event: str = events.EXECUTION_FAILED,
 ) -> None:
     now = timezone.now()
     Execution.objects.filter(pk=execution.pk).update(
@@ -113,7 +118,7 @@ def _fail_locked(
         event_type=event,
         actor=EXECUTOR,
         subject=request,
-        payload={"execution": execution.pk, "error": error, "attempts": execution.attempts},
+        payload=events.execution_error_payload(execution=execution, error=error),
     )
     refund_request_transition(
         request=request, to_status=S.EXECUTION_FAILED, actor=EXECUTOR, reason=error[:500]
@@ -140,10 +145,10 @@ def _note_ambiguous(execution: Execution, error: str) -> ExecutionOutcome:
             updated_at=now,
         )
         record_event(
-            event_type="execution.outcome_unknown",
+            event_type=events.EXECUTION_OUTCOME_UNKNOWN,
             actor=EXECUTOR,
             subject=execution.request,
-            payload={"execution": execution.pk, "error": error, "attempts": execution.attempts},
+            payload=events.execution_error_payload(execution=execution, error=error),
         )
     logger.warning(
         "execution outcome unknown; will retry with the same key",

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from audit.services import Actor, record_event
 
-from .. import jobs
+from .. import events, jobs
 from ..actions import Action
 from ..decisions import refund_remaining_check
 from ..models import Execution, RefundRequest
@@ -68,7 +68,7 @@ def execution_retry(*, request: RefundRequest, actor: Actor) -> RefundRequest:
         expected_from=S.EXECUTION_FAILED,
     )
     record_event(
-        event_type="execution.retry_requested",
+        event_type=events.EXECUTION_RETRY_REQUESTED,
         actor=actor,
         subject=locked,
         payload={"execution": execution.pk, "previous_error": execution.last_error},

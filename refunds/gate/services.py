@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from audit.services import Actor, record_event
 from hitl_site.errors import ApplicationError
+from refunds import events
 from refunds.agent.schemas import RefundDecision
 from refunds.decisions import refund_request_finalize
 from refunds.models import GateEvaluation, GatePolicyVersion, RefundRequest
@@ -72,7 +73,7 @@ def refund_request_gate(
         context=gate_context_to_json(context),
     )
     record_event(
-        event_type="gate.evaluated",
+        event_type=events.GATE_EVALUATED,
         actor=GATE_ACTOR,
         subject=locked,
         payload={
@@ -196,7 +197,7 @@ def gate_policy_version_create(
         )
     version.save(force_insert=True)
     record_event(
-        event_type="gate_policy.version_created",
+        event_type=events.GATE_POLICY_VERSION_CREATED,
         actor=actor,
         subject=version,
         payload={
@@ -226,7 +227,7 @@ def gate_policy_version_activate(*, version: GatePolicyVersion, actor: Actor) ->
     GatePolicyVersion.objects.filter(pk=target.pk).update(is_active=True, activated_at=now)
     changes = gate_policy_diff(previous.to_snapshot() if previous else None, target.to_snapshot())
     record_event(
-        event_type="gate_policy.version_activated",
+        event_type=events.GATE_POLICY_VERSION_ACTIVATED,
         actor=actor,
         subject=target,
         payload={
