@@ -9,7 +9,7 @@ Rules:
   future — the same meaning guardian's ``get_objects_for_user`` gives it. No role holds it;
   superusers have it implicitly. Grant it only to break-glass accounts.
 - Deciding a task needs the queue, and the user must not be the one who created the case
-  (the actor of its ``refund_request.received`` event) nor the customer of it (same e-mail).
+  (``RefundRequest.submitted_by``) nor the customer of it (same e-mail).
 - Reassigning needs the model-level ``reviews.reassign_reviewtask`` (senior reviewers);
   the queue statistics ``reviews.view_queue_stats``; unmasked personal data
   ``reviews.view_pii``; the operations dashboard ``reviews.view_ops_dashboard``.
@@ -17,7 +17,6 @@ Rules:
 
 from django.db.models import Q
 
-from audit.models import ActorType, AuditEvent
 from hitl_site import roles
 
 from .models import Queue, QueueGroupObjectPermission, QueueUserObjectPermission, ReviewTask
@@ -86,18 +85,13 @@ def user_can_view_task(user, task: ReviewTask) -> bool:
 
 
 def user_created_case(user, task: ReviewTask) -> bool:
-    """True if ``user`` submitted the case or is its customer (same e-mail)."""
+    """True if ``user`` submitted the case (``RefundRequest.submitted_by``) or is its
+    customer (same e-mail)."""
     request = task.request
     email = (user.email or "").strip().lower()
     if email and (request.customer.email or "").strip().lower() == email:
         return True
-    return AuditEvent.objects.filter(
-        subject_type=request._meta.label_lower,
-        subject_id=str(request.pk),
-        event_type="refund_request.received",
-        actor_type=ActorType.USER,
-        actor_id=str(user.pk),
-    ).exists()
+    return request.submitted_by_id is not None and request.submitted_by_id == user.pk
 
 
 def user_uses_review_pages(user) -> bool:
