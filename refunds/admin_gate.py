@@ -27,11 +27,11 @@ from .actions import Action
 from .admin_scope import CaseScopedAdminMixin
 from .agent.schemas import Sentiment
 from .gate.backtest import gate_backtest
-from .gate.engine import QUEUES, REASON_CODES
 from .gate.policy import CUSTOMER_TIERS, POLICY_FIELD_NAMES, gate_policy_diff
 from .gate.selectors import gate_policy_active
 from .gate.services import gate_policy_version_activate, gate_policy_version_create
 from .gate.text import normalize_terms
+from .gate.vocabulary import QUEUES, REASON_CODES
 from .models import GateEvaluation, GatePolicyVersion
 
 _PAIR_LINE = re.compile(r"^\s*([A-Za-z_]+)\s*[:=]?\s*(\S+)\s*$")

@@ -18,11 +18,12 @@ from refunds.states import RefundStatus
 from refunds.transitions import refund_request_lock_with_order
 from refunds.workflow import refund_request_enter_review
 
-from .engine import ROUTE_AUTO, evaluate_gate
+from .engine import evaluate_gate
 from .policy import POLICY_FIELD_NAMES, gate_policy_diff, policy_changes_to_json
 from .selectors import gate_context_for_request, gate_policy_active
 from .snapshots import gate_context_to_json, gate_reasons_to_json
 from .text import normalize_terms
+from .vocabulary import ROUTE_AUTO
 
 GATE_ACTOR = Actor.system("gate")
 

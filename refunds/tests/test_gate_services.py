@@ -9,12 +9,12 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from audit.services import Actor
 from hitl_site.errors import ApplicationError
-from refunds.gate.engine import GatePolicySnapshot
 from refunds.gate.services import (
     gate_policy_version_activate,
     gate_policy_version_create,
     refund_request_gate,
 )
+from refunds.gate.vocabulary import GatePolicySnapshot
 from refunds.models import GateEvaluation, GatePolicyVersion, RefundRequest
 from refunds.states import RefundStatus
 from refunds.tests.factories import (
