@@ -468,7 +468,7 @@ def _asked_by_the_executor(message: str) -> RefundRequest:
 
 
 def _reply(request, text: str) -> RefundRequest:
-    from refunds.replies import refund_request_customer_reply
+    from refunds.customer_replies import refund_request_customer_reply
 
     refund_request_customer_reply(
         request=request, message=text, actor=Actor.integration(request.integration)
