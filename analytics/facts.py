@@ -39,7 +39,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from refunds.agent.schemas import Action
+from refunds.actions import Action
 from refunds.models import Execution, GateEvaluation, Proposal
 from reviews.models import Outcome, ReviewDecision
 

@@ -271,7 +271,7 @@ def _create_postgres_database(url: str) -> None:
 
 def _setup_intake():
     from audit.services import Actor
-    from refunds.demo import DEMO_POLICY_TEXT
+    from hitl_site.demo import DEMO_POLICY_TEXT
     from refunds.models import Integration, RefundPolicy
     from refunds.policies import refund_policy_version_create
     from refunds.services import integration_api_key_create

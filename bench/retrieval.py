@@ -3,7 +3,7 @@
     .venv/bin/python bench/retrieval.py            # accuracy, then each miss
     .venv/bin/python bench/retrieval.py --all      # every message with its top three
 
-Ranks the demo refund policy's sections (``refunds.demo.DEMO_POLICY_TEXT``) for each message
+Ranks the demo refund policy's sections (``hitl_site.demo.DEMO_POLICY_TEXT``) for each message
 of ``refunds/agent/tests/labelled_messages.py`` exactly as the pipeline does (the query from
 ``draft_query``, the index from ``PolicyIndex``) and prints the share whose expected section
 comes first: on the labelled set the ranking was tuned on, and on the held-out set it never

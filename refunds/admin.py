@@ -7,8 +7,8 @@ from hitl_site import roles
 from hitl_site.admin import AuditedActionRefusalMixin
 from hitl_site.errors import ApplicationError
 from hitl_site.labels import money_html, short_id_html
-from reviews.permissions import CaseScopedAdminMixin, case_scope_for_user
 
+from .admin_scope import CaseScopedAdminMixin, case_scope_for_admin
 from .models import Customer, Integration, IntegrationAPIKey, Order, RefundRequest
 from .services import integration_api_key_create, integration_api_key_revoke
 
@@ -118,7 +118,7 @@ class OrderAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
-        visible = case_scope_for_user(request.user)  # the orders of the cases in scope
+        visible = case_scope_for_admin(request.user)  # the orders of the cases in scope
         if visible is None:
             return queryset
         return queryset.filter(pk__in=RefundRequest.objects.filter(visible).values("order_id"))

@@ -8,8 +8,8 @@ from django.utils.safestring import mark_safe
 from audit.services import Actor
 from hitl_site.admin import ReadOnlyAdminMixin
 from hitl_site.errors import ApplicationError
-from reviews.permissions import CaseScopedAdminMixin
 
+from .admin_scope import CaseScopedAdminMixin
 from .models import Proposal, RefundPolicy, RefundPolicySection, RefundPolicyVersion
 from .policies import refund_policy_version_create
 from .selectors import refund_policy_version_diff

@@ -14,7 +14,7 @@ from hitl_site.admin import ReadOnlyAdminMixin
 from hitl_site.errors import ApplicationError
 from hitl_site.labels import short_id_html
 
-from .execution.executor import execution_close, execution_retry
+from .execution.recovery import execution_close, execution_retry
 from .models import (
     CustomerReply,
     Execution,

@@ -26,12 +26,17 @@ from audit.integrity import Verdict, check_hash, keyed_hash, plain_hash
 from audit.services import Actor, record_event
 from hitl_site.errors import ApplicationError
 
-from .agent.schemas import Action
+from . import events, jobs
+from .actions import Action
 from .models import Order, RefundRequest
 from .money import quantize
 from .selectors import order_refundable_remaining
 from .states import RefundStatus
-from .transitions import refund_request_lock_with_order, refund_request_transition
+from .transitions import (
+    IllegalTransition,
+    refund_request_lock_with_order,
+    refund_request_transition,
+)
 
 FINALIZING_MOVES = {
     RefundStatus.GATED: RefundStatus.AUTO_APPROVED,
@@ -90,9 +95,6 @@ class FinalPayload:
 
 # The audit events whose ``payload_hash`` is the current final decision's: the decision
 # itself, and its re-keying by the upgrade to keyed hashes (refunds migration 0011).
-DECISION_HASH_EVENTS = ["decision.finalized", "decision.payload_rekeyed"]
-
-
 def final_payload_check(request: RefundRequest) -> Verdict:
     """How the request's stored final payload hash compares with its final fields."""
     return FinalPayload.of(request).check(request.final_payload_hash)
@@ -166,8 +168,6 @@ def refund_request_finalize(
     order, locked = refund_request_lock_with_order(request_id=request.pk)
     to_status = FINALIZING_MOVES.get(locked.status)
     if to_status is None:
-        from .transitions import IllegalTransition
-
         raise IllegalTransition(
             request=locked, from_status=locked.status, to_status=RefundStatus.APPROVED
         )
@@ -187,7 +187,7 @@ def refund_request_finalize(
         ]
     )
     record_event(
-        event_type="decision.finalized",
+        event_type=events.DECISION_FINALIZED,
         actor=actor,
         subject=locked,
         payload={
@@ -202,9 +202,7 @@ def refund_request_finalize(
     refund_request_transition(
         request=locked, to_status=to_status, actor=actor, reason=f"final decision by {source}"
     )
-    from .tasks import enqueue_refund_request_execution
-
-    transaction.on_commit(lambda: enqueue_refund_request_execution(locked.pk))
+    transaction.on_commit(lambda: jobs.enqueue_refund_request_execution(locked.pk))
     for field in (
         "final_action",
         "final_amount",

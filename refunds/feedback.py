@@ -8,7 +8,8 @@ from django.db import IntegrityError, transaction
 from audit.services import Actor, record_event
 from hitl_site.errors import ApplicationError
 
-from .agent.schemas import Action
+from . import events
+from .actions import Action
 from .models import CustomerFeedback, GateEvaluation, RefundRequest
 from .states import TERMINAL_STATUSES, RefundStatus
 
@@ -75,7 +76,7 @@ def refund_request_feedback_give(
     except IntegrityError:
         return _same(CustomerFeedback.objects.get(request=request), score=score, comment=comment)
     record_event(
-        event_type="customer.feedback_given",
+        event_type=events.CUSTOMER_FEEDBACK_GIVEN,
         actor=actor,
         subject=request,
         payload={

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from audit.services import Actor, audit_deferred, record_event
 
+from . import events, jobs
 from .agent.chain import DraftOutcome, draft_decisions
 from .agent.context import DraftContext
 from .agent.prompts import PROMPT_NAME, PROMPT_VERSION
@@ -26,6 +27,7 @@ from .agent.retrieval import build_draft_context, policy_index_current
 from .agent.schemas import RefundDecision
 from .agent.screening import PROMPT_INJECTION_SUSPECTED
 from .checks import draft_budget_seconds, model_attempt_seconds
+from .gate.services import refund_request_gate
 from .models import Customer, Order, Proposal, RefundRequest
 from .states import RefundStatus
 from .transitions import IllegalTransition, refund_request_transition
@@ -171,7 +173,7 @@ def proposal_record_and_gate(
             error_message=outcome.error_message,
         )
         record_event(
-            event_type="context.retrieved",
+            event_type=events.CONTEXT_RETRIEVED,
             actor=PIPELINE,
             subject=locked,
             payload={
@@ -182,7 +184,7 @@ def proposal_record_and_gate(
             },
         )
         record_event(
-            event_type="proposal.created",
+            event_type=events.PROPOSAL_CREATED,
             actor=Actor.model(provider.label),
             subject=locked,
             payload={
@@ -217,8 +219,6 @@ def _failure_code(context: DraftContext, outcome: DraftOutcome) -> str | None:
 def _hand_over_to_gate(
     request: RefundRequest, decision: RefundDecision | None, failure_code: str | None
 ) -> None:
-    from .gate.services import refund_request_gate
-
     refund_request_gate(request=request, decision=decision, failure_code=failure_code)
 
 
@@ -229,8 +229,6 @@ def pipeline_reconcile(
     long are re-enqueued; ``drafting`` ones stuck too long go back to ``received`` first.
     A draft still running elsewhere then finds its claim stale and records nothing, so a
     request ends with one proposal per drafting round."""
-    from .tasks import enqueue_refund_request_processing
-
     if stale_after is None:  # not `or`: timedelta(0) ("re-drive everything now") is falsy
         stale_after = timedelta(seconds=settings.HITL_DRAFT_STALE_SECONDS)
     cutoff = (now or timezone.now()) - stale_after
@@ -247,13 +245,15 @@ def pipeline_reconcile(
                     reason="drafting timed out; re-driven",
                     expected_from=RefundStatus.DRAFTING,
                 )
-                transaction.on_commit(lambda pk=request.pk: enqueue_refund_request_processing(pk))
+                transaction.on_commit(
+                    lambda pk=request.pk: jobs.enqueue_refund_request_processing(pk)
+                )
             reset += 1
         except IllegalTransition:
             continue
     for pk in RefundRequest.objects.filter(
         status=RefundStatus.RECEIVED, status_changed_at__lt=cutoff
     ).values_list("pk", flat=True):
-        enqueue_refund_request_processing(pk)
+        jobs.enqueue_refund_request_processing(pk)
         requeued += 1
     return {"reset": reset, "requeued": requeued}

@@ -6,6 +6,7 @@ from django.db.models import Max
 from audit.services import Actor, record_event
 from hitl_site.errors import ApplicationError
 
+from . import events
 from .agent.retrieval import split_policy_text
 from .models import RefundPolicy, RefundPolicySection, RefundPolicyVersion
 
@@ -41,7 +42,7 @@ def refund_policy_version_create(
         for i, (sid, title, body) in enumerate(sections)
     )
     record_event(
-        event_type="refund_policy.version_created",
+        event_type=events.REFUND_POLICY_VERSION_CREATED,
         actor=actor,
         subject=version,
         payload={

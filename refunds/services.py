@@ -12,8 +12,10 @@ from django.utils import timezone
 from audit.services import Actor, record_event
 from hitl_site.errors import ApplicationError
 
+from . import events, jobs
 from .models import Customer, Integration, IntegrationAPIKey, Order, RefundRequest
 from .states import RefundStatus
+from .webhooks import webhook_record_for_transition
 
 
 @dataclass(frozen=True)
@@ -122,9 +124,6 @@ def refund_request_create(
 def _create(
     *, integration: Integration, data: dict[str, Any], idempotency_key: str | None, fingerprint: str
 ) -> RefundRequest:
-    from .tasks import enqueue_refund_request_processing
-    from .webhooks import webhook_record_for_transition
-
     customer = _customer_upsert(integration=integration, snapshot=data["customer"])
     order = _order_upsert(integration=integration, customer=customer, snapshot=data["order"])
     requested_amount: Decimal | None = data.get("requested_amount")
@@ -143,7 +142,7 @@ def _create(
         idempotency_fingerprint=fingerprint if idempotency_key else "",
     )
     record_event(
-        event_type="refund_request.received",
+        event_type=events.REFUND_REQUEST_RECEIVED,
         actor=Actor.integration(integration),
         subject=request,
         payload={
@@ -157,7 +156,7 @@ def _create(
         },
     )
     webhook_record_for_transition(request=request, from_status="", to_status=RefundStatus.RECEIVED)
-    transaction.on_commit(lambda: enqueue_refund_request_processing(request.pk))
+    transaction.on_commit(lambda: jobs.enqueue_refund_request_processing(request.pk))
     return request
 
 
@@ -171,7 +170,7 @@ def integration_api_key_create(
         raise ApplicationError(f"Integration {integration} is inactive.", code="inactive")
     api_key, plain = IntegrationAPIKey.objects.create_key(integration=integration, name=name[:50])
     record_event(
-        event_type="integration.api_key_created",
+        event_type=events.INTEGRATION_API_KEY_CREATED,
         actor=actor,
         subject=integration,
         payload={"prefix": api_key.prefix, "name": api_key.name},
@@ -187,7 +186,7 @@ def integration_api_key_revoke(*, api_key: IntegrationAPIKey, actor: Actor) -> I
     api_key.revoked = True
     api_key.save(update_fields=["revoked"])
     record_event(
-        event_type="integration.api_key_revoked",
+        event_type=events.INTEGRATION_API_KEY_REVOKED,
         actor=actor,
         subject=api_key.integration,
         payload={"prefix": api_key.prefix, "name": api_key.name, "revoked_at": timezone.now()},

@@ -18,6 +18,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from .actions import RejectReason
 from .agent.providers import drafter_name
 from .models import CustomerReply, GateEvaluation, OutboundMessage, Proposal, RefundRequest
 
@@ -201,8 +202,6 @@ def _drafting_rounds(
 def _decision_entry(
     decision, sent: dict[str, OutboundMessage], sent_words: dict[str, OutboundMessage]
 ) -> ThreadEntry:
-    from reviews.models import RejectReason  # reviews builds on refunds, not the other way
-
     facts = []
     if decision.action:
         facts.append(_money(decision.action, decision.amount, decision.currency))

@@ -15,6 +15,7 @@ from django.utils import timezone
 from audit.services import Actor, record_event
 from hitl_site.errors import ApplicationError
 
+from . import events
 from .models import Customer, Order, RefundRequest
 from .states import can_transition
 from .webhooks import webhook_record_for_transition
@@ -67,10 +68,12 @@ def refund_request_transition(
         if allowed:
             now = _move(locked, from_status, to_status)
             record_event(
-                event_type="refund_request.transitioned",
+                event_type=events.REFUND_REQUEST_TRANSITIONED,
                 actor=actor,
                 subject=locked,
-                payload={"from": from_status, "to": to_status, "reason": reason, **(payload or {})},
+                payload=events.transition_payload(
+                    from_status=from_status, to_status=to_status, reason=reason, extra=payload
+                ),
             )
             webhook_record_for_transition(
                 request=locked, from_status=from_status, to_status=to_status

@@ -22,9 +22,9 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
-from .execution.backends import sign
 from .models import Integration, IntegrationWebhook, RefundRequest, WebhookDelivery
 from .money import format_money
+from .signing import sign
 from .states import RefundStatus
 
 logger = logging.getLogger(__name__)

@@ -12,12 +12,12 @@ from audit.services import Actor
 from hitl_site.admin import ReadOnlyAdminMixin
 from hitl_site.errors import ApplicationError
 from hitl_site.labels import money_html, short_id_html
+from refunds.actions import RejectReason
 
 from . import permissions as perms
 from .models import (
     Outcome,
     Queue,
-    RejectReason,
     ReviewDecision,
     ReviewTask,
 )

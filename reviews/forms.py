@@ -2,10 +2,10 @@
 
 from django import forms
 
-from refunds.agent.schemas import Action
+from refunds.actions import Action, RejectReason
 from refunds.money import DECIMAL_PLACES, MAX_DIGITS
 
-from .models import Outcome, RejectReason
+from .models import Outcome
 
 ACTION_CHOICES = [(a.value, a.value.replace("_", " ").capitalize()) for a in Action]
 

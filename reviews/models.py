@@ -180,16 +180,6 @@ class Outcome(models.TextChoices):
 APPROVING_OUTCOMES = (Outcome.APPROVE, Outcome.APPROVE_WITH_EDITS)
 
 
-class RejectReason(models.TextChoices):
-    POLICY_NOT_MET = "policy_not_met", "Not covered by the refund policy"
-    OUTSIDE_WINDOW = "outside_window", "Outside the refund window"
-    ALREADY_REFUNDED = "already_refunded", "Already refunded"
-    SUSPECTED_FRAUD = "suspected_fraud", "Suspected fraud or abuse"
-    INSUFFICIENT_EVIDENCE = "insufficient_evidence", "Insufficient evidence"
-    DUPLICATE = "duplicate", "Duplicate request"
-    OTHER = "other", "Other (explain in the comment)"
-
-
 class ReviewDecision(models.Model):
     """What one human decided on one task. Never updated, except ``pending`` when a
     four-eyes first approval is confirmed or superseded.

@@ -9,7 +9,7 @@ Rules:
   future — the same meaning guardian's ``get_objects_for_user`` gives it. No role holds it;
   superusers have it implicitly. Grant it only to break-glass accounts.
 - Deciding a task needs the queue, and the user must not be the one who created the case
-  (the actor of its ``refund_request.received`` event) nor the customer of it (same e-mail).
+  (``RefundRequest.submitted_by``) nor the customer of it (same e-mail).
 - Reassigning needs the model-level ``reviews.reassign_reviewtask`` (senior reviewers);
   the queue statistics ``reviews.view_queue_stats``; unmasked personal data
   ``reviews.view_pii``; the operations dashboard ``reviews.view_ops_dashboard``.
@@ -18,7 +18,6 @@ Rules:
 from django.db.models import Q
 from guardian.shortcuts import get_groups_with_perms, get_objects_for_user, get_users_with_perms
 
-from audit.models import ActorType, AuditEvent
 from hitl_site import roles
 
 from .models import Queue, ReviewTask
@@ -91,18 +90,13 @@ def user_can_view_task(user, task: ReviewTask) -> bool:
 
 
 def user_created_case(user, task: ReviewTask) -> bool:
-    """True if ``user`` submitted the case or is its customer (same e-mail)."""
+    """True if ``user`` submitted the case (``RefundRequest.submitted_by``) or is its
+    customer (same e-mail)."""
     request = task.request
     email = (user.email or "").strip().lower()
     if email and (request.customer.email or "").strip().lower() == email:
         return True
-    return AuditEvent.objects.filter(
-        subject_type=request._meta.label_lower,
-        subject_id=str(request.pk),
-        event_type="refund_request.received",
-        actor_type=ActorType.USER,
-        actor_id=str(user.pk),
-    ).exists()
+    return request.submitted_by_id is not None and request.submitted_by_id == user.pk
 
 
 def user_uses_review_pages(user) -> bool:
@@ -134,21 +128,9 @@ def case_scope_for_user(user, *, field: str = "pk") -> Q | None:
     """The refund requests ``user`` may look at outside the review pages (the admin), as a
     condition on ``field`` (a request id), or None for every one: every case for holders of
     ``refunds.view_every_refundrequest`` (senior reviewers, who handle failed executions of
-    any case; auditors; policy admins), else those with a task in a queue the user works."""
+    any case; auditors; policy admins), else those with a task in a queue the user works.
+    Registered as ``refunds.hooks.case_scope_provider`` (see ``ReviewsConfig.ready``)."""
     if user.has_perm("refunds.view_every_refundrequest"):
         return None
     tasks = ReviewTask.objects.filter(queue_id__in=queue_ids_for_user(user))
     return Q(**{f"{field}__in": tasks.values("request_id")})
-
-
-class CaseScopedAdminMixin:
-    """For admin pages of cases and what hangs off them: only the cases in the user's
-    scope (``case_scope_for_user``) exist there; any other row's change page answers like a
-    missing one. ``request_field``: this model's field holding the refund request's id."""
-
-    request_field = "pk"
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        visible = case_scope_for_user(request.user, field=self.request_field)
-        return queryset if visible is None else queryset.filter(visible)

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db.models import Prefetch
 
-from refunds.agent.schemas import Action
+from refunds.actions import Action
 from refunds.models import GateEvaluation, Proposal
 from reviews.models import Outcome, ReviewDecision
 

@@ -5,8 +5,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from refunds.actions import Action
 from refunds.agent.chain import DraftOutcome
-from refunds.agent.schemas import Action
 from refunds.gate.engine import GatePolicySnapshot, evaluate_gate
 from refunds.gate.snapshots import gate_context_from_json
 from reviews.models import Outcome

@@ -104,13 +104,6 @@ def draft_query(
     return customer + tokenize(" ".join((*item_names, STATUS_TERMS.get(order_status, ""))))
 
 
-def rank_sections(
-    query: str | list[str], sections: list[PolicySection], k: int = TOP_K
-) -> list[PolicySection]:
-    """The ``k`` best sections for ``query`` by BM25, best first, scores attached."""
-    return PolicyIndex.build(sections).rank(query, k)
-
-
 def current_policy_version() -> RefundPolicyVersion | None:
     """The newest version of the policy documents (one document per deployment today)."""
     return (

@@ -11,12 +11,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-
-class Action(StrEnum):
-    APPROVE_REFUND = "approve_refund"
-    DENY_REFUND = "deny_refund"
-    REQUEST_MORE_INFO = "request_more_info"
-    OFFER_REPLACEMENT = "offer_replacement"
+from refunds.actions import Action
 
 
 class PolicyMatch(StrEnum):

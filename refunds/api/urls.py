@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import feedback, replies, views
+from . import feedback_views, reply_views, views
 
 app_name = "api"
 
@@ -15,12 +15,12 @@ urlpatterns = [
     ),
     path(
         "refund-requests/<uuid:public_id>/replies/",
-        replies.RefundRequestReplyView.as_view(),
+        reply_views.RefundRequestReplyView.as_view(),
         name="refund-request-replies",
     ),
     path(
         "refund-requests/<uuid:public_id>/feedback/",
-        feedback.RefundRequestFeedbackView.as_view(),
+        feedback_views.RefundRequestFeedbackView.as_view(),
         name="refund-request-feedback",
     ),
 ]

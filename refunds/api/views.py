@@ -72,3 +72,21 @@ class RefundRequestDetailView(generics.RetrieveAPIView):
 
     def get_queryset(self):
         return refund_requests_for_integration(integration=self.request.auth)
+
+
+class IntegrationRequestPostView(generics.GenericAPIView):
+    """A POST about one of the calling integration's requests (404 for anyone else's),
+    whose body must be a JSON object; ``validated_post`` returns the request and the data."""
+
+    lookup_field = "public_id"
+
+    def get_queryset(self):
+        return refund_requests_for_integration(integration=self.request.auth)
+
+    def validated_post(self, request):
+        refund_request = self.get_object()
+        if not isinstance(request.data, dict):
+            raise exceptions.ValidationError({"non_field_errors": ["Expected a JSON object."]})
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return refund_request, serializer.validated_data

@@ -13,8 +13,6 @@ A new payment provider is one class with ``refund`` and ``lookup``; see docs/exe
 for a Stripe sketch.
 """
 
-import hashlib
-import hmac
 import json
 import secrets
 import time
@@ -29,6 +27,8 @@ from django.db.models import Sum
 
 from ..models import LedgerRefund, Order, OutboundMessage, RefundRequest, ReplacementOrder
 from ..money import quantize
+from ..signing import sign
+from ..webhooks import webhook_delivery_create
 
 
 class ProviderRefused(Exception):
@@ -168,12 +168,6 @@ class LedgerPaymentBackend:
 # --- http: a payment service over HTTPS ------------------------------------------------------
 
 
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    """``t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">``, as Stripe signs webhooks."""
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return f"t={timestamp},v1={mac.hexdigest()}"
-
-
 class HttpPaymentBackend:
     """``POST {url}/refunds`` with ``Idempotency-Key`` and ``X-Signature`` headers;
     ``GET {url}/refunds?idempotency_key=...`` to ask for an outcome."""
@@ -308,8 +302,6 @@ class WebhookMessagingBackend:
     name = "webhook"
 
     def send(self, *, idempotency_key, request, kind, body) -> ProviderResult:
-        from ..webhooks import webhook_delivery_create
-
         with transaction.atomic():
             row, created = OutboundMessage.objects.get_or_create(
                 idempotency_key=idempotency_key,

@@ -32,32 +32,22 @@ import socket
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from audit.integrity import Verdict, parse_hash
-from audit.selectors import audit_event_is_authentic, audit_latest_event
-from audit.services import Actor, record_event
+from audit.services import record_event
 
-from ..agent.schemas import Action
-from ..decisions import (
-    DECISION_HASH_EVENTS,
-    FinalPayload,
-    final_payload_check,
-    refund_remaining_check,
-)
-from ..models import Execution, OutboundMessage, RefundRequest
+from .. import events
+from ..actions import Action
+from ..customer_messages import MESSAGES
+from ..decisions import FinalPayload
+from ..models import Execution, RefundRequest
 from ..selectors import order_refundable_remaining
-from ..states import FINAL_APPROVED_STATUSES, RefundStatus
-from ..transitions import (
-    IllegalTransition,
-    refund_request_lock_with_order,
-    refund_request_transition,
-)
+from ..states import FINAL_APPROVED_STATUSES
+from ..transitions import refund_request_lock_with_order, refund_request_transition
 from .backends import (
     Backends,
     ProviderAmbiguous,
@@ -65,35 +55,19 @@ from .backends import (
     ProviderResult,
     backends_from_settings,
 )
+from .prechecks import execution_precheck
+from .recording import (
+    EXECUTOR,
+    ExecutionOutcome,
+    Phase,
+    S,
+    _fail,
+    _fail_locked,
+    _note_ambiguous,
+    _record,
+)
 
 logger = logging.getLogger(__name__)
-
-EXECUTOR = Actor.system("executor")
-S = RefundStatus
-Phase = Execution.Phase
-
-MESSAGES = {
-    Action.DENY_REFUND: (
-        OutboundMessage.Kind.DENIAL,
-        "We have looked at your request carefully and are unable to offer a refund in this case.",
-    ),
-    Action.REQUEST_MORE_INFO: (
-        OutboundMessage.Kind.MORE_INFO,
-        "We need a little more information to decide on your request. "
-        "Please reply with details (and photos, if you have them).",
-    ),
-}
-
-
-@dataclass(frozen=True)
-class ExecutionOutcome:
-    """What one call did: ``executed``, ``awaiting_customer``, ``failed``, ``pending`` (an
-    ambiguous outcome; the reconciler retries it), ``busy`` (another executor holds the
-    lock) or ``skipped`` (nothing to execute)."""
-
-    status: str
-    detail: str = ""
-    execution_id: int | None = None
 
 
 def idempotency_key_for(request: RefundRequest) -> str:
@@ -106,79 +80,6 @@ def idempotency_key_for(request: RefundRequest) -> str:
 
 def _new_owner() -> str:
     return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def _payload_hash_problem(request: RefundRequest) -> str:
-    verdict = final_payload_check(request)
-    if verdict == Verdict.VALID:
-        return ""
-    if not request.final_payload_hash:
-        return "The final decision has no approved payload hash."
-    if verdict == Verdict.LEGACY_VALID:
-        return (
-            "The final decision's payload hash is an unkeyed SHA-256 from before keyed "
-            "hashes, which anyone with database access can recompute: it is not trusted. "
-            "Decide the case again."
-        )
-    if verdict == Verdict.UNKNOWN_KEY:
-        key_id = parse_hash(request.final_payload_hash).key_id  # type: ignore[union-attr]
-        return (
-            f"The final decision's payload hash was made with integrity key {key_id!r}, "
-            "which is not configured (HITL_INTEGRITY_KEYS_OLD); retry once it is."
-        )
-    return "The final decision no longer matches the approved payload hash."
-
-
-def execution_audit_crosscheck(*, request: RefundRequest) -> str:
-    """Returns why the request's stored payload hash disagrees with the audit log, or "".
-
-    The hash must be the one that the decision's own audit event recorded
-    (``decision.finalized``, or ``decision.payload_rekeyed`` after the upgrade to keyed
-    hashes), and that event must carry a valid keyed hash of its own: a database writer
-    can neither swap in another decision's hash nor make an event that vouches for one.
-    """
-    event = audit_latest_event(
-        subject_type=request._meta.label_lower,
-        subject_id=str(request.pk),
-        event_types=DECISION_HASH_EVENTS,
-    )
-    if event is None:
-        return "The audit log has no decision.finalized event for this final decision."
-    if not audit_event_is_authentic(event):
-        return (
-            f"The decision's audit event #{event.sequence} ({event.event_type}) does not "
-            "verify against its keyed hash (run verify_audit)."
-        )
-    recorded = (event.payload or {}).get("payload_hash")
-    if recorded != request.final_payload_hash:
-        return (
-            f"The request's payload hash differs from the one recorded in audit event "
-            f"#{event.sequence} ({event.event_type}): the stored decision was changed "
-            "after it was made."
-        )
-    return ""
-
-
-def execution_precheck(*, request: RefundRequest, remaining: Decimal) -> str:
-    """Returns why ``request``'s final decision must not run, or "" if it may."""
-    problem = _payload_hash_problem(request)
-    if problem:
-        return problem
-    if request.final_action not in {a.value for a in Action}:
-        return f"Unknown action {request.final_action!r}."
-    if request.currency != request.order.currency:
-        return f"Currency {request.currency} does not match the order's {request.order.currency}."
-    if request.final_action == Action.APPROVE_REFUND:
-        amount = request.final_amount
-        if amount is None or amount <= 0:
-            return f"Refund amount must be positive, got {amount}."
-        if amount > remaining:
-            return (
-                f"Refund of {amount} {request.currency} exceeds the order's refundable "
-                f"remainder of {remaining} {request.currency}."
-            )
-    # Last, as it reads the audit log: the cheap checks above decide most refusals.
-    return execution_audit_crosscheck(request=request)
 
 
 # --- phase 1: claim -------------------------------------------------------------------------
@@ -202,7 +103,7 @@ def _claim(*, request_id: int, owner: str) -> _Claim:
         return _Claim(outcome=ExecutionOutcome("skipped", "no such request"))
     now = timezone.now()
     if request.status in FINAL_APPROVED_STATUSES:
-        execution = _execution_for(request)
+        execution = execution_for_decision(request)
         refund_request_transition(
             request=request,
             to_status=S.EXECUTING,
@@ -211,7 +112,7 @@ def _claim(*, request_id: int, owner: str) -> _Claim:
             payload={"idempotency_key": execution.idempotency_key},
         )
     elif request.status == S.EXECUTING:
-        execution = _execution_for(request)
+        execution = execution_for_decision(request)
     else:
         return _Claim(
             outcome=ExecutionOutcome(
@@ -242,13 +143,13 @@ def _claim(*, request_id: int, owner: str) -> _Claim:
         problem = execution_precheck(request=request, remaining=remaining)
         if problem:
             _fail_locked(
-                request=request, execution=execution, error=problem, event="execution.refused"
+                request=request, execution=execution, error=problem, event=events.EXECUTION_REFUSED
             )
             return _Claim(outcome=ExecutionOutcome("failed", problem, execution.pk))
     return _Claim(execution=execution)
 
 
-def _execution_for(request: RefundRequest) -> Execution:
+def execution_for_decision(request: RefundRequest) -> Execution:
     """The execution of the request's current final decision, created on first need."""
     execution, created = Execution.objects.get_or_create(
         request=request,
@@ -263,7 +164,7 @@ def _execution_for(request: RefundRequest) -> Execution:
     )
     if created:
         record_event(
-            event_type="execution.started",
+            event_type=events.EXECUTION_STARTED,
             actor=EXECUTOR,
             subject=request,
             payload={
@@ -338,7 +239,7 @@ def _mark_called(execution: Execution, backend: str) -> None:
         updated_at=now,
     )
     record_event(
-        event_type="execution.provider_called",
+        event_type=events.EXECUTION_PROVIDER_CALLED,
         actor=EXECUTOR,
         subject=execution.request,
         payload={
@@ -385,123 +286,6 @@ def _refused(execution: Execution, backends: Backends, error: str) -> ExecutionO
     return _fail(execution, error)
 
 
-def _record(execution: Execution, result: ProviderResult) -> ExecutionOutcome:
-    if execution.action == Action.APPROVE_REFUND and (
-        (result.amount, result.currency) != (execution.amount, execution.currency)
-    ):
-        return _note_ambiguous(
-            execution,
-            f"The provider reports {result.amount} "
-            f"{result.currency} under this key; needs a human.",
-        )
-    to_status = S.AWAITING_CUSTOMER if execution.action == Action.REQUEST_MORE_INFO else S.EXECUTED
-    try:
-        with transaction.atomic():
-            request = RefundRequest.objects.select_for_update().get(pk=execution.request_id)
-            current = Execution.objects.select_for_update().get(pk=execution.pk)
-            if current.phase == Phase.RECORDED or request.status != S.EXECUTING:
-                return ExecutionOutcome("skipped", "already recorded", execution.pk)
-            now = timezone.now()
-            Execution.objects.filter(pk=execution.pk).update(
-                phase=Phase.RECORDED,
-                provider_reference=result.reference,
-                result={
-                    "reference": result.reference,
-                    "amount": str(result.amount),
-                    "currency": result.currency,
-                    "replayed": result.replayed,
-                    **result.details,
-                },
-                last_error="",
-                finished_at=now,
-                next_attempt_at=None,
-                updated_at=now,
-            )
-            record_event(
-                event_type="execution.recorded",
-                actor=EXECUTOR,
-                subject=request,
-                payload={
-                    "execution": execution.pk,
-                    "backend": execution.backend,
-                    "action": execution.action,
-                    "provider_reference": result.reference,
-                    "amount": execution.amount,
-                    "currency": execution.currency,
-                    "attempts": execution.attempts,
-                    "replayed": result.replayed,
-                },
-            )
-            refund_request_transition(
-                request=request,
-                to_status=to_status,
-                actor=EXECUTOR,
-                reason="execution recorded",
-                payload={"provider_reference": result.reference},
-            )
-    except IntegrityError:
-        return _fail(
-            execution,
-            f"Provider reference {result.reference!r} is already "
-            "recorded for another execution; needs a human.",
-        )
-    logger.info(
-        "execution recorded", extra={"execution": execution.pk, "reference": result.reference}
-    )
-    return ExecutionOutcome(str(to_status), result.reference, execution.pk)
-
-
-def _fail_locked(
-    *, request: RefundRequest, execution: Execution, error: str, event: str = "execution.failed"
-) -> None:
-    now = timezone.now()
-    Execution.objects.filter(pk=execution.pk).update(
-        phase=Phase.FAILED, last_error=error, finished_at=now, next_attempt_at=None, updated_at=now
-    )
-    execution.phase, execution.last_error = Phase.FAILED, error
-    record_event(
-        event_type=event,
-        actor=EXECUTOR,
-        subject=request,
-        payload={"execution": execution.pk, "error": error, "attempts": execution.attempts},
-    )
-    refund_request_transition(
-        request=request, to_status=S.EXECUTION_FAILED, actor=EXECUTOR, reason=error[:500]
-    )
-
-
-def _fail(execution: Execution, error: str) -> ExecutionOutcome:
-    with transaction.atomic():
-        request = RefundRequest.objects.select_for_update().get(pk=execution.request_id)
-        if request.status != S.EXECUTING:
-            return ExecutionOutcome("skipped", f"status is '{request.status}'", execution.pk)
-        _fail_locked(request=request, execution=execution, error=error)
-    logger.warning("execution failed", extra={"execution": execution.pk, "error": error})
-    return ExecutionOutcome("failed", error, execution.pk)
-
-
-def _note_ambiguous(execution: Execution, error: str) -> ExecutionOutcome:
-    backoff = settings.HITL_EXECUTION_RETRY_BACKOFF * 2 ** max(execution.attempts - 1, 0)
-    now = timezone.now()
-    with transaction.atomic():
-        Execution.objects.filter(pk=execution.pk).update(
-            last_error=error,
-            next_attempt_at=now + timedelta(seconds=min(backoff, 3600)),
-            updated_at=now,
-        )
-        record_event(
-            event_type="execution.outcome_unknown",
-            actor=EXECUTOR,
-            subject=execution.request,
-            payload={"execution": execution.pk, "error": error, "attempts": execution.attempts},
-        )
-    logger.warning(
-        "execution outcome unknown; will retry with the same key",
-        extra={"execution": execution.pk, "error": error},
-    )
-    return ExecutionOutcome("pending", error, execution.pk)
-
-
 def _release(execution: Execution, owner: str) -> None:
     Execution.objects.filter(pk=execution.pk, lock_owner=owner).update(
         locked_until=None, lock_owner=""
@@ -528,78 +312,3 @@ def execution_run(*, request_id: int, backends: Backends | None = None) -> Execu
         return _run(execution, backends)
     finally:
         _release(execution, owner)
-
-
-# --- a senior reviewer's actions on a failed execution ---------------------------------------
-
-
-@transaction.atomic
-def execution_retry(*, request: RefundRequest, actor: Actor) -> RefundRequest:
-    """``execution_failed → executing`` with the same decision and the same idempotency
-    key; the checks run again before anything is sent, then execution is queued on commit.
-
-    A failed execution released its refund's reservation on the order, so a retried
-    refund reserves it again, under the order's row lock, like a new approval.
-
-    Raises ``IllegalTransition`` unless the request is in ``execution_failed``, and
-    ``ApplicationError`` ``refund_exceeds_remaining`` if other approvals have taken what
-    was left on the order since it failed (close the case instead).
-    """
-    # Locks in the documented order: customer, order, request, execution, and the audit
-    # chain head last (at the first event), so a retry never waits on a row while holding
-    # the head (it used to take the head in its transition, then the execution row).
-    order, locked = refund_request_lock_with_order(request_id=request.pk)
-    if locked.status != S.EXECUTION_FAILED:
-        raise IllegalTransition(request=locked, from_status=locked.status, to_status=S.EXECUTING)
-    if locked.final_action == Action.APPROVE_REFUND:
-        refund_remaining_check(
-            request=locked,
-            order=order,
-            amount=locked.final_amount or Decimal("0"),
-            refused="Not retried",
-            hint="Close the case instead.",
-        )
-    execution = _execution_for(locked)
-    Execution.objects.filter(pk=execution.pk).update(
-        phase=Phase.STARTED,
-        first_called_at=None,
-        next_attempt_at=None,
-        finished_at=None,
-        locked_until=None,
-        lock_owner="",
-        updated_at=timezone.now(),
-    )
-    refund_request_transition(
-        request=locked,
-        to_status=S.EXECUTING,
-        actor=actor,
-        reason="retry requested",
-        expected_from=S.EXECUTION_FAILED,
-    )
-    record_event(
-        event_type="execution.retry_requested",
-        actor=actor,
-        subject=locked,
-        payload={"execution": execution.pk, "previous_error": execution.last_error},
-    )
-    from ..tasks import enqueue_refund_request_execution
-
-    transaction.on_commit(lambda: enqueue_refund_request_execution(request.pk))
-    request.status = locked.status
-    request.status_changed_at = locked.status_changed_at
-    request.updated_at = locked.updated_at
-    return request
-
-
-@transaction.atomic
-def execution_close(*, request: RefundRequest, actor: Actor, reason: str = "") -> RefundRequest:
-    """``execution_failed → closed``: the case ends without the action.
-
-    Raises ``IllegalTransition`` unless the request is in ``execution_failed``."""
-    return refund_request_transition(
-        request=request,
-        to_status=S.CLOSED,
-        actor=actor,
-        reason=reason or "closed after a failed execution",
-        expected_from=S.EXECUTION_FAILED,
-    )

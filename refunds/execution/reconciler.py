@@ -13,9 +13,11 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from .. import jobs
 from ..models import Execution, RefundRequest
 from ..states import FINAL_APPROVED_STATUSES, RefundStatus
-from .executor import ExecutionOutcome, execution_run
+from .executor import execution_run
+from .recording import ExecutionOutcome
 
 
 @dataclass
@@ -54,8 +56,6 @@ def executions_reconcile(
             outcome: ExecutionOutcome = execution_run(request_id=request_id)
             report.outcomes[request_id] = outcome.status
         else:
-            from ..tasks import enqueue_refund_request_execution
-
-            enqueue_refund_request_execution(request_id)
+            jobs.enqueue_refund_request_execution(request_id)
             report.outcomes[request_id] = "queued"
     return report

@@ -1,14 +1,14 @@
-"""The risk and policy gate. ``engine`` is pure (import it anywhere); ``services``,
-``selectors`` and ``backtest`` touch the database."""
+"""The risk and policy gate. ``engine`` and ``vocabulary`` are pure (import them
+anywhere); ``services``, ``selectors`` and ``backtest`` touch the database."""
 
-from .engine import (
+from .engine import evaluate_gate
+from .vocabulary import (
     ROUTE_AUTO,
     ROUTE_REVIEW,
     GateContext,
     GatePolicySnapshot,
     GateReason,
     GateResult,
-    evaluate_gate,
 )
 
 __all__ = [

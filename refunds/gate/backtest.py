@@ -17,15 +17,10 @@ from refunds.agent.schemas import RefundDecision
 from refunds.models import GateEvaluation, GatePolicyVersion
 from refunds.states import RefundStatus
 
-from .engine import (
-    PROPOSAL_INVALID,
-    ROUTE_AUTO,
-    GatePolicySnapshot,
-    GateResult,
-    evaluate_gate,
-)
+from .engine import evaluate_gate
 from .selectors import gate_evaluations_latest_since
 from .snapshots import gate_context_from_json
+from .vocabulary import PROPOSAL_INVALID, ROUTE_AUTO, GatePolicySnapshot, GateResult
 
 REJECTED_STATUSES = frozenset({RefundStatus.REJECTED})
 # Statuses a request reaches only after a human (or the gate) decided it.

@@ -11,11 +11,12 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from refunds.agent.schemas import Action, Sentiment
+from refunds.actions import Action
+from refunds.agent.schemas import Sentiment
 from refunds.money import COUNTRY_CODES, CURRENCY_CODES
 
-from .engine import QUEUES, REASON_CODES, GatePolicySnapshot
 from .text import normalize_terms
+from .vocabulary import QUEUES, REASON_CODES, GatePolicySnapshot
 
 MAX_CEILING = Decimal("100000.00")
 MAX_PRIOR_REFUNDS = 1000

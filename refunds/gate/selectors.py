@@ -17,7 +17,7 @@ from refunds.selectors import (
     order_refundable_remaining,
 )
 
-from .engine import GateContext
+from .vocabulary import GateContext
 
 
 def gate_policy_active() -> GatePolicyVersion:

@@ -10,17 +10,20 @@ from django.utils import timezone
 
 from audit.services import Actor, record_event
 from hitl_site.errors import ApplicationError
+from refunds import events
 from refunds.agent.schemas import RefundDecision
 from refunds.decisions import refund_request_finalize
 from refunds.models import GateEvaluation, GatePolicyVersion, RefundRequest
 from refunds.states import RefundStatus
-from refunds.transitions import refund_request_lock_with_order, refund_request_transition
+from refunds.transitions import refund_request_lock_with_order
+from refunds.workflow import refund_request_enter_review
 
-from .engine import ROUTE_AUTO, evaluate_gate
+from .engine import evaluate_gate
 from .policy import POLICY_FIELD_NAMES, gate_policy_diff, policy_changes_to_json
 from .selectors import gate_context_for_request, gate_policy_active
 from .snapshots import gate_context_to_json, gate_reasons_to_json
 from .text import normalize_terms
+from .vocabulary import ROUTE_AUTO
 
 GATE_ACTOR = Actor.system("gate")
 
@@ -39,7 +42,8 @@ def refund_request_gate(
     priority, the decision and context judged); audits ``gate.evaluated``; on ``auto`` sets
     the final decision through ``refund_request_finalize`` (``gated -> auto_approved``,
     execution queued on commit); on ``review``
-    sets the gate's priority on the request and moves ``gated -> in_review``.
+    sets the gate's priority on the request, moves ``gated -> in_review`` and opens the
+    review task (``refunds.workflow.refund_request_enter_review``).
     """
     # Customer, order, then request (the lock order of refunds/transitions.py; the
     # pipeline holds them already): the remainder the gate judges is then the one
@@ -70,7 +74,7 @@ def refund_request_gate(
         context=gate_context_to_json(context),
     )
     record_event(
-        event_type="gate.evaluated",
+        event_type=events.GATE_EVALUATED,
         actor=GATE_ACTOR,
         subject=locked,
         payload={
@@ -101,20 +105,15 @@ def refund_request_gate(
             extra=payload,
         )
     else:
-        RefundRequest.objects.filter(pk=locked.pk).update(priority=result.priority)
-        request.priority = result.priority
-        refund_request_transition(
+        refund_request_enter_review(
             request=request,
-            to_status=RefundStatus.IN_REVIEW,
+            queue_slug=result.queue,
+            priority=result.priority,
+            reasons=reasons,
             actor=GATE_ACTOR,
             reason="sent to human review by the gate",
             payload=payload,
             expected_from=RefundStatus.GATED,
-        )
-        from reviews.services import review_task_open
-
-        review_task_open(
-            request=locked, queue_slug=result.queue, priority=result.priority, reasons=reasons
         )
     return evaluation
 
@@ -199,7 +198,7 @@ def gate_policy_version_create(
         )
     version.save(force_insert=True)
     record_event(
-        event_type="gate_policy.version_created",
+        event_type=events.GATE_POLICY_VERSION_CREATED,
         actor=actor,
         subject=version,
         payload={
@@ -229,7 +228,7 @@ def gate_policy_version_activate(*, version: GatePolicyVersion, actor: Actor) ->
     GatePolicyVersion.objects.filter(pk=target.pk).update(is_active=True, activated_at=now)
     changes = gate_policy_diff(previous.to_snapshot() if previous else None, target.to_snapshot())
     record_event(
-        event_type="gate_policy.version_activated",
+        event_type=events.GATE_POLICY_VERSION_ACTIVATED,
         actor=actor,
         subject=target,
         payload={

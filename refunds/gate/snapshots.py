@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from .engine import PRIORITY_NORMAL, GateContext, GateReason
+from .vocabulary import PRIORITY_NORMAL, GateContext, GateReason
 
 
 def gate_context_to_json(context: GateContext) -> dict[str, Any]:

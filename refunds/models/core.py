@@ -2,6 +2,7 @@
 
 import uuid
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -153,6 +154,16 @@ class RefundRequest(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="refund_requests")
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refund_requests")
     message = models.TextField()
+    # The staff user who submitted the case on the customer's behalf, if one did (intake
+    # through an integration leaves it empty): whom review must keep off deciding it.
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="submitted_refund_requests",
+    )
     requested_amount = models.DecimalField(
         max_digits=MAX_DIGITS,
         decimal_places=DECIMAL_PLACES,

@@ -8,8 +8,7 @@ from django.db import models
 from django.utils import timezone
 
 from refunds.agent.schemas import PolicyMatch
-from refunds.gate import engine
-from refunds.gate.engine import GatePolicySnapshot
+from refunds.gate import vocabulary
 from refunds.gate.policy import (
     MAX_AGE_HOURS,
     MAX_CEILING,
@@ -22,6 +21,7 @@ from refunds.gate.policy import (
     validate_sentiments,
     validate_tiers,
 )
+from refunds.gate.vocabulary import GatePolicySnapshot
 
 from ..money import DECIMAL_PLACES, MAX_DIGITS
 from .core import RefundRequest
@@ -30,23 +30,23 @@ _AMOUNT_BOUNDS = [MinValueValidator(Decimal("0")), MaxValueValidator(MAX_CEILING
 
 
 def _default_auto_actions() -> list[str]:
-    return list(engine.DEFAULT_AUTO_ACTIONS)
+    return list(vocabulary.DEFAULT_AUTO_ACTIONS)
 
 
 def _default_review_sentiments() -> list[str]:
-    return list(engine.DEFAULT_REVIEW_SENTIMENTS)
+    return list(vocabulary.DEFAULT_REVIEW_SENTIMENTS)
 
 
 def _default_risk_terms() -> list[str]:
-    return list(engine.DEFAULT_RISK_TERMS)
+    return list(vocabulary.DEFAULT_RISK_TERMS)
 
 
 def _default_queue_routes() -> dict[str, str]:
-    return dict(engine.DEFAULT_QUEUE_ROUTES)
+    return dict(vocabulary.DEFAULT_QUEUE_ROUTES)
 
 
 def _default_priority_tiers() -> list[str]:
-    return list(engine.DEFAULT_PRIORITY_TIERS)
+    return list(vocabulary.DEFAULT_PRIORITY_TIERS)
 
 
 class GatePolicyVersion(models.Model):
@@ -75,7 +75,7 @@ class GatePolicyVersion(models.Model):
         max_digits=MAX_DIGITS,
         decimal_places=DECIMAL_PLACES,
         validators=_AMOUNT_BOUNDS,
-        default=engine.DEFAULT_AUTO_APPROVE_CEILING,
+        default=vocabulary.DEFAULT_AUTO_APPROVE_CEILING,
         help_text="Refunds above this amount are reviewed (in any currency without its own "
         "ceiling).",
     )
@@ -88,7 +88,7 @@ class GatePolicyVersion(models.Model):
     required_policy_match = models.CharField(
         max_length=10,
         choices=[(m.value, m.value.title()) for m in PolicyMatch],
-        default=engine.DEFAULT_REQUIRED_POLICY_MATCH,
+        default=vocabulary.DEFAULT_REQUIRED_POLICY_MATCH,
         help_text="The weakest policy match that may still auto-approve.",
     )
     review_sentiments = models.JSONField(
@@ -112,7 +112,7 @@ class GatePolicyVersion(models.Model):
     repeat_complaint_min_requests = models.PositiveIntegerField(
         null=True,
         blank=True,
-        default=engine.DEFAULT_REPEAT_COMPLAINT_MIN_REQUESTS,
+        default=vocabulary.DEFAULT_REPEAT_COMPLAINT_MIN_REQUESTS,
         validators=[MinValueValidator(1), MaxValueValidator(MAX_PRIOR_REFUNDS)],
         help_text="Review as a repeat complaint when the customer made at least this many "
         "other refund requests in the last 365 days (any outcome; earlier messages of the "
@@ -131,13 +131,13 @@ class GatePolicyVersion(models.Model):
         null=True,
         blank=True,
         validators=_AMOUNT_BOUNDS,
-        default=engine.DEFAULT_PRIORITY_AMOUNT,
+        default=vocabulary.DEFAULT_PRIORITY_AMOUNT,
     )
     priority_age_hours = models.PositiveIntegerField(
         null=True,
         blank=True,
         validators=[MaxValueValidator(MAX_AGE_HOURS)],
-        default=engine.DEFAULT_PRIORITY_AGE_HOURS,
+        default=vocabulary.DEFAULT_PRIORITY_AGE_HOURS,
     )
 
     class Meta:
@@ -197,8 +197,8 @@ class GateEvaluation(models.Model):
     replay the case under another policy version without reading any other table."""
 
     class Route(models.TextChoices):
-        AUTO = engine.ROUTE_AUTO, "Auto-approve"
-        REVIEW = engine.ROUTE_REVIEW, "Human review"
+        AUTO = vocabulary.ROUTE_AUTO, "Auto-approve"
+        REVIEW = vocabulary.ROUTE_REVIEW, "Human review"
 
     request = models.ForeignKey(
         RefundRequest, on_delete=models.PROTECT, related_name="gate_evaluations"

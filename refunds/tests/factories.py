@@ -119,9 +119,10 @@ def intake_payload(**overrides) -> dict:
 
 # --- Gate -------------------------------------------------------------------------------------
 # (Imported here so this section stays an append-only addition to the file.)
-from refunds.agent.schemas import Action, PolicyMatch, RefundDecision, Sentiment  # noqa: E402
-from refunds.gate.engine import GateContext, GatePolicySnapshot  # noqa: E402
+from refunds.actions import Action  # noqa: E402
+from refunds.agent.schemas import PolicyMatch, RefundDecision, Sentiment  # noqa: E402
 from refunds.gate.snapshots import gate_context_to_json  # noqa: E402
+from refunds.gate.vocabulary import GateContext, GatePolicySnapshot  # noqa: E402
 from refunds.models import GateEvaluation, GatePolicyVersion  # noqa: E402
 
 

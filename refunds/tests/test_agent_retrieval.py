@@ -8,7 +8,7 @@ from audit.models import AuditEvent
 from audit.services import Actor
 from refunds.agent.context import PolicySection
 from refunds.agent.prompts import PROMPT, prompt_inputs
-from refunds.agent.retrieval import build_draft_context, rank_sections, split_policy_text
+from refunds.agent.retrieval import PolicyIndex, build_draft_context, split_policy_text
 from refunds.models import RefundRequest
 from refunds.policies import refund_policy_version_create
 from refunds.states import RefundStatus
@@ -44,7 +44,7 @@ def test_rank_sections_puts_the_relevant_section_first_with_its_score():
         PolicySection(sid, title, body) for sid, title, body in split_policy_text(POLICY_TEXT)
     ]
 
-    ranked = rank_sections("the mug arrived cracked", sections, k=2)
+    ranked = PolicyIndex.build(sections).rank("the mug arrived cracked", 2)
 
     assert ranked[0].section_id == "damaged-or-defective-items"
     assert ranked[0].score > ranked[1].score

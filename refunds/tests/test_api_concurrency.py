@@ -33,7 +33,7 @@ BARRIER_TIMEOUT = 10
 @pytest.fixture(autouse=True)
 def _no_broker():
     """The on-commit enqueue runs for real here (transactional tests); keep it local."""
-    with mock.patch("refunds.tasks.async_task") as async_task:
+    with mock.patch("refunds.jobs.async_task") as async_task:
         yield async_task
 
 

@@ -168,7 +168,7 @@ def test_same_external_ids_under_another_integration_are_different_rows(
 def test_create_enqueues_processing_on_commit_with_the_request_pk(
     api_client, django_capture_on_commit_callbacks
 ):
-    with mock.patch("refunds.tasks.async_task") as async_task:
+    with mock.patch("refunds.jobs.async_task") as async_task:
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             response = post(api_client, intake_payload())
         assert response.status_code == 201
@@ -185,7 +185,7 @@ def test_create_enqueues_processing_on_commit_with_the_request_pk(
 
 def test_create_schedules_exactly_one_enqueue(api_client, django_capture_on_commit_callbacks):
     with (
-        mock.patch("refunds.tasks.enqueue_refund_request_processing") as enqueue,
+        mock.patch("refunds.jobs.enqueue_refund_request_processing") as enqueue,
         django_capture_on_commit_callbacks(execute=True),
     ):
         post(api_client, intake_payload())

@@ -36,7 +36,7 @@ def test_reply_reopens_the_case_and_queues_drafting(
     api_client, waiting, django_capture_on_commit_callbacks
 ):
     with (
-        mock.patch("refunds.tasks.async_task") as async_task,
+        mock.patch("refunds.jobs.async_task") as async_task,
         django_capture_on_commit_callbacks(execute=True),
     ):
         response = api_client.post(

@@ -13,7 +13,8 @@ from refunds.execution.backends import (
     RecordsFulfilmentBackend,
     WebhookMessagingBackend,
 )
-from refunds.execution.executor import execution_close, execution_retry, execution_run
+from refunds.execution.executor import execution_run
+from refunds.execution.recovery import execution_close, execution_retry
 from refunds.models import RefundRequest
 from refunds.selectors import order_refundable_remaining
 from refunds.states import FINAL_APPROVED_STATUSES, RefundStatus
@@ -80,7 +81,7 @@ def test_finalize_queues_execution_on_commit(django_capture_on_commit_callbacks)
 
     request = request_in(RefundStatus.IN_REVIEW)
     with (
-        mock.patch("refunds.tasks.async_task") as async_task,
+        mock.patch("refunds.jobs.async_task") as async_task,
         django_capture_on_commit_callbacks(execute=True),
     ):
         refund_request_finalize(

@@ -86,7 +86,7 @@ def test_racing_approvals_never_approve_more_than_the_order(order_amount, racers
     order = OrderFactory(amount=order_amount)
     entries = [(amount, *approval(order, source, amount)) for source, amount in racers]
 
-    with mock.patch("refunds.tasks.enqueue_refund_request_execution"):
+    with mock.patch("refunds.jobs.enqueue_refund_request_execution"):
         results = race([call for _, _, call in entries])
 
     approved = RefundRequest.objects.filter(

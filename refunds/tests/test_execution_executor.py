@@ -20,13 +20,9 @@ from refunds.execution.backends import (
     RecordsFulfilmentBackend,
     WebhookMessagingBackend,
 )
-from refunds.execution.executor import (
-    execution_close,
-    execution_precheck,
-    execution_retry,
-    execution_run,
-    idempotency_key_for,
-)
+from refunds.execution.executor import execution_run, idempotency_key_for
+from refunds.execution.prechecks import execution_precheck
+from refunds.execution.recovery import execution_close, execution_retry
 from refunds.models import (
     Execution,
     LedgerRefund,
@@ -409,7 +405,7 @@ def test_senior_retry_resends_with_the_same_key_and_close_ends_the_case(
     key = Execution.objects.get().idempotency_key
 
     with (
-        mock.patch("refunds.tasks.async_task") as async_task,
+        mock.patch("refunds.jobs.async_task") as async_task,
         django_capture_on_commit_callbacks(execute=True),
     ):
         execution_retry(request=request, actor=SENIOR)
@@ -512,7 +508,7 @@ def test_finalize_queues_the_execution_that_pays(django_capture_on_commit_callba
         getattr(tasks, name.rsplit(".", 1)[1])(*args)
 
     with (
-        mock.patch("refunds.tasks.async_task", side_effect=run_now),
+        mock.patch("refunds.jobs.async_task", side_effect=run_now),
         django_capture_on_commit_callbacks(execute=True),
     ):
         request = final_decision(amount="7")

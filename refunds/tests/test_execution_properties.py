@@ -28,8 +28,9 @@ from refunds.execution.backends import (
     RecordsFulfilmentBackend,
     WebhookMessagingBackend,
 )
-from refunds.execution.executor import execution_retry, execution_run
+from refunds.execution.executor import execution_run
 from refunds.execution.reconciler import executions_reconcile
+from refunds.execution.recovery import execution_retry
 from refunds.models import Execution, LedgerRefund, RefundRequest
 from refunds.states import RefundStatus
 from refunds.tests.factories import OrderFactory, RefundRequestFactory

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from audit.models import AuditEvent
 from hitl_site.errors import ApplicationError
-from refunds.gate.engine import DEFAULT_QUEUE_ROUTES
+from refunds.gate.vocabulary import DEFAULT_QUEUE_ROUTES
 from refunds.models import GatePolicyVersion
 from refunds.tests.factories import GateEvaluationFactory, GatePolicyVersionFactory
 

@@ -4,10 +4,11 @@ from decimal import Decimal
 
 import pytest
 
-from refunds.gate import engine
-from refunds.gate.engine import ROUTE_AUTO, ROUTE_REVIEW, evaluate_gate
+from refunds.gate import vocabulary as vocab
+from refunds.gate.engine import evaluate_gate
 from refunds.gate.snapshots import gate_context_from_json, gate_context_to_json
 from refunds.gate.text import matched_terms, normalize_terms
+from refunds.gate.vocabulary import ROUTE_AUTO, ROUTE_REVIEW
 from refunds.tests.factories import (
     GateContextFactory,
     GatePolicySnapshotFactory,
@@ -39,60 +40,70 @@ def test_evaluate_gate_auto_approves_a_clean_case_under_the_default_policy():
 # --- Every policy rule, under the default policy ----------------------------------------------
 
 POLICY_RULE_CASES = [
-    ("amount just above the ceiling", {"amount": Decimal("25.01")}, {}, engine.AMOUNT_OVER_CEILING),
+    (
+        "amount just above the ceiling",
+        {"amount": Decimal("25.01")},
+        {},
+        vocab.AMOUNT_OVER_CEILING,
+    ),
     (
         "denial is never auto-executed",
         {"action": "deny_refund", "amount": Decimal("0")},
         {},
-        engine.ACTION_REQUIRES_REVIEW,
+        vocab.ACTION_REQUIRES_REVIEW,
     ),
     (
         "replacement is never auto-executed",
         {"action": "offer_replacement", "amount": Decimal("0")},
         {},
-        engine.ACTION_REQUIRES_REVIEW,
+        vocab.ACTION_REQUIRES_REVIEW,
     ),
-    ("medium policy match", {"policy_match": "medium"}, {}, engine.POLICY_MATCH_INSUFFICIENT),
-    ("weak policy match", {"policy_match": "weak"}, {}, engine.POLICY_MATCH_INSUFFICIENT),
-    ("model asked for review", {"needs_human_review": True}, {}, engine.MODEL_REQUESTED_REVIEW),
+    ("medium policy match", {"policy_match": "medium"}, {}, vocab.POLICY_MATCH_INSUFFICIENT),
+    ("weak policy match", {"policy_match": "weak"}, {}, vocab.POLICY_MATCH_INSUFFICIENT),
+    ("model asked for review", {"needs_human_review": True}, {}, vocab.MODEL_REQUESTED_REVIEW),
     (
         "frustrated customer",
         {"customer_sentiment": "frustrated"},
         {},
-        engine.SENTIMENT_REQUIRES_REVIEW,
+        vocab.SENTIMENT_REQUIRES_REVIEW,
     ),
-    ("angry customer", {"customer_sentiment": "angry"}, {}, engine.SENTIMENT_REQUIRES_REVIEW),
-    ("fraud in the rationale", {"rationale": "Possible FRAUD pattern."}, {}, engine.HIGH_RISK_TERM),
+    ("angry customer", {"customer_sentiment": "angry"}, {}, vocab.SENTIMENT_REQUIRES_REVIEW),
+    (
+        "fraud in the rationale",
+        {"rationale": "Possible FRAUD pattern."},
+        {},
+        vocab.HIGH_RISK_TERM,
+    ),
     (
         "plural term in the rationale",
         {"rationale": "Mentions lawsuits."},
         {},
-        engine.HIGH_RISK_TERM,
+        vocab.HIGH_RISK_TERM,
     ),
     (
         "term inside a word in the rationale",
         {"rationale": "Sounds illegal."},
         {},
-        engine.HIGH_RISK_TERM,
+        vocab.HIGH_RISK_TERM,
     ),
-    ("risk flag names a term", {"risk_flags": ["chargeback"]}, {}, engine.HIGH_RISK_TERM),
+    ("risk flag names a term", {"risk_flags": ["chargeback"]}, {}, vocab.HIGH_RISK_TERM),
     (
         "term in the customer's message",
         {},
         {"customer_message": "I will file a chargeback"},
-        engine.HIGH_RISK_TERM,
+        vocab.HIGH_RISK_TERM,
     ),
     (
         "full-width term in the message",
         {},
         {"customer_message": fullwidth("legal") + " action"},
-        engine.HIGH_RISK_TERM,
+        vocab.HIGH_RISK_TERM,
     ),
     (
         "zero-width split term in the message",
         {},
         {"customer_message": "in\u200bjury"},
-        engine.HIGH_RISK_TERM,
+        vocab.HIGH_RISK_TERM,
     ),
 ]
 
@@ -118,25 +129,25 @@ OPTIONAL_RULE_CASES = [
         "tier always reviewed",
         {"review_tiers": ("enterprise",)},
         {"customer_tier": "enterprise"},
-        engine.TIER_REQUIRES_REVIEW,
+        vocab.TIER_REQUIRES_REVIEW,
     ),
     (
         "country always reviewed",
         {"review_countries": ("US",)},
         {"customer_country": "US"},
-        engine.COUNTRY_REQUIRES_REVIEW,
+        vocab.COUNTRY_REQUIRES_REVIEW,
     ),
     (
         "too many prior refunds",
         {"max_prior_refunds_90d": 2},
         {"prior_refunds_90d": 3},
-        engine.PRIOR_REFUNDS_EXCEEDED,
+        vocab.PRIOR_REFUNDS_EXCEEDED,
     ),
     (
         "admin-added plural term",
         {"risk_terms": ("injuries",)},
         {"customer_message": "Two INJURIES happened"},
-        engine.HIGH_RISK_TERM,
+        vocab.HIGH_RISK_TERM,
     ),
 ]
 
@@ -237,40 +248,46 @@ HARD_RULE_CASES = [
         {"amount": Decimal("30.00")},
         {"refundable_remaining": Decimal("29.99")},
         None,
-        engine.AMOUNT_EXCEEDS_REFUNDABLE,
+        vocab.AMOUNT_EXCEEDS_REFUNDABLE,
     ),
-    ("currency differs from the order's", {"currency": "EUR"}, {}, None, engine.CURRENCY_MISMATCH),
+    (
+        "currency differs from the order's",
+        {"currency": "EUR"},
+        {},
+        None,
+        vocab.CURRENCY_MISMATCH,
+    ),
     (
         "order of another customer",
         {},
         {"order_customer_matches": False},
         None,
-        engine.ORDER_OWNER_MISMATCH,
+        vocab.ORDER_OWNER_MISMATCH,
     ),
     (
         "order of another integration",
         {},
         {"order_integration_matches": False},
         None,
-        engine.ORDER_OWNER_MISMATCH,
+        vocab.ORDER_OWNER_MISMATCH,
     ),
-    ("approval of nothing", {"amount": Decimal("0")}, {}, None, engine.PROPOSAL_INVALID),
+    ("approval of nothing", {"amount": Decimal("0")}, {}, None, vocab.PROPOSAL_INVALID),
     (
         "denial with an amount",
         {"action": "deny_refund", "amount": Decimal("5")},
         {},
         None,
-        engine.PROPOSAL_INVALID,
+        vocab.PROPOSAL_INVALID,
     ),
-    ("model output invalid", None, {}, "model_output_invalid", engine.PROPOSAL_INVALID),
-    ("model unavailable", None, {}, "model_unavailable", engine.MODEL_FAILED),
-    ("proposal missing", None, {}, None, engine.PROPOSAL_MISSING),
+    ("model output invalid", None, {}, "model_output_invalid", vocab.PROPOSAL_INVALID),
+    ("model unavailable", None, {}, "model_unavailable", vocab.MODEL_FAILED),
+    ("proposal missing", None, {}, None, vocab.PROPOSAL_MISSING),
     (
         "asking again a customer who was asked and answered",
         {"action": "request_more_info", "amount": Decimal("0")},
         {"questions_asked": 1},
         None,
-        engine.REPEAT_QUESTION,
+        vocab.REPEAT_QUESTION,
     ),
 ]
 
@@ -310,9 +327,9 @@ def test_evaluate_gate_reports_every_firing_rule_not_only_the_first():
     )
 
     assert set(gate(decision).reason_codes) == {
-        engine.AMOUNT_OVER_CEILING,
-        engine.SENTIMENT_REQUIRES_REVIEW,
-        engine.MODEL_REQUESTED_REVIEW,
+        vocab.AMOUNT_OVER_CEILING,
+        vocab.SENTIMENT_REQUIRES_REVIEW,
+        vocab.MODEL_REQUESTED_REVIEW,
     }
 
 
@@ -335,7 +352,10 @@ def test_evaluate_gate_takes_the_most_demanding_queue_of_all_reasons():
 
     result = gate(decision, context=context)
 
-    assert result.reason_codes == (engine.AMOUNT_EXCEEDS_REFUNDABLE, engine.AMOUNT_OVER_CEILING)
+    assert result.reason_codes == (
+        vocab.AMOUNT_EXCEEDS_REFUNDABLE,
+        vocab.AMOUNT_OVER_CEILING,
+    )
     assert result.queue == "senior"
 
 
@@ -394,7 +414,7 @@ def test_matched_terms_finds_a_disguised_term(text):
     ids=["Fraud with a Cyrillic a", "Chargeback with a Cyrillic a"],
 )
 def test_matched_terms_finds_a_term_written_with_a_cyrillic_a(text, term):
-    assert matched_terms(text, engine.DEFAULT_RISK_TERMS) == (term,)
+    assert matched_terms(text, vocab.DEFAULT_RISK_TERMS) == (term,)
 
 
 def test_matched_terms_finds_a_term_followed_by_a_combining_mark():
@@ -406,7 +426,7 @@ def test_matched_terms_finds_an_accented_spelling_of_a_term():
 
 
 def test_matched_terms_ignores_text_without_the_term():
-    assert matched_terms("the parcel was late", engine.DEFAULT_RISK_TERMS) == ()
+    assert matched_terms("the parcel was late", vocab.DEFAULT_RISK_TERMS) == ()
 
 
 def test_normalize_terms_lowercases_strips_and_removes_duplicates():
@@ -431,7 +451,7 @@ def test_gate_result_is_frozen():
 
 
 def test_suspected_prompt_injection_has_its_own_reason_and_goes_to_review():
-    from refunds.gate.engine import PROMPT_INJECTION_SUSPECTED
+    from refunds.gate.vocabulary import PROMPT_INJECTION_SUSPECTED
 
     result = evaluate_gate(
         decision=RefundDecisionFactory(),
@@ -451,14 +471,14 @@ def test_default_policy_reviews_a_customer_with_an_earlier_request_as_a_repeat_c
     result = gate(context=GateContextFactory(earlier_requests_365d=1))
 
     assert result.route == ROUTE_REVIEW
-    assert result.reason_codes == (engine.REPEAT_COMPLAINT,)
+    assert result.reason_codes == (vocab.REPEAT_COMPLAINT,)
     assert "1 other refund request in the last 365 days" in result.reasons[0].message
 
 
 def test_drafter_flag_for_repeat_wording_is_a_repeat_complaint_without_earlier_requests():
     result = gate(RefundDecisionFactory(risk_flags=["repeat_complaint"]))
 
-    assert engine.REPEAT_COMPLAINT in result.reason_codes
+    assert vocab.REPEAT_COMPLAINT in result.reason_codes
     assert "customer's words" in result.reasons[-1].message
 
 
@@ -495,10 +515,10 @@ def test_repeat_question_fires_only_for_a_second_ask():
     refund_after_answer = gate(context=GateContextFactory(questions_asked=1), policy=PERMISSIVE)
 
     assert first.route == ROUTE_AUTO
-    assert again.reason_codes == (engine.REPEAT_QUESTION,)
+    assert again.reason_codes == (vocab.REPEAT_QUESTION,)
     assert "already asked 2 times" in again.reasons[0].message
     assert refund_after_answer.route == ROUTE_AUTO  # deciding on the answer is not a repeat
-    assert engine.reason_label(engine.REPEAT_QUESTION) == "question already asked"
+    assert vocab.reason_label(vocab.REPEAT_QUESTION) == "question already asked"
 
 
 def test_a_snapshot_from_before_repeat_question_replays_as_never_asked():

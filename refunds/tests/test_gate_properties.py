@@ -6,17 +6,18 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from refunds.agent.schemas import Action, PolicyMatch, RefundDecision, RiskFlag, Sentiment
-from refunds.gate.engine import (
+from refunds.actions import Action
+from refunds.agent.schemas import PolicyMatch, RefundDecision, RiskFlag, Sentiment
+from refunds.gate.engine import evaluate_gate
+from refunds.gate.text import matched_terms, normalize_term
+from refunds.gate.vocabulary import (
     DEFAULT_RISK_TERMS,
     POLICY_MATCH_RANK,
     ROUTE_AUTO,
     ROUTE_REVIEW,
     GateContext,
     GatePolicySnapshot,
-    evaluate_gate,
 )
-from refunds.gate.text import matched_terms, normalize_term
 from refunds.tests.look_alikes import disguised
 
 CURRENCIES = ("GBP", "EUR", "USD")

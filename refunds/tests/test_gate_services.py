@@ -9,12 +9,12 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from audit.services import Actor
 from hitl_site.errors import ApplicationError
-from refunds.gate.engine import GatePolicySnapshot
 from refunds.gate.services import (
     gate_policy_version_activate,
     gate_policy_version_create,
     refund_request_gate,
 )
+from refunds.gate.vocabulary import GatePolicySnapshot
 from refunds.models import GateEvaluation, GatePolicyVersion, RefundRequest
 from refunds.states import RefundStatus
 from refunds.tests.factories import (
@@ -59,7 +59,7 @@ def test_auto_approval_is_finalized_with_a_payload_hash_and_queues_execution(
     from refunds.decisions import final_payload_matches
 
     with (
-        mock.patch("refunds.tasks.async_task") as async_task,
+        mock.patch("refunds.jobs.async_task") as async_task,
         django_capture_on_commit_callbacks(execute=True),
     ):
         refund_request_gate(request=gated_request, decision=RefundDecisionFactory())
@@ -276,7 +276,7 @@ def test_refund_request_gate_rolls_back_everything_when_the_transition_fails(
     def boom(**kwargs):
         raise ApplicationError("nope")
 
-    monkeypatch.setattr(services, "refund_request_transition", boom)
+    monkeypatch.setattr(services, "refund_request_enter_review", boom)
     monkeypatch.setattr(services, "refund_request_finalize", boom)
 
     with pytest.raises(ApplicationError):

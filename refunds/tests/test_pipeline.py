@@ -40,7 +40,7 @@ def reasons(request):
 
 def test_posted_request_ends_drafted_and_gated(api_client, django_capture_on_commit_callbacks):
     with (
-        mock.patch("refunds.tasks.async_task") as async_task,
+        mock.patch("refunds.jobs.async_task") as async_task,
         django_capture_on_commit_callbacks(execute=True),
     ):
         response = api_client.post(
@@ -162,7 +162,7 @@ def _intake_and_draft(api_client, capture_on_commit, message: str) -> RefundRequ
     """Posts ``message`` for a new 20.00 order, then drafts it with the offline drafter and
     gates it, as the worker would."""
     n = next(_orders)
-    with mock.patch("refunds.tasks.async_task") as async_task, capture_on_commit(execute=True):
+    with mock.patch("refunds.jobs.async_task") as async_task, capture_on_commit(execute=True):
         response = api_client.post(
             reverse("api:refund-request-list"),
             intake_payload(
@@ -385,7 +385,7 @@ def test_reconciler_re_drives_a_request_stuck_in_drafting(django_capture_on_comm
     )
 
     with (
-        mock.patch("refunds.tasks.enqueue_refund_request_processing") as enqueue,
+        mock.patch("refunds.jobs.enqueue_refund_request_processing") as enqueue,
         django_capture_on_commit_callbacks(execute=True),
     ):
         result = pipeline_reconcile(stale_after=timedelta(minutes=10))
@@ -404,7 +404,7 @@ def test_reconciler_requeues_a_request_whose_task_was_lost():
         status_changed_at=timezone.now() - timedelta(hours=1)
     )
 
-    with mock.patch("refunds.tasks.async_task") as async_task:
+    with mock.patch("refunds.jobs.async_task") as async_task:
         result = pipeline_reconcile(stale_after=timedelta(minutes=10))
 
     assert result["requeued"] == 1
@@ -414,7 +414,7 @@ def test_reconciler_requeues_a_request_whose_task_was_lost():
 def test_reconciler_leaves_fresh_requests_alone():
     RefundRequestFactory()
 
-    with mock.patch("refunds.tasks.async_task") as async_task:
+    with mock.patch("refunds.jobs.async_task") as async_task:
         result = pipeline_reconcile(stale_after=timedelta(minutes=10))
 
     assert result == {"reset": 0, "requeued": 0}
@@ -422,7 +422,7 @@ def test_reconciler_leaves_fresh_requests_alone():
 
 
 def test_seeded_demo_policy_is_found_by_retrieval(settings, tmp_path):
-    from refunds.demo import demo_seed
+    from hitl_site.demo import demo_seed
 
     settings.VAR_DIR = tmp_path
     demo_seed()
@@ -444,7 +444,7 @@ def test_reconciler_with_zero_staleness_re_drives_at_once(django_capture_on_comm
     _claimed(request)
 
     with (
-        mock.patch("refunds.tasks.enqueue_refund_request_processing"),
+        mock.patch("refunds.jobs.enqueue_refund_request_processing"),
         django_capture_on_commit_callbacks(execute=True),
     ):
         result = pipeline_reconcile(stale_after=timedelta(0))
@@ -468,7 +468,7 @@ def _asked_by_the_executor(message: str) -> RefundRequest:
 
 
 def _reply(request, text: str) -> RefundRequest:
-    from refunds.replies import refund_request_customer_reply
+    from refunds.customer_replies import refund_request_customer_reply
 
     refund_request_customer_reply(
         request=request, message=text, actor=Actor.integration(request.integration)

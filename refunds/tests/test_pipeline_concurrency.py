@@ -35,7 +35,7 @@ def _setup():
     # Transactional tests flush what migrations created: put the default gate policy back.
     importlib.import_module("refunds.migrations.0002_gate_policy").create_default_policy(apps, None)
     policy_version()
-    with mock.patch("refunds.tasks.async_task"):
+    with mock.patch("refunds.jobs.async_task"):
         yield
 
 

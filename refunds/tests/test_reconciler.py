@@ -99,7 +99,7 @@ def test_without_inline_the_executions_are_queued():
     request = final_decision(amount="5")
     age(request)
 
-    with mock.patch("refunds.tasks.async_task") as async_task:
+    with mock.patch("refunds.jobs.async_task") as async_task:
         report = executions_reconcile()
 
     assert report.outcomes == {request.pk: "queued"}
@@ -126,7 +126,7 @@ def test_scheduled_task_runs_the_reconciler():
 
     request = final_decision(amount="5")
     age(request)
-    with mock.patch("refunds.tasks.async_task") as async_task:
+    with mock.patch("refunds.jobs.async_task") as async_task:
         task()
 
     async_task.assert_called_once()

@@ -248,7 +248,7 @@ def test_intake_sends_a_received_webhook(django_capture_on_commit_callbacks, api
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {api_key_for(hook.integration)}")
     with (
-        mock.patch("refunds.tasks.async_task"),
+        mock.patch("refunds.jobs.async_task"),
         mock.patch("refunds.webhooks.enqueue_webhook_delivery") as enqueue,
         django_capture_on_commit_callbacks(execute=True),
     ):

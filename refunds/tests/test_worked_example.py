@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from refunds.demo import WORKED_EXAMPLE_MESSAGE, WORKED_EXAMPLE_ORDER, demo_seed
+from hitl_site.demo import WORKED_EXAMPLE_MESSAGE, WORKED_EXAMPLE_ORDER, demo_seed
 from refunds.models import GateEvaluation, Order, RefundRequest
 from refunds.states import RefundStatus
 from refunds.tasks import refund_request_process
@@ -50,7 +50,7 @@ def post_worked_example(django_capture_on_commit_callbacks) -> RefundRequest:
         "message": WORKED_EXAMPLE_MESSAGE,
     }
     with (
-        mock.patch("refunds.tasks.async_task") as async_task,
+        mock.patch("refunds.jobs.async_task") as async_task,
         django_capture_on_commit_callbacks(execute=True),
     ):
         response = client.post(reverse("api:refund-request-list"), body, format="json")

@@ -10,9 +10,10 @@ from django.utils import timezone
 
 from audit.services import Actor, record_event
 from hitl_site.errors import ApplicationError
-from refunds.agent.schemas import Action
+from refunds.actions import Action
+from refunds.customer_messages import MESSAGES
 from refunds.decisions import FinalPayload, refund_remaining_check, refund_request_finalize
-from refunds.execution.executor import MESSAGES, idempotency_key_for
+from refunds.execution.executor import idempotency_key_for
 from refunds.models import OutboundMessage, RefundRequest
 from refunds.money import quantize
 

@@ -19,15 +19,15 @@ from django.utils import timezone
 
 from audit.services import Actor, record_event
 from hitl_site.errors import ApplicationError
-from refunds.agent.schemas import Action
-from refunds.execution.executor import MESSAGES
+from refunds.actions import Action, RejectReason
+from refunds.customer_messages import MESSAGES
 from refunds.models import OutboundMessage
 from refunds.states import RefundStatus
 from refunds.transitions import refund_request_transition
 
 from .. import events
 from .. import permissions as perms
-from ..models import APPROVING_OUTCOMES, Outcome, RejectReason, ReviewDecision, ReviewTask
+from ..models import APPROVING_OUTCOMES, Outcome, ReviewDecision, ReviewTask
 from ..selectors import proposed_decision
 from ..transitions import review_task_lock
 from .common import (

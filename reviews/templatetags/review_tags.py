@@ -4,7 +4,7 @@ from django import template
 from django.utils import timezone
 
 from hitl_site.labels import label
-from refunds.gate.engine import reason_label as _reason_label
+from refunds.gate.vocabulary import reason_label as _reason_label
 
 register = template.Library()
 

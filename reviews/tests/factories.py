@@ -140,7 +140,7 @@ def asked_and_redrafted(reviewer, *, reply: str, amount: str = "40.00", question
     information; ``reviewer`` asks the customer; the customer replies; the offline drafter
     drafts the case again and the gate routes it. Returns the request (refreshed)."""
     from audit.services import Actor
-    from refunds.replies import refund_request_customer_reply
+    from refunds.customer_replies import refund_request_customer_reply
     from refunds.tasks import refund_request_process
     from refunds.tests.factories import policy_version
     from reviews.services import review_decide

@@ -204,7 +204,7 @@ def _new_case(message: str, *, amount: str = "48.00"):
 def _customer_replies(request, text: str):
     """The integration posts the customer's answer; the worker drafts the case again."""
     from audit.services import Actor
-    from refunds.replies import refund_request_customer_reply
+    from refunds.customer_replies import refund_request_customer_reply
     from refunds.tasks import refund_request_process
 
     refund_request_customer_reply(

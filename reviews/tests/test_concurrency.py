@@ -28,7 +28,7 @@ pytestmark = [
 
 @pytest.fixture(autouse=True)
 def no_execution(monkeypatch):
-    monkeypatch.setattr("refunds.tasks.enqueue_refund_request_execution", lambda pk: None)
+    monkeypatch.setattr("refunds.jobs.enqueue_refund_request_execution", lambda pk: None)
 
 
 def race(*calls):

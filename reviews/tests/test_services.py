@@ -5,11 +5,10 @@ import pytest
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from audit.services import Actor, record_event
 from hitl_site import roles
 from hitl_site.errors import ApplicationError
 from refunds.decisions import final_payload_matches
-from refunds.models import OutboundMessage
+from refunds.models import OutboundMessage, RefundRequest
 from refunds.states import RefundStatus
 from refunds.tests.factories import RefundRequestFactory
 from refunds.transitions import IllegalTransition
@@ -165,7 +164,7 @@ def test_approve_finalizes_the_proposal_and_queues_execution(
     reviewer_of, django_capture_on_commit_callbacks, monkeypatch
 ):
     queued = []
-    monkeypatch.setattr("refunds.tasks.enqueue_refund_request_execution", queued.append)
+    monkeypatch.setattr("refunds.jobs.enqueue_refund_request_execution", queued.append)
     task = task_with_proposal(amount="20.00")
     user = reviewer_of("standard")
     with django_capture_on_commit_callbacks(execute=True):
@@ -254,7 +253,8 @@ def test_approving_a_denial_finalizes_it_with_zero(reviewer_of):
 def test_no_one_decides_a_case_they_created(reviewer_of):
     task = task_with_proposal()
     user = reviewer_of("standard")
-    record_event(event_type="refund_request.received", actor=Actor.user(user), subject=task.request)
+    RefundRequest.objects.filter(pk=task.request.pk).update(submitted_by=user)
+    task.request.submitted_by = user
     with pytest.raises(ApplicationError) as exc:
         review_decide(task=task, user=user, outcome="approve")
     assert exc.value.status_code == 403
@@ -534,7 +534,7 @@ def test_sla_sweep_expires_past_hard_deadline_without_executing(
     reviewer_of, django_capture_on_commit_callbacks, monkeypatch
 ):
     executed = []
-    monkeypatch.setattr("refunds.tasks.enqueue_refund_request_execution", executed.append)
+    monkeypatch.setattr("refunds.jobs.enqueue_refund_request_execution", executed.append)
     task = task_with_proposal()
     with django_capture_on_commit_callbacks(execute=True):
         counts = review_sla_sweep(now=task.deadline_at + timedelta(seconds=1))

@@ -1,5 +1,5 @@
 """A small labelled set for retrieval: customer messages and the demo policy's section
-(``refunds.demo.DEMO_POLICY_TEXT``) a careful human would read first for each.
+(``hitl_site.demo.DEMO_POLICY_TEXT``) a careful human would read first for each.
 
 Used by ``test_retrieval_accuracy.py`` (a floor on top-1 accuracy) and ``bench/retrieval.py``
 (prints it). The messages are written as customers write, not in the policy's words:
@@ -196,7 +196,7 @@ HELD_OUT_MESSAGES: tuple[LabelledMessage, ...] = (
 
 def demo_policy_index() -> PolicyIndex:
     """The demo policy's sections, indexed as the pipeline indexes the current policy."""
-    from refunds.demo import DEMO_POLICY_TEXT
+    from hitl_site.demo import DEMO_POLICY_TEXT
 
     return PolicyIndex.build(
         [

@@ -1,4 +1,5 @@
-"""Demo data for a fresh machine: users for each role, one integration, customers, orders."""
+"""Demo data for a fresh machine: users for each role, one integration, customers, orders,
+the default queue grants. Seeds every app, so it lives in the project layer."""
 
 from datetime import date, timedelta
 from decimal import Decimal
@@ -10,11 +11,19 @@ from django.utils import timezone
 
 from audit.services import Actor, record_event
 from hitl_site import roles
-
-from .models import Customer, Integration, IntegrationAPIKey, Order, RefundPolicy, RefundRequest
-from .policies import refund_policy_version_create
-from .services import integration_api_key_create
-from .states import RefundStatus
+from refunds import events
+from refunds.models import (
+    Customer,
+    Integration,
+    IntegrationAPIKey,
+    Order,
+    RefundPolicy,
+    RefundRequest,
+)
+from refunds.policies import refund_policy_version_create
+from refunds.services import integration_api_key_create
+from refunds.states import RefundStatus
+from reviews.services import queue_access_defaults_ensure
 
 DEMO_INTEGRATION = "demo-web-form"
 DEMO_USERS = [
@@ -91,8 +100,6 @@ def demo_password(username: str) -> str:
 def demo_seed() -> dict:
     """Idempotent: running it again changes nothing and prints the same credentials."""
     groups = roles.roles_ensure()
-    from reviews.services import queue_access_defaults_ensure
-
     queue_access_defaults_ensure(actor=Actor.system("seed_demo"))
     user_model = get_user_model()
     users = []
@@ -202,7 +209,7 @@ def _prior_refund_ensure(integration: Integration, customers: dict, now) -> None
     )
     RefundRequest.objects.filter(pk=request.pk).update(created_at=then, status_changed_at=then)
     record_event(
-        event_type="refund_request.imported",
+        event_type=events.REFUND_REQUEST_IMPORTED,
         actor=Actor.system("seed_demo"),
         subject=request,
         payload={"status": RefundStatus.EXECUTED, "final_amount": amount, "decided_at": then},

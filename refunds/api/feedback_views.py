@@ -10,7 +10,7 @@ from audit.services import Actor
 
 from ..feedback import refund_request_feedback_give
 from ..models import CustomerFeedback
-from .replies import IntegrationRequestPostView
+from .views import IntegrationRequestPostView
 
 
 class CustomerFeedbackSerializer(serializers.Serializer):

@@ -4,6 +4,7 @@ from django.db import transaction
 
 from audit.services import Actor, record_event
 
+from . import events, jobs
 from .models import CustomerReply, RefundRequest
 from .states import RefundStatus
 from .transitions import refund_request_transition
@@ -27,12 +28,10 @@ def refund_request_customer_reply(
     )
     reply = CustomerReply.objects.create(request=request, message=message)
     record_event(
-        event_type="customer.replied",
+        event_type=events.CUSTOMER_REPLIED,
         actor=actor,
         subject=request,
         payload={"reply": reply.pk, "characters": len(message)},
     )
-    from .tasks import enqueue_refund_request_processing
-
-    transaction.on_commit(lambda: enqueue_refund_request_processing(request.pk))
+    transaction.on_commit(lambda: jobs.enqueue_refund_request_processing(request.pk))
     return reply

@@ -4,13 +4,13 @@ information; the case goes back to ``received`` and is drafted again."""
 from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import exceptions, generics, serializers, status
+from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from audit.services import Actor
 
-from ..replies import refund_request_customer_reply
-from ..selectors import refund_requests_for_integration
+from ..customer_replies import refund_request_customer_reply
+from .views import IntegrationRequestPostView
 
 
 class CustomerReplySerializer(serializers.Serializer):
@@ -26,24 +26,6 @@ REPLY_RESPONSE = inline_serializer(
         "reply_id": serializers.IntegerField(),
     },
 )
-
-
-class IntegrationRequestPostView(generics.GenericAPIView):
-    """A POST about one of the calling integration's requests (404 for anyone else's),
-    whose body must be a JSON object; ``validated_post`` returns the request and the data."""
-
-    lookup_field = "public_id"
-
-    def get_queryset(self):
-        return refund_requests_for_integration(integration=self.request.auth)
-
-    def validated_post(self, request):
-        refund_request = self.get_object()
-        if not isinstance(request.data, dict):
-            raise exceptions.ValidationError({"non_field_errors": ["Expected a JSON object."]})
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        return refund_request, serializer.validated_data
 
 
 class RefundRequestReplyView(IntegrationRequestPostView):

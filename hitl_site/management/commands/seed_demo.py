@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from refunds.demo import demo_seed
+from hitl_site.demo import demo_seed
 
 
 class Command(BaseCommand):
