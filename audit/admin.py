@@ -1,11 +1,13 @@
 from django.apps import apps
+from django.conf import settings
 from django.contrib import admin, messages
 from django.urls import path
 from django.utils.html import format_html
 from django.utils.http import urlencode
+from django.utils.module_loading import import_string
 from django.utils.text import capfirst
 
-from hitl_site.admin import ReadOnlyAdminMixin
+from hitl_site.admin_mixins import ReadOnlyAdminMixin
 from hitl_site.labels import label, payload_html
 
 from .models import AuditEvent
@@ -47,13 +49,13 @@ class RefundRequestFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if not self.value():
             return queryset
-        from refunds.selectors import refund_request_by_reference
-
-        found = refund_request_by_reference(self.value())
-        if found is None:
+        # The audit log knows no app: which records make up a case is the project's
+        # setting (``HITL_AUDIT_CASE_SUBJECTS``), answered by the app that knows cases.
+        subjects = import_string(settings.HITL_AUDIT_CASE_SUBJECTS)(self.value())
+        if not subjects:
             messages.warning(request, f"No refund request matches “{self.value()}”.")
             return queryset.none()
-        return queryset.filter(audit_subjects_condition([found, *found.review_tasks.all()]))
+        return queryset.filter(audit_subjects_condition(subjects))
 
 
 class LabelledValuesFilter(admin.AllValuesFieldListFilter):

@@ -26,8 +26,6 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.text import capfirst
 
-from refunds.states import RefundStatus
-
 EMPTY = "—"
 
 # Where the words of the code are not the best label.
@@ -77,6 +75,9 @@ CODE_KEYS = frozenset(
     }
 )
 STATUS_KEYS = frozenset({"from", "to"})
+# The status codes a "from"/"to" may hold, told by the apps that own them at start-up
+# (``status_codes_register`` in their ``AppConfig.ready``): the kernel knows no app.
+_STATUS_CODES: set[str] = set()
 _HASH = re.compile(r"[0-9a-f]{64}")
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
@@ -92,8 +93,13 @@ def label(code: Any) -> str:
     return " ".join(ACRONYMS.get(w.lower(), w) for w in words if w)
 
 
+def status_codes_register(codes) -> None:
+    """Make ``codes`` read as statuses (labelled) where a payload says "from"/"to"."""
+    _STATUS_CODES.update(str(code) for code in codes)
+
+
 def _is_code(value: str, key: str | None) -> bool:
-    return key in CODE_KEYS or (key in STATUS_KEYS and value in RefundStatus.values)
+    return key in CODE_KEYS or (key in STATUS_KEYS and value in _STATUS_CODES)
 
 
 def display_value(value: Any, key: str | None = None) -> str:

@@ -2,9 +2,9 @@ from django.contrib import admin, messages
 from django.contrib.admin import DateFieldListFilter
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
+from audit.admin_mixins import AuditedActionRefusalMixin
 from audit.services import Actor
 from hitl_site import roles
-from hitl_site.admin import AuditedActionRefusalMixin
 from hitl_site.errors import ApplicationError
 from hitl_site.labels import money_html, short_id_html
 

@@ -6,7 +6,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from audit.services import Actor
-from hitl_site.admin import ReadOnlyAdminMixin
+from hitl_site.admin_mixins import ReadOnlyAdminMixin
 from hitl_site.errors import ApplicationError
 
 from .admin_scope import CaseScopedAdminMixin

@@ -10,7 +10,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from audit.services import Actor
-from hitl_site.admin import ReadOnlyAdminMixin
+from hitl_site.admin_mixins import ReadOnlyAdminMixin
 from hitl_site.errors import ApplicationError
 from hitl_site.labels import short_id_html
 

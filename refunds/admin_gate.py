@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from audit.services import Actor
-from hitl_site.admin import ReadOnlyAdminMixin
+from hitl_site.admin_mixins import ReadOnlyAdminMixin
 from hitl_site.errors import ApplicationError
 
 from .admin_gate_forms import BacktestForm, GatePolicyVersionForm

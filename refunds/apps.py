@@ -6,4 +6,9 @@ class RefundsConfig(AppConfig):
     verbose_name = "Refunds"
 
     def ready(self):
+        from hitl_site.labels import status_codes_register
+
         from . import checks  # noqa: F401  (registers the worker time-budget check)
+        from .states import RefundStatus
+
+        status_codes_register(RefundStatus.values)

@@ -4,7 +4,7 @@ The customer's request and replies (in), our messages to them (out: questions, d
 approvals, notices), every drafting round (what the drafter proposed and where the gate
 sent it) and every reviewer's decision. One read, ``case_thread``, in a fixed number of
 queries whatever the length of the thread, used by the review page
-(``reviews.selectors.decision_package``) and the admin case timeline
+(``reviews.decision_package``) and the admin case timeline
 (``refunds.timeline``), so both tell the same story.
 
 ``pair_questions_with_replies`` is the one rule for "which reply answers which question"

@@ -9,7 +9,7 @@ from django.http import Http404
 from django.template.response import TemplateResponse
 
 from audit.services import Actor
-from hitl_site.admin import ReadOnlyAdminMixin
+from hitl_site.admin_mixins import ReadOnlyAdminMixin
 from hitl_site.errors import ApplicationError
 from hitl_site.labels import money_html, short_id_html
 from refunds.actions import RejectReason

@@ -16,8 +16,8 @@ from django.views.decorators.http import require_POST
 
 from hitl_site.errors import ApplicationError
 
+from . import decision_package, selectors, services
 from . import permissions as perms
-from . import selectors, services
 from .forms import BUTTON_LABELS, OUTCOME_FIELDS, DecisionForm, QueueFilterForm, decision_arguments
 from .models import ReviewTask
 
@@ -97,7 +97,7 @@ def _render_package(
     revealed: bool = False,
     status: int = 200,
 ):
-    package = selectors.decision_package(task)
+    package = decision_package.decision_package(task)
     user = request.user
     request_obj, customer = package.request, package.request.customer
     proposal = package.proposal
@@ -107,9 +107,9 @@ def _render_package(
     pii = {"email": customer.email, "phone": customer.phone, "address": customer.address}
     if not revealed:
         pii = {
-            "email": selectors.mask_email(customer.email),
-            "phone": selectors.mask_phone(customer.phone),
-            "address": selectors.mask_address(customer.address),
+            "email": decision_package.mask_email(customer.email),
+            "phone": decision_package.mask_phone(customer.phone),
+            "address": decision_package.mask_address(customer.address),
         }
     return render(
         request,
@@ -180,7 +180,7 @@ def _error_status(exc: ApplicationError) -> int:
 @reviewer_required
 def task_decide(request, pk: int):
     task = _task_or_404(request, pk)
-    proposal = selectors.proposed_decision(task.request)
+    proposal = decision_package.proposed_decision(task.request)
     form = DecisionForm(
         request.POST, initial=_form_initial(task, proposal), currency=task.request.currency
     )

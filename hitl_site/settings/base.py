@@ -203,6 +203,9 @@ LOGGING = {
 }
 
 # --- Product settings ----------------------------------------------------------------------
+# Wiring, not configuration: the audit log knows no app, so the project names the function
+# that says which records make up one case (the audit admin's "refund request" filter).
+HITL_AUDIT_CASE_SUBJECTS = "reviews.selectors.case_audit_subjects"
 # seed_demo creates users with published passwords: never on a production database.
 HITL_DEMO_DATA_ALLOWED = env.bool("HITL_DEMO_DATA_ALLOWED", default=True)
 HITL_DRAFTER_PROVIDER = env.str("HITL_DRAFTER_PROVIDER", default="offline")  # or "openai"

@@ -27,8 +27,8 @@ from refunds.transitions import refund_request_transition
 
 from .. import events
 from .. import permissions as perms
+from ..decision_package import proposed_decision
 from ..models import APPROVING_OUTCOMES, Outcome, ReviewDecision, ReviewTask
-from ..selectors import proposed_decision
 from ..transitions import review_task_lock
 from .common import (
     SENIOR_QUEUE,
