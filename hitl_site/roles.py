@@ -66,9 +66,12 @@ MANAGE_INTEGRATION_KEYS = "refunds.manage_integration_keys"
 # unless they hold reviews.view_pii (and each reveal is audited): no admin Customer page.
 _REVIEWER_DOMAIN = [p for p in _VIEW_DOMAIN if p != "refunds.view_customer"]
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    REVIEWER: [*_REVIEWER_DOMAIN, *_REVIEW],
+    # Reviewers judge cases against the refund policy: the decision package shows the
+    # retrieved sections, the admin's policy pages (read-only) the whole text and history.
+    REVIEWER: [*_REVIEWER_DOMAIN, *_VIEW_REFUND_POLICY, *_REVIEW],
     SENIOR_REVIEWER: [
         *_REVIEWER_DOMAIN,
+        *_VIEW_REFUND_POLICY,
         _VIEW_EVERY_CASE,  # they retry or close the failed executions of any case
         *_SENIOR_REVIEW,
         *_VIEW_EXECUTION,

@@ -245,6 +245,30 @@ def test_only_policy_admins_may_change_refund_policies(client, role_user, role):
     assert response.status_code == 403
 
 
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [
+        (roles.REVIEWER, 200),
+        (roles.SENIOR_REVIEWER, 200),
+        (roles.POLICY_ADMIN, 200),
+        (roles.AUDITOR, 200),
+        (roles.INTEGRATION, 403),
+    ],
+)
+def test_who_may_read_the_refund_policy_in_the_admin(client, role_user, role, status):
+    from refunds.tests.factories import policy_version
+
+    version = policy_version()
+    client.force_login(role_user(role))
+
+    pages = [
+        client.get(reverse("admin:refunds_refundpolicy_changelist")),
+        client.get(reverse("admin:refunds_refundpolicyversion_change", args=[version.pk])),
+    ]
+
+    assert [page.status_code for page in pages] == [status, status]
+
+
 def test_a_policy_version_shows_what_changed_from_the_previous_one(client, role_user):
     from refunds.tests.factories import POLICY_TEXT, policy_version
 
