@@ -95,6 +95,30 @@ def baseline_of(policy: GatePolicySnapshot, cases: Sequence[ReplayCase]) -> Base
     return Baseline(tuple(cases), tuple(reviewed), tuple(auto_decided))
 
 
+def _newly_auto_decided(candidate: Candidate, baseline: Baseline) -> list[ReplayCase]:
+    return [
+        case
+        for case, codes in baseline.reviewed
+        if case.human_outcome is not None
+        and candidate.reason_code in codes
+        and case.replay(candidate.policy).is_auto
+    ]
+
+
+def top_band_passes(
+    candidate: Candidate, baseline: Baseline, *, min_precision: float, min_cases: int
+) -> bool:
+    """For a ceiling: the ``min_cases`` highest amounts it would newly auto-approve must
+    pass the precision too, so a band of riskier large refunds is not let through on the
+    strength of the many small ones below it."""
+    added = sorted(
+        _newly_auto_decided(candidate, baseline),
+        key=lambda case: case.decision.amount if case.decision else 0,
+    )
+    top = [case.human_outcome for case in added[-min_cases:]]
+    return top.count(APPROVED) >= min_precision * len(top)
+
+
 def score(candidate: Candidate, baseline: Baseline) -> Score:
     """Replays ``candidate`` on the cases it can change: a one-setting relaxation only
     takes its own reason away, so a case reviewed for other reasons alone, or auto-approved
@@ -127,8 +151,9 @@ def suggest(
 ) -> list[Suggestion]:
     """The candidates with at least ``min_cases`` decided cases they would auto-approve and
     a share approved unchanged of at least ``min_precision``, most extra auto-approvals
-    first. Of the ceiling steps only the highest that passes is kept (the lower ones are
-    the same change, smaller)."""
+    first. A ceiling must also pass on its ``min_cases`` highest new amounts
+    (``top_band_passes``); of the ceiling steps only the highest that passes is kept (the
+    lower ones are the same change, smaller)."""
     baseline = baseline_of(policy, cases)
     passing = []
     for candidate in candidate_changes(policy, list(cases), four_eyes_amount=four_eyes_amount):
@@ -136,6 +161,10 @@ def suggest(
         if figures.extra_auto == 0 or figures.m < min_cases:
             continue
         if figures.k < min_precision * figures.m:
+            continue
+        if candidate.field == "auto_approve_ceiling" and not top_band_passes(
+            candidate, baseline, min_precision=min_precision, min_cases=min_cases
+        ):
             continue
         passing.append(Suggestion(candidate, figures, weeks, policy.version))
     best_ceiling = max(

@@ -54,6 +54,18 @@ def test_ceiling_step_kept_is_the_highest_that_still_passes():
     assert ceiling.candidate.value == "30.00"
 
 
+def test_ceiling_does_not_let_a_riskier_top_band_through_on_many_small_cases():
+    history = (
+        cases(200, amount="30.00")
+        + cases(17, amount="90.00")
+        + cases(3, amount="90.00", outcome="rejected")
+    )
+
+    (ceiling,) = by_field(run(history), "auto_approve_ceiling")
+
+    assert ceiling.candidate.value == "30.00"  # 90.00 passes overall (217/220) but not on top
+
+
 def test_no_suggestion_from_fewer_cases_than_the_minimum():
     assert by_field(run(cases(19, amount="30.00")), "auto_approve_ceiling") == []
 
@@ -67,8 +79,8 @@ def test_no_suggestion_below_the_precision_threshold():
 def test_suggestion_reports_the_edited_and_rejected_cases_it_would_auto_approve():
     history = (
         cases(40, amount="30.00")
-        + cases(1, amount="30.00", outcome="rejected")
-        + cases(1, amount="30.00", outcome="edited")
+        + cases(1, amount="27.00", outcome="rejected")
+        + cases(1, amount="27.00", outcome="edited")
     )
 
     (ceiling,) = by_field(run(history), "auto_approve_ceiling")
