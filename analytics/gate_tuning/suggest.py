@@ -158,7 +158,7 @@ def suggest(
     passing = []
     for candidate in candidate_changes(policy, list(cases), four_eyes_amount=four_eyes_amount):
         figures = score(candidate, baseline)
-        if figures.extra_auto == 0 or figures.m < min_cases:
+        if figures.extra_auto == 0 or figures.m < max(min_cases, 1):
             continue
         if figures.k < min_precision * figures.m:
             continue

@@ -193,3 +193,9 @@ def test_command_refuses_a_holdout_outside_zero_and_one(value):
 def test_command_refuses_a_bad_since():
     with pytest.raises(CommandError, match="date like"):
         call_command("suggest_gate_changes", "--since", "last week", stdout=StringIO())
+
+
+@pytest.mark.parametrize(("option", "value"), [("--min-precision", "1.5"), ("--min-cases", "0")])
+def test_command_refuses_thresholds_out_of_range(option, value):
+    with pytest.raises(CommandError, match=option):
+        call_command("suggest_gate_changes", option, value, stdout=StringIO())

@@ -45,8 +45,13 @@ class Command(BaseCommand):
         share = options["holdout"]
         if share is not None and not 0 < share < 1:
             raise CommandError("--holdout must be between 0 and 1 (exclusive), e.g. 0.5.")
-        min_precision = options["min_precision"] or config.min_precision
-        min_cases = options["min_cases"] or config.min_cases
+        min_precision = options["min_precision"]
+        min_precision = config.min_precision if min_precision is None else min_precision
+        if not 0 <= min_precision <= 1:
+            raise CommandError("--min-precision must be between 0 and 1, e.g. 0.95.")
+        min_cases = config.min_cases if options["min_cases"] is None else options["min_cases"]
+        if min_cases < 1:
+            raise CommandError("--min-cases must be at least 1.")
         try:
             active = gate_policy_active()
         except ApplicationError as exc:
