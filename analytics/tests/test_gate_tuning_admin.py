@@ -2,6 +2,9 @@
 (a test per role, from the table below), what they show and do, and that a stale or
 forged post creates nothing."""
 
+import html
+import re
+
 import pytest
 from django.db import connection
 from django.test import Client
@@ -154,3 +157,21 @@ def test_versions_change_list_links_the_page_for_policy_admins_only(client_as, r
 
     assert response.status_code == 200
     assert (reverse(PAGE) in response.content.decode()) is shown
+
+
+def test_every_button_on_the_page_creates_its_draft(client_as, history):
+    for _ in range(22):
+        stored_case(sentiment="frustrated", amount="20.00")
+    client = client_as(roles.POLICY_ADMIN)
+    page = client.get(reverse(PAGE)).content.decode()
+    keys = [html.unescape(k) for k in re.findall(r'name="key" value="([^"]*)"', page)]
+
+    for key in keys:
+        assert post_draft(client, key=key).status_code == 302
+
+    drafts = GatePolicyVersion.objects.filter(is_active=False).order_by("version")
+    assert [d.change_note.split(":")[1].strip() for d in drafts] == [
+        "auto-approve ceiling",
+        "sentiments that require review",
+    ]
+    assert drafts[1].review_sentiments == ["angry"]
