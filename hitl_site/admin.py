@@ -5,6 +5,8 @@ from django.contrib import admin
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.urls import reverse
 
+from analytics.gate_tuning.admin_views import gate_tuning_admin_urls
+
 from .navigation import site_areas
 
 
@@ -21,6 +23,11 @@ class HitlAdminSite(admin.AdminSite):
 
     def each_context(self, request):
         return {**super().each_context(request), "site_areas": site_areas(request)}
+
+    def get_urls(self):
+        # Pages of higher layers shown among a model's pages (ahead of the model's URLs,
+        # whose "<object_id>/" would take them).
+        return [*gate_tuning_admin_urls(self), *super().get_urls()]
 
     def login(self, request, extra_context=None):
         # Django's admin login sends users without a ``next`` to the admin index; send them

@@ -283,6 +283,12 @@ METRICS_DB_CACHE_SECONDS = env.int("METRICS_DB_CACHE_SECONDS", default=60)
 HITL_DRIFT_BASELINE_DAYS = env.int("HITL_DRIFT_BASELINE_DAYS", default=14)
 HITL_DRIFT_MARGIN = env.float("HITL_DRIFT_MARGIN", default=0.10)
 HITL_DRIFT_MIN_CASES = env.int("HITL_DRIFT_MIN_CASES", default=20)
+# Gate-tuning suggestions (analytics.gate_tuning; the admin's "Suggested changes" page and
+# `manage.py suggest_gate_changes`): the weeks of reviewed history replayed, the share of the
+# cases a change would auto-approve that humans approved unchanged, and the fewest such cases.
+HITL_GATE_TUNING_WEEKS = env.int("HITL_GATE_TUNING_WEEKS", default=8)
+HITL_GATE_TUNING_MIN_PRECISION = env.float("HITL_GATE_TUNING_MIN_PRECISION", default=0.95)
+HITL_GATE_TUNING_MIN_CASES = env.int("HITL_GATE_TUNING_MIN_CASES", default=20)
 # Rubber-stamp warning (dashboard, per reviewer over the period): at least MIN_DECISIONS
 # final decisions, at least UNCHANGED_SHARE of them approvals of the AI's draft unchanged,
 # and a median decision time (from the reviewer's claim) under MEDIAN_SECONDS.

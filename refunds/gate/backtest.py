@@ -20,7 +20,13 @@ from refunds.states import RefundStatus
 from .engine import evaluate_gate
 from .selectors import gate_evaluations_latest_since
 from .snapshots import gate_context_from_json
-from .vocabulary import PROPOSAL_INVALID, ROUTE_AUTO, GatePolicySnapshot, GateResult
+from .vocabulary import (
+    PROPOSAL_INVALID,
+    ROUTE_AUTO,
+    GateContext,
+    GatePolicySnapshot,
+    GateResult,
+)
 
 REJECTED_STATUSES = frozenset({RefundStatus.REJECTED})
 # Statuses a request reaches only after a human (or the gate) decided it.
@@ -109,6 +115,46 @@ def _human_outcome(evaluation: GateEvaluation, decision: RefundDecision | None) 
     return "approved"
 
 
+@dataclass(frozen=True)
+class ReplayCase:
+    """One stored case, ready to replay with ``evaluate_gate``: what the gate judged and, if
+    a human decided it after review, how (``human_outcome``: 'approved' — as proposed —,
+    'edited' or 'rejected'; None when not decided by a human). History-based figures
+    (``analytics.gate_tuning``) replay these exactly as the backtest does."""
+
+    request_public_id: str
+    evaluated_at: datetime
+    route: str  # the route the gate took then
+    decision: RefundDecision | None
+    failure_code: str | None
+    context: GateContext
+    human_outcome: str | None
+    unreadable: bool = False
+
+    def replay(self, policy: GatePolicySnapshot) -> GateResult:
+        return evaluate_gate(
+            decision=self.decision,
+            failure_code=self.failure_code,
+            context=self.context,
+            policy=policy,
+        )
+
+
+def replay_case(evaluation: GateEvaluation) -> ReplayCase:
+    """The replayable form of a stored evaluation (its request loaded)."""
+    decision, failure_code, broken = _replay_inputs(evaluation)
+    return ReplayCase(
+        request_public_id=str(evaluation.request.public_id),
+        evaluated_at=evaluation.created_at,
+        route=evaluation.route,
+        decision=decision,
+        failure_code=failure_code,
+        context=gate_context_from_json(evaluation.context),
+        human_outcome=_human_outcome(evaluation, decision),
+        unreadable=broken,
+    )
+
+
 def gate_backtest(
     *, draft: GatePolicyVersion, since: date, baseline: GatePolicyVersion
 ) -> BacktestReport:
@@ -121,29 +167,24 @@ def gate_backtest(
     outcomes: Counter[str] = Counter()
     unreadable = 0
     for evaluation in gate_evaluations_latest_since(since=start).iterator(chunk_size=500):
-        decision, failure_code, broken = _replay_inputs(evaluation)
-        unreadable += broken
-        context = gate_context_from_json(evaluation.context)
-        new = evaluate_gate(
-            decision=decision, failure_code=failure_code, context=context, policy=draft_policy
-        )
-        old = evaluate_gate(
-            decision=decision, failure_code=failure_code, context=context, policy=baseline_policy
-        )
+        case = replay_case(evaluation)
+        unreadable += case.unreadable
+        new = case.replay(draft_policy)
+        old = case.replay(baseline_policy)
         draft_results.append(new)
         baseline_results.append(old)
         if new.route != old.route:
             changed.append(
                 ChangedCase(
-                    request_public_id=str(evaluation.request.public_id),
-                    evaluated_at=evaluation.created_at,
+                    request_public_id=case.request_public_id,
+                    evaluated_at=case.evaluated_at,
                     baseline_route=old.route,
                     draft_route=new.route,
                     baseline_reasons=old.reason_codes,
                     draft_reasons=new.reason_codes,
                 )
             )
-        outcome = _human_outcome(evaluation, decision)
+        outcome = case.human_outcome
         if outcome is not None:
             outcomes["decided"] += 1
             if new.route == ROUTE_AUTO:
