@@ -243,6 +243,11 @@ def reviewer_absences_ahead(user, *, now: datetime | None = None) -> list[Review
     )
 
 
+def reviewer_absence_of(user, *, pk: int) -> ReviewerAbsence | None:
+    """``user``'s own absence ``pk``, or None (someone else's or none)."""
+    return ReviewerAbsence.objects.filter(pk=pk, user=user).first()
+
+
 def reviewer_stand_in(user, *, at: datetime | None = None):
     """Who acts for ``user`` at ``at`` (default now): the delegate of their absence in force,
     followed along a chain (A away → B, B away → C: C) to the first person present; ``user``
