@@ -51,12 +51,16 @@ _VIEW_EXECUTION = [
 _VIEW_EVERY_CASE = "refunds.view_every_refundrequest"
 _REVIEW = ["reviews.view_reviewtask", "reviews.view_reviewdecision", "reviews.view_queue"]
 _DASHBOARD = "reviews.view_ops_dashboard"
+# Reviewers' absences in the admin: senior reviewers set and cancel them for colleagues
+# (the rule is reviews.reassign_reviewtask, see reviews.permissions); auditors read them.
+_VIEW_ABSENCES = "reviews.view_reviewerabsence"
 _SENIOR_REVIEW = [
     *_REVIEW,
     "reviews.reassign_reviewtask",
     "reviews.view_queue_stats",
     "reviews.view_pii",
     _DASHBOARD,
+    _VIEW_ABSENCES,
 ]
 # Creating and revoking integration API keys (the admin's key actions). No role group holds
 # it: integrations are administered by superusers only (no group may add or change one), and
@@ -97,6 +101,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_VIEW_REFUND_POLICY,
         *_VIEW_EXECUTION,
         _DASHBOARD,
+        _VIEW_ABSENCES,
     ],
     INTEGRATION: [],
 }

@@ -15,6 +15,7 @@ from hitl_site.labels import money_html, short_id_html
 from refunds.actions import RejectReason
 
 from . import permissions as perms
+from .absence_admin import ReviewerAbsenceAdmin  # noqa: F401  (registers the absences' admin)
 from .models import (
     Outcome,
     Queue,

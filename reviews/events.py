@@ -14,6 +14,13 @@ TASK_CLAIMED = "review_task.claimed"
 TASK_RELEASED = "review_task.released"
 TASK_REASSIGNED = "review_task.reassigned"
 
+# A reviewer's absence (subject: the absence) and each claimed task it moved (subject: the
+# task; payload: the absence, from, to).
+ABSENCE_SET = "reviewer_absence.set"
+ABSENCE_CANCELLED = "reviewer_absence.cancelled"
+ABSENCE_TASK_HANDED_OVER = "reviewer_absence.task_handed_over"
+ABSENCE_TASK_RELEASED = "reviewer_absence.task_released"
+
 PII_REVEALED = "review.pii_revealed"
 FIRST_APPROVAL = "review.first_approval"
 DECIDED = "review.decided"
@@ -44,3 +51,13 @@ def decided_payload(*, task, decision, outcome: str, **details: Any) -> dict[str
     """``review.decided``: the task, the decision, the outcome, then the outcome's own
     details (reason and comment, the question, the approved figures...)."""
     return {"task": task.pk, "decision": decision.pk, "outcome": outcome, **details}
+
+
+def absence_payload(absence) -> dict[str, Any]:
+    return {
+        "user": absence.user.get_username(),
+        "delegate": absence.delegate.get_username() if absence.delegate_id else None,
+        "starts_at": absence.starts_at,
+        "ends_at": absence.ends_at,
+        "note": absence.note,
+    }

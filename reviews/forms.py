@@ -204,3 +204,28 @@ class QueueFilterForm(forms.Form):
     def __init__(self, *args, queues=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["queue"].choices = [("", "All my queues"), *[(q.slug, q.name) for q in queues]]
+
+
+_WHEN = forms.DateTimeInput(format="%Y-%m-%dT%H:%M", attrs={"type": "datetime-local"})
+
+
+class AbsenceForm(forms.Form):
+    """A reviewer's absence (``reviews.services.reviewer_absence_set`` checks the rest):
+    ``delegates`` are the people offered to stand in (who share a queue with them)."""
+
+    starts_at = forms.DateTimeField(
+        required=False, label="Away from", widget=_WHEN, help_text="Empty: from now."
+    )
+    ends_at = forms.DateTimeField(label="Back at", widget=_WHEN)
+    delegate = forms.ModelChoiceField(
+        queryset=None,
+        required=False,
+        label="Stand-in",
+        empty_label="Nobody: release my claimed tasks to the queue",
+        help_text="Takes over your claimed tasks and your notifications while you are away.",
+    )
+    note = forms.CharField(required=False, max_length=200, label="Note (optional)")
+
+    def __init__(self, *args, delegates, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["delegate"].queryset = delegates

@@ -257,3 +257,55 @@ class ReviewDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_outcome_display()} by {self.reviewer_id} on task {self.task_id}"
+
+
+class ReviewerAbsence(models.Model):
+    """A reviewer away from ``starts_at`` to ``ends_at`` (holiday, sickness), with the
+    colleague who stands in for them (``delegate``; none: their claims go back to the
+    queue). Written only by ``reviews.services.absences``; never edited (cancel it and set
+    another), never deleted. While it is in force the absentee's claimed tasks follow it
+    (the SLA sweep) and notifications go to ``reviews.selectors.reviewer_stand_in``."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="review_absences"
+    )
+    delegate = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="review_delegations",
+        help_text="Who takes over the claimed tasks; empty: they go back to the queue.",
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    note = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="reviewer_absence_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(delegate__isnull=True) | ~models.Q(delegate=models.F("user")),
+                name="reviewer_absence_not_own_delegate",
+            ),
+        ]
+        indexes = [
+            # "Who is away now": the sweep and reviewer_stand_in.
+            models.Index(fields=["ends_at", "starts_at"], name="reviewer_absence_period"),
+            models.Index(fields=["user", "ends_at"], name="reviewer_absence_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} away {self.starts_at:%Y-%m-%d %H:%M} to {self.ends_at:%Y-%m-%d %H:%M}"
+
+    def in_force(self, at) -> bool:
+        return self.cancelled_at is None and self.starts_at <= at < self.ends_at

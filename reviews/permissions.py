@@ -15,6 +15,7 @@ Rules:
   ``reviews.view_pii``; the operations dashboard ``reviews.view_ops_dashboard``.
 """
 
+from django.contrib.auth import get_user_model
 from django.db.models import Q
 from guardian.shortcuts import get_groups_with_perms, get_objects_for_user, get_users_with_perms
 
@@ -109,6 +110,32 @@ def user_uses_review_pages(user) -> bool:
 
 def user_can_reassign(user) -> bool:
     return user_is_human_staff(user) and user.has_perm("reviews.reassign_reviewtask")
+
+
+def user_can_set_absence_for_others(user) -> bool:
+    """Senior reviewers (``reviews.reassign_reviewtask``) set and cancel a colleague's
+    absence (a sick colleague); everyone else only their own."""
+    return user_can_reassign(user)
+
+
+def queue_colleagues(user):
+    """Active human users granted (directly or through a group) a queue ``user`` works,
+    ``user`` excluded, by username: whom they may name as their delegate. One query."""
+    ids = queue_ids_for_user(user)
+    granted = Q(
+        queueuserobjectpermission__content_object_id__in=ids,
+        queueuserobjectpermission__permission__codename=WORK_QUEUE,
+    ) | Q(
+        groups__queuegroupobjectpermission__content_object_id__in=ids,
+        groups__queuegroupobjectpermission__permission__codename=WORK_QUEUE,
+    )
+    users = get_user_model().objects.filter(granted, is_active=True).exclude(pk=user.pk)
+    return (
+        users.exclude(groups__name__in=MACHINE_ROLES)
+        .distinct()
+        .order_by("username")
+        .only("id", "username", "first_name", "last_name")
+    )
 
 
 def user_can_view_pii(user) -> bool:

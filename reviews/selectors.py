@@ -5,13 +5,14 @@ is ``reviews.decision_package``."""
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, F, Min, Q, QuerySet, Value
 from django.utils import timezone
 
 from refunds.selectors import refund_request_by_reference
 
 from . import permissions as perms
-from .models import Queue, ReviewTask, TaskStatus
+from .models import Queue, ReviewerAbsence, ReviewTask, TaskStatus
 
 QUEUE_PAGE_FIELDS = (
     "id",
@@ -213,3 +214,58 @@ def case_audit_subjects(reference: str) -> list:
     audit admin's request filter asks this through ``HITL_AUDIT_CASE_SUBJECTS``."""
     found = refund_request_by_reference(reference)
     return [] if found is None else [found, *found.review_tasks.all()]
+
+
+# --- Absences ---------------------------------------------------------------------------------
+
+
+def absences_in_force(at: datetime) -> QuerySet[ReviewerAbsence]:
+    """The absences in force at ``at`` (not cancelled, started, not ended)."""
+    return ReviewerAbsence.objects.filter(
+        cancelled_at__isnull=True, starts_at__lte=at, ends_at__gt=at
+    )
+
+
+def reviewer_absence_in_force(user, *, at: datetime | None = None) -> ReviewerAbsence | None:
+    """``user``'s absence in force at ``at`` (default now), or None. One query."""
+    at = at or timezone.now()
+    return absences_in_force(at).filter(user=user).select_related("delegate").first()
+
+
+def reviewer_absences_ahead(user, *, now: datetime | None = None) -> list[ReviewerAbsence]:
+    """``user``'s absences in force or planned (not cancelled, not over), soonest first.
+    One query."""
+    now = now or timezone.now()
+    return list(
+        ReviewerAbsence.objects.filter(user=user, cancelled_at__isnull=True, ends_at__gt=now)
+        .select_related("delegate")
+        .order_by("starts_at", "id")
+    )
+
+
+def reviewer_absence_of(user, *, pk: int) -> ReviewerAbsence | None:
+    """``user``'s own absence ``pk``, or None (someone else's or none)."""
+    return ReviewerAbsence.objects.filter(pk=pk, user=user).first()
+
+
+def reviewer_stand_in(user, *, at: datetime | None = None):
+    """Who acts for ``user`` at ``at`` (default now): the delegate of their absence in force,
+    followed along a chain (A away → B, B away → C: C) to the first person present; ``user``
+    themself when they are not away, are away without a delegate, or the chain ends in
+    someone away without a delegate, an inactive account or a loop (which
+    ``reviewer_absence_set`` refuses to create). Notifications route every recipient
+    through it. At most two queries: the absences in force, then the stand-in."""
+    at = at or timezone.now()
+    # Every absence in force (a handful at any moment): the chain is followed in memory.
+    delegates = dict(absences_in_force(at).values_list("user_id", "delegate_id"))
+    current, seen = user.pk, {user.pk}
+    while current in delegates:
+        following = delegates[current]
+        if following is None or following in seen:
+            return user
+        seen.add(following)
+        current = following
+    if current == user.pk:
+        return user
+    stand_in = get_user_model().objects.filter(pk=current, is_active=True).first()
+    return stand_in or user

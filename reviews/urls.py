@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import absence_views, views
 
 app_name = "reviews"
 
@@ -12,4 +12,6 @@ urlpatterns = [
     path("tasks/<int:pk>/release/", views.task_release, name="release"),
     path("tasks/<int:pk>/reassign/", views.task_reassign, name="reassign"),
     path("tasks/<int:pk>/reveal/", views.task_reveal, name="reveal"),
+    path("absence/", absence_views.absence_view, name="absence"),
+    path("absence/<int:pk>/cancel/", absence_views.absence_cancel, name="absence_cancel"),
 ]

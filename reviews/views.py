@@ -12,6 +12,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from hitl_site.errors import ApplicationError
@@ -73,6 +74,9 @@ def queue_view(request):
             more=count > selectors.COUNT_CAP,
             task_base=reverse("reviews:task", args=[0])[:-2],  # one reverse, not one per row
             stats=selectors.review_queue_stats(user=request.user),
+            # the banner: the absence in force, else the next one planned
+            absence=next(iter(selectors.reviewer_absences_ahead(request.user)), None),
+            now=timezone.now(),
         ),
     )
 

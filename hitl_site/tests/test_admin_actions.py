@@ -25,6 +25,7 @@ NOBODY: frozenset[str] = frozenset()
 ONLY_SUPERUSER = frozenset({SUPERUSER})
 QUEUE_WORKERS = frozenset({roles.REVIEWER, roles.SENIOR_REVIEWER, SUPERUSER})
 EXECUTION_FIXERS = frozenset({roles.SENIOR_REVIEWER, SUPERUSER})
+ABSENCE_MANAGERS = frozenset({roles.SENIOR_REVIEWER, SUPERUSER})
 
 # "<app_label>.<model_name>.<action>": the roles that may run it (it is offered to them on a
 # change list they may open). Records of what happened are never deleted, not even by a
@@ -65,6 +66,8 @@ EXPECTED: dict[str, frozenset[str]] = {
     "rest_framework_api_key.apikey.delete_selected": ONLY_SUPERUSER,
     "reviews.queue.delete_selected": NOBODY,
     "reviews.reviewdecision.delete_selected": NOBODY,
+    "reviews.reviewerabsence.cancel_absences": ABSENCE_MANAGERS,
+    "reviews.reviewerabsence.delete_selected": NOBODY,
     "reviews.reviewtask.bulk_approve": QUEUE_WORKERS,
     "reviews.reviewtask.bulk_reject": QUEUE_WORKERS,
     "reviews.reviewtask.delete_selected": NOBODY,

@@ -10,6 +10,7 @@ from refunds.states import RefundStatus
 
 from .. import permissions as perms
 from ..models import Queue, ReviewDecision, ReviewTask
+from ..selectors import reviewer_absence_in_force, reviewer_stand_in
 from ..states import TaskStatus
 
 SENIOR_QUEUE = "senior"
@@ -60,6 +61,40 @@ def require_worker(task: ReviewTask, user) -> None:
         raise forbidden("Inactive and machine accounts cannot work review tasks.")
     if not perms.user_can_work_queue(user, task.queue):
         raise forbidden(f"You do not work the {task.queue.name} queue.")
+
+
+def refuse_if_away(user, now) -> None:
+    """A reviewer marked away neither claims nor decides (their work goes to their
+    stand-in meanwhile): ``reviewer_away`` (409) until they cancel the absence."""
+    absence = reviewer_absence_in_force(user, at=now)
+    if absence is not None:
+        raise ApplicationError(
+            f"You are marked away until {timezone.localtime(absence.ends_at):%Y-%m-%d %H:%M}; "
+            "cancel your absence to work again.",
+            code="reviewer_away",
+        )
+
+
+def refuse_away_assignee(to_user, now) -> None:
+    """A task is not handed to someone away: ``assignee_away`` (400), naming their
+    stand-in, to reassign to instead."""
+    absence = reviewer_absence_in_force(to_user, at=now)
+    if absence is None:
+        return
+    stand_in = reviewer_stand_in(to_user, at=now)
+    name = to_user.get_username()
+    until = timezone.localtime(absence.ends_at)
+    advice = (
+        f"reassign it to their stand-in, {stand_in.get_username()}."
+        if stand_in.pk != to_user.pk
+        else "reassign it to someone else."
+    )
+    raise ApplicationError(
+        f"{name} is away until {until:%Y-%m-%d %H:%M}; {advice}",
+        code="assignee_away",
+        status_code=400,
+        extra={"stand_in": stand_in.get_username()},
+    )
 
 
 def clear_pending(task: ReviewTask) -> None:

@@ -36,6 +36,7 @@ from .common import (
     closed_error,
     forbidden,
     invalid,
+    refuse_if_away,
     require_worker,
     tell_customer,
 )
@@ -131,6 +132,7 @@ def review_decide(
     Raises ``ApplicationError``: ``forbidden`` (403: inactive, machine account, not of the
     queue, the user's own case), ``task_already_decided``/``task_expired``,
     ``task_changed``, ``task_claimed`` (another reviewer holds the claim),
+    ``reviewer_away`` (the user is marked away),
     ``four_eyes_same_approver``, ``invalid_decision`` (400) for missing or invalid
     fields, ``repeat_question`` (400), and ``IllegalTransition`` if the request is no
     longer in review. Nothing is written when it raises.
@@ -166,6 +168,7 @@ def _check_may_decide(locked: ReviewTask, user, expected_version: int | None, no
     require_worker(locked, user)
     if not locked.is_active:
         raise closed_error(locked)
+    refuse_if_away(user, now)
     if expected_version is not None and locked.version != expected_version:
         raise ApplicationError(
             "This task changed since you opened it (claimed, reassigned, escalated or a "

@@ -17,6 +17,7 @@ from .. import events
 from ..models import ReviewTask
 from ..states import TaskStatus
 from ..transitions import review_task_lock, review_task_transition
+from .absences import absent_claims_follow
 from .common import LEGAL_QUEUE, REVIEW_REVIEWABLE, SENIOR_QUEUE
 from .moves import escalate, move_to_senior, unclaim
 from .outcomes import OutcomeSteps, outcome_apply
@@ -39,13 +40,15 @@ def review_sla_sweep(*, now: datetime | None = None) -> dict[str, int]:
     2. unclaimed (or stale-claimed) tasks past their due time that were never escalated
        move to the senior queue with priority + 1 (a ``legal`` task stays in ``legal``
        and only gains priority: legal cases need legal reviewers);
-    3. claims that ran out are released.
+    3. tasks claimed by a reviewer now away follow the absence (to the stand-in, or
+       back to the queue: ``absences.absent_claims_follow``);
+    4. claims that ran out are released.
 
     Each task is handled in its own transaction, so one failure does not stop the sweep.
     Returns the counts.
     """
     now = now or timezone.now()
-    counts = {"expired": 0, "escalated": 0, "released": 0}
+    counts = {"expired": 0, "escalated": 0, "followed_absence": 0, "released": 0}
     active = ReviewTask.objects.filter(active=1)
     for pk in active.filter(deadline_at__lte=now).values_list("pk", flat=True):
         counts["expired"] += _sweep_one(review_task_expire, pk, now)
@@ -54,6 +57,7 @@ def review_sla_sweep(*, now: datetime | None = None) -> dict[str, int]:
     )
     for pk in overdue.values_list("pk", flat=True):
         counts["escalated"] += _sweep_one(_escalate_overdue, pk, now)
+    counts["followed_absence"] = absent_claims_follow(now=now)
     stale = active.filter(status=TaskStatus.CLAIMED, claim_expires_at__lte=now)
     for pk in stale.values_list("pk", flat=True):
         counts["released"] += _sweep_one(_release_stale_claim, pk, now)

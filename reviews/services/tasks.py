@@ -27,6 +27,8 @@ from .common import (
     closed_error,
     forbidden,
     queue_named,
+    refuse_away_assignee,
+    refuse_if_away,
     require_worker,
 )
 from .moves import claim_expiry, claim_for, unclaim
@@ -108,13 +110,15 @@ def review_task_claim(*, task: ReviewTask, user) -> ReviewTask:
 
     Raises ``ApplicationError``: ``forbidden`` (403) if the user may not work the queue,
     ``task_already_decided``/``task_expired`` for a closed task, ``task_claimed`` while
-    another reviewer holds an unexpired claim. Audited ``review_task.claimed``.
+    another reviewer holds an unexpired claim, ``reviewer_away`` while the user is marked
+    away. Audited ``review_task.claimed``.
     """
     locked = review_task_lock(task)
     require_worker(locked, user)
     if not locked.is_active:
         raise closed_error(locked)
     now = timezone.now()
+    refuse_if_away(user, now)
     if locked.claimed_by_other(user, now):
         raise ApplicationError(
             f"Claimed by {locked.assignee.get_username()} until "
@@ -160,8 +164,8 @@ def review_task_release(*, task: ReviewTask, user) -> ReviewTask:
 def review_task_reassign(*, task: ReviewTask, to_user, by) -> ReviewTask:
     """A senior reviewer hands a task to ``to_user``, who must be able to work its queue;
     the task becomes claimed by them. A decision already open in the previous assignee's
-    browser is then refused (the task's version changed). Audited
-    ``review_task.reassigned``."""
+    browser is then refused (the task's version changed). A user marked away is refused
+    (``assignee_away``, naming their stand-in). Audited ``review_task.reassigned``."""
     locked = review_task_lock(task)
     if not (perms.user_can_reassign(by) and perms.user_can_view_task(by, locked)):
         raise forbidden("Only a senior reviewer of this queue may reassign.")
@@ -175,8 +179,9 @@ def review_task_reassign(*, task: ReviewTask, to_user, by) -> ReviewTask:
             code="invalid_assignee",
             status_code=400,
         )
-    previous = locked.assignee.get_username() if locked.assignee else ""
     now = timezone.now()
+    refuse_away_assignee(to_user, now)
+    previous = locked.assignee.get_username() if locked.assignee else ""
     claim_for(
         locked,
         to_user,

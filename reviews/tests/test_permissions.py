@@ -131,4 +131,9 @@ def test_default_queue_access_is_idempotent_and_audited_once(role_user):
 def test_sla_sweep_task_entry_point(reviewer_of):
     from reviews.tasks import review_sla_sweep
 
-    assert review_sla_sweep() == {"expired": 0, "escalated": 0, "released": 0}
+    assert review_sla_sweep() == {
+        "expired": 0,
+        "escalated": 0,
+        "followed_absence": 0,
+        "released": 0,
+    }

@@ -499,7 +499,12 @@ def test_pii_reveal_needs_permission_and_is_audited(reviewer_of):
 def test_sla_sweep_escalates_overdue_tasks_to_senior(reviewer_of):
     task = task_with_proposal(priority=1)
     now = task.due_at + timedelta(minutes=1)
-    assert review_sla_sweep(now=now) == {"expired": 0, "escalated": 1, "released": 0}
+    assert review_sla_sweep(now=now) == {
+        "expired": 0,
+        "escalated": 1,
+        "followed_absence": 0,
+        "released": 0,
+    }
     task = reload(task)
     assert (task.queue.slug, task.priority, task.status) == ("senior", 2, "escalated")
     assert reload(task.request).status == RefundStatus.ESCALATED
