@@ -22,7 +22,7 @@ from refunds.agent.precedents import (
     rank_by_bm25,
 )
 
-from .replay import EvalCase, EvalSetError, draft_context_from_record, eval_case_from_record
+from .replay import EvalCase, EvalSetError, draft_context_from_record
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -112,6 +112,3 @@ def with_precedents(case: EvalCase, record: dict[str, Any], corpus: Corpus) -> E
         finder=corpus.finder_for(case.request),
     )
     return replace(case, context=replace(case.context, precedents=found))
-
-
-__all__ = ["Corpus", "eval_case_from_record", "split_records", "with_precedents"]
