@@ -5,7 +5,9 @@ routes to review needs a review task, and the admin shows each user only the cas
 their scope. Those apps register their implementation here in ``AppConfig.ready()``; the
 domain calls the hook and fails loudly (``ImproperlyConfigured``) if nothing is
 registered, rather than silently dropping a case. Plain functions, not Django signals:
-business logic stays in services, called explicitly.
+business logic stays in services, called explicitly. One exception, by design: the
+``precedent_finder`` is an enhancement (similar past decisions shown to the drafter), so
+the drafter reads it with ``get_optional`` and drafts without precedents when it is absent.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from django.core.exceptions import ImproperlyConfigured
 if TYPE_CHECKING:
     from django.db.models import Q
 
+    from .agent.precedents import PrecedentFinder
     from .models import RefundRequest
 
 F = TypeVar("F")
@@ -42,6 +45,11 @@ class Hook(Generic[F]):
                 f"No implementation registered for the refunds hook {self.name!r} "
                 f"({self.purpose}). Register one in an AppConfig.ready()."
             )
+        return self._impl
+
+    def get_optional(self) -> F | None:
+        """The implementation, or None: for hooks whose absence is allowed (an
+        enhancement such as ``precedent_finder``, never a step a case needs)."""
         return self._impl
 
     @contextmanager
@@ -71,4 +79,9 @@ case_scope_provider: Hook[CaseScopeProvider] = Hook(
     "case_scope_provider",
     "the refund requests a user may see in the admin, as a Q on a request-id field, "
     "or None for every one",
+)
+# Optional (``get_optional``): without it the drafter drafts without precedents.
+precedent_finder: Hook[PrecedentFinder] = Hook(
+    "precedent_finder",
+    "the past cases humans decided that are most similar to a case being drafted",
 )

@@ -164,6 +164,7 @@ def proposal_record_and_gate(
             prompt_messages=outcome.prompt_messages,
             sections=context.sections_with_scores(),
             context=context.case_facts(),
+            precedents=context.precedents_with_scores(),
             raw_output=outcome.raw_output,
             decision=outcome.decision.model_dump(mode="json") if outcome.decision else None,
             token_usage=outcome.token_usage,
@@ -181,6 +182,10 @@ def proposal_record_and_gate(
                 "sections": context.sections_with_scores(),
                 "refundable_remaining": context.refundable_remaining,
                 "injection_markers": list(context.injection_markers),
+                "precedents": [
+                    {k: p[k] for k in ("cite", "decision", "score", "similarity", "outcome")}
+                    for p in proposal.precedents
+                ],
             },
         )
         record_event(
@@ -195,6 +200,7 @@ def proposal_record_and_gate(
                 "decision": proposal.decision,
                 "error_code": outcome.error_code,
                 "attempts": outcome.attempts,
+                "precedents": [p["decision"] for p in proposal.precedents],
             },
         )
         refund_request_transition(

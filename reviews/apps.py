@@ -11,7 +11,9 @@ class ReviewsConfig(AppConfig):
         from refunds import hooks
 
         from .permissions import case_scope_for_user
+        from .precedents import precedents_find
         from .services import review_task_open
 
         hooks.review_task_opener.register(review_task_open)
         hooks.case_scope_provider.register(case_scope_for_user)
+        hooks.precedent_finder.register(precedents_find)

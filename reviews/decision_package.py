@@ -14,6 +14,7 @@ from refunds.selectors import RefundHistory, customer_refund_history
 from refunds.thread import CaseThread, case_thread
 
 from .models import ReviewDecision, ReviewTask
+from .permissions import queue_ids_for_user
 
 # --- The AI proposal -------------------------------------------------------------------------
 
@@ -164,6 +165,8 @@ class DecisionPackage:
     pending_approval: ReviewDecision | None
     thread: CaseThread  # the whole case: messages, replies, drafts, decisions, with times
     extra: dict = field(default_factory=dict)
+    # The similar past cases the latest draft saw, as stored with it (``Proposal.precedents``).
+    precedents: list[dict] = field(default_factory=list)
 
 
 def _sections(proposal, decision: ProposedDecision | None) -> list[dict]:
@@ -212,7 +215,62 @@ def decision_package(task: ReviewTask) -> DecisionPackage:
         decisions=decisions,
         pending_approval=next((d for d in decisions if d.pending), None),
         thread=thread,
+        precedents=[
+            p for p in (getattr(proposal, "precedents", None) or []) if isinstance(p, dict)
+        ],
     )
+
+
+# --- Similar past cases ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PrecedentRow:
+    """One similar past case on the decision page: what the draft was shown (masked), how
+    a human decided it, and a link to its task only for a viewer who may open it."""
+
+    cite: str
+    excerpt: str
+    outcome: str
+    proposed_action: str  # "" when the past case had no valid draft
+    proposed_amount: str
+    final_action: str
+    final_amount: str
+    reviewer_reason: str
+    note: str
+    similarity: float
+    decided_at: str
+    withheld: bool
+    task_id: int | None  # None: the viewer may not open the past task
+
+
+def precedent_rows(package: DecisionPackage, user) -> list[PrecedentRow]:
+    """The package's precedents for ``user``: one query (the past tasks' queues), none
+    without precedents; the queues the user works are cached on the user already."""
+    stored = package.precedents
+    ids = {p.get("task") for p in stored if isinstance(p.get("task"), int)}
+    queues = (
+        dict(ReviewTask.objects.filter(pk__in=ids).values_list("pk", "queue_id")) if ids else {}
+    )
+    allowed = queue_ids_for_user(user)
+    return [
+        PrecedentRow(
+            cite=str(p.get("cite", "")),
+            excerpt=str(p.get("excerpt", "")),
+            outcome=str(p.get("outcome", "")),
+            proposed_action=str(p.get("proposed_action") or ""),
+            proposed_amount=str(p.get("proposed_amount") or ""),
+            final_action=str(p.get("final_action") or ""),
+            final_amount=str(p.get("final_amount") or ""),
+            reviewer_reason=str(p.get("reviewer_reason", "")),
+            note=str(p.get("note", "")),
+            similarity=float(p.get("similarity") or 0),
+            decided_at=str(p.get("decided_at", ""))[:10],
+            withheld=bool(p.get("withheld")),
+            task_id=p.get("task") if queues.get(p.get("task")) in allowed else None,
+        )
+        for p in stored
+    ]
 
 
 # --- Personal data ---------------------------------------------------------------------------

@@ -141,6 +141,7 @@ def _render_package(
             thread=package.thread,
             buttons=BUTTON_LABELS,
             open_sections=_open_sections(form, proposal),
+            precedents=decision_package.precedent_rows(package, user),
         ),
         status=status,
     )

@@ -226,6 +226,12 @@ HITL_DRAFT_BACKOFF_SECONDS = env.float("HITL_DRAFT_BACKOFF_SECONDS", default=1.0
 HITL_DRAFT_CONCURRENCY = env.int("HITL_DRAFT_CONCURRENCY", default=16)
 HITL_DRAFT_BATCH_SIZE = env.int("HITL_DRAFT_BATCH_SIZE", default=32)
 HITL_DRAFT_STALE_SECONDS = env.int("HITL_DRAFT_STALE_SECONDS", default=600)
+# Precedents: the k most similar past human-decided cases shown to the drafter (0: off);
+# a precedent must share at least this share of terms with the case (Dice, 0..1); on
+# SQLite the newest HITL_PRECEDENTS_POOL final decisions are ranked in Python (BM25).
+HITL_PRECEDENTS_K = env.int("HITL_PRECEDENTS_K", default=3)
+HITL_PRECEDENTS_MIN_SIMILARITY = env.float("HITL_PRECEDENTS_MIN_SIMILARITY", default=0.2)
+HITL_PRECEDENTS_POOL = env.int("HITL_PRECEDENTS_POOL", default=2000)
 
 # --- Execution, webhooks, audit anchors (see docs/execution.md) ------------------------------
 HITL_PAYMENT_BACKEND = env.str("HITL_PAYMENT_BACKEND", default="ledger")  # ledger | http

@@ -4,6 +4,8 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from .precedents import Precedent
+
 
 @dataclass(frozen=True)
 class PolicySection:
@@ -36,11 +38,21 @@ class DraftContext:
     # Names of the prompt-injection patterns found in the untrusted text (``screening``):
     # shown to the model as a case fact, and enough by itself to send the case to review.
     injection_markers: tuple[str, ...] = ()
+    # Similar past cases humans decided (``precedents``), best first, cited as P1..Pk:
+    # other customers' words, masked, untrusted; an empty tuple drafts without them.
+    precedents: tuple[Precedent, ...] = ()
 
     def case_facts(self) -> dict[str, Any]:
         """Everything but the customer's own words and the policy text, JSON-ready."""
         facts = asdict(self)
-        for key in ("message", "replies", "sections", "policy_version", "policy_version_id"):
+        for key in (
+            "message",
+            "replies",
+            "sections",
+            "policy_version",
+            "policy_version_id",
+            "precedents",
+        ):
             facts.pop(key)
         return _json_ready(facts)
 
@@ -66,6 +78,10 @@ class DraftContext:
             {"id": s.section_id, "title": s.title, "score": round(s.score, 4)}
             for s in self.sections
         ]
+
+    def precedents_with_scores(self) -> list[dict[str, Any]]:
+        """Which precedents the drafter saw, cited P1..Pk (``Proposal.precedents``)."""
+        return [p.provenance(f"P{i}") for i, p in enumerate(self.precedents, start=1)]
 
 
 def _json_ready(value: Any) -> Any:

@@ -29,6 +29,9 @@ structured-output parsing). Its heuristics, in order:
 6. needs_human_review: any risk flag, a match weaker than strong, or an unclear case.
 7. Sentiment: angry for abuse words, several "!" or shouting; frustrated for words of
    waiting and disappointment; else calm.
+9. Precedents (the <precedents> block): when very similar past cases were all changed
+   the same way by their reviewers, the draft follows them and cites them
+   (``offline_precedents``).
 8. Questions already asked (``questions_asked`` in the case facts): the customer's answers
    are part of the message it reads (rules 2 and 3 see them). If it still cannot tell what went
    wrong, it says that the customer was already asked and answered, and that asking again
@@ -47,6 +50,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
+
+from .offline_precedents import follow_precedents, parse_precedents
 
 DRAFTER_NAME = "offline heuristic drafter"
 DRAFTER_MODEL = "offline-heuristic-drafter-1"
@@ -219,6 +224,17 @@ def draft_from_prompt(prompt: str) -> dict[str, Any]:
         if amount <= 0:
             action, why = "deny_refund", "nothing is left to refund on this order"
             amount = Decimal("0")
+
+    followed = follow_precedents(
+        parse_precedents(_between(prompt, "precedents")),
+        action=action,
+        amount=amount,
+        fallback_amount=Decimal(str(requested or order.get("amount") or "0")),
+        remaining=remaining,
+    )
+    if followed is not None:
+        action, amount = followed.action, followed.amount
+        why = f"{why}; {followed.why}"
 
     cited = [sid for sid, body in sections if keyword and keyword in body.lower()]
     policy_match = "strong" if cited else ("medium" if sections and keyword else "weak")

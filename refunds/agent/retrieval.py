@@ -24,6 +24,7 @@ from ..models import (
 from ..selectors import customer_refund_history, order_refundable_remaining
 from ..thread import pair_questions_with_replies
 from .context import DraftContext, PolicySection
+from .precedent_lookup import precedents_for
 from .screening import injection_markers_in
 from .terms import query_terms, tokenize
 
@@ -214,6 +215,9 @@ def build_draft_context(
         sections=tuple(policy.rank(query)),
         injection_markers=injection_markers_in(
             request.message, *replies, *(e["message"] for e in earlier), *item_names
+        ),
+        precedents=precedents_for(
+            text=" ".join((request.message, *replies)), request_id=request.pk, decided_before=now
         ),
     )
 

@@ -96,6 +96,12 @@ class Proposal(models.Model):
     prompt_messages = models.JSONField(default=list)
     sections = models.JSONField(default=list, help_text="Chosen sections with their scores.")
     context = models.JSONField(default=dict, help_text="The case facts the model saw.")
+    precedents = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The similar past human decisions the model saw (cited P1..Pk), with "
+        "their scores and outcomes.",
+    )
     raw_output = models.JSONField(null=True, blank=True)
     decision = models.JSONField(null=True, blank=True)
     token_usage = models.JSONField(default=dict, blank=True)
