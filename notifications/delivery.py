@@ -113,12 +113,15 @@ def _send_slack(delivery: NotificationDelivery, transport) -> None:
 
 
 def notification_delivery_send(
-    *, delivery_id: int, transport: httpx.BaseTransport | None = None
+    *,
+    delivery_id: int,
+    transport: httpx.BaseTransport | None = None,
+    now: datetime | None = None,
 ) -> NotificationDelivery | None:
     """One attempt at a pending or retrying delivery (None if it is not due or another
     worker claimed it). A failure schedules the next attempt with exponential backoff,
-    until ``HITL_NOTIFY_MAX_ATTEMPTS``; then it is ``failed``."""
-    now = timezone.now()
+    until ``HITL_NOTIFY_MAX_ATTEMPTS``; then it is ``failed``. ``now``: the reconciler's."""
+    now = now or timezone.now()
     # Claim it: push next_attempt_at past the attempt so a concurrent sweep skips it.
     lease = now + timedelta(seconds=settings.HITL_NOTIFY_TIMEOUT * 2 + 5)
     claimed = NotificationDelivery.objects.filter(
@@ -156,5 +159,5 @@ def notification_deliveries_due(*, now: datetime | None = None, limit: int = 200
         .values_list("pk", flat=True)[:limit]
     )
     for delivery_id in due:
-        notification_delivery_send(delivery_id=delivery_id)
+        notification_delivery_send(delivery_id=delivery_id, now=now)
     return len(due)

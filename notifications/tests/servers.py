@@ -52,10 +52,13 @@ class _SlackHandler(BaseHTTPRequestHandler):
             time.sleep(self.server.sleep_seconds)
         self.server.posts.append(json.loads(body or b"{}"))
         status, reply = (500, b"boom") if fault == "error_500" else (200, b"ok")
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(reply)))
-        self.end_headers()
-        self.wfile.write(reply)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+        except OSError:  # the client gave up (the timeout fault)
+            pass
 
 
 class SlackServer(ThreadingHTTPServer):
