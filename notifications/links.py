@@ -108,7 +108,7 @@ def confirm_link_use(*, token: str, user, now: datetime | None = None) -> Confir
     Marking it used is a compare-and-set: of two concurrent opens, one wins."""
     now = now or timezone.now()
     link = (
-        ConfirmLink.objects.select_related("task__queue", "task__request")
+        ConfirmLink.objects.select_related("task__queue", "task__request", "notification")
         .filter(token_hash=token_hash(token))
         .first()
     )
