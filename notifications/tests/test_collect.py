@@ -1,10 +1,13 @@
 """The collector: audit events in, one notification per recipient out, exactly once."""
 
+import importlib
 import threading
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+from django.apps import apps as django_apps
 from django.db import connection
+from django.utils import timezone
 
 from analytics.drift import DriftAlert, drift_alert_record
 from audit.models import AuditEvent
@@ -12,7 +15,7 @@ from notifications import collect, recipients
 from notifications.collect import notifications_collect
 from notifications.models import Kind, Notification, NotificationCursor, NotificationPreference
 from refunds.tests.factories import UserFactory
-from reviews.services import review_decide, review_task_claim
+from reviews.services import review_decide, review_sla_sweep, review_task_claim
 from reviews.tests.factories import task_with_proposal
 
 
@@ -203,3 +206,24 @@ def test_two_collectors_at_once_create_each_notification_once(reviewer_of):
 
     assert sorted(results) == [0, 1]
     assert Notification.objects.count() == 1
+
+
+def test_an_sla_escalation_notifies_every_worker_of_the_senior_queue(reviewer_of):
+    task = task_with_proposal(due_at=timezone.now() - timedelta(minutes=1))
+    seniors = {reviewer_of("standard", "senior", role="senior_reviewer") for _ in range(2)}
+    review_sla_sweep()
+
+    notifications_collect()
+
+    assert task.notifications.count() == 2
+    assert _recipients(Kind.ESCALATED) == {u.username for u in seniors}
+
+
+def test_the_data_migration_starts_the_cursor_after_the_recorded_history(reviewer_of):
+    reviewer_of("standard")  # history recorded before the app was installed
+    NotificationCursor.objects.all().delete()
+    migration = importlib.import_module("notifications.migrations.0002_schedules")
+
+    migration.forwards(django_apps, None)
+
+    assert NotificationCursor.objects.get().last_event_id == AuditEvent.objects.last().pk
