@@ -23,12 +23,12 @@ from django.utils import timezone
 from audit.models import AuditChainHead, AuditEvent
 from audit.services import Actor, record_event
 
+from .events import DRIFT_DETECTED
 from .facts import DashboardFilters
 from .figures import daily_series
 
 logger = logging.getLogger(__name__)
 
-EVENT_TYPE = "ops.drift_detected"
 SUBJECT_TYPE = "ops.metric"
 REVIEW_RATE = "review_rate"
 OVERRIDE_RATE = "override_rate"
@@ -148,7 +148,7 @@ def drift_alert_record(*, alert: DriftAlert) -> bool:
     checks running at once (on PostgreSQL) write one event, not two."""
     subject = (SUBJECT_TYPE, f"{alert.metric}:{alert.day.isoformat()}")
     recorded = AuditEvent.objects.filter(
-        event_type=EVENT_TYPE, subject_type=subject[0], subject_id=subject[1]
+        event_type=DRIFT_DETECTED, subject_type=subject[0], subject_id=subject[1]
     )
     if recorded.exists():  # the usual case: no lock taken
         return False
@@ -157,7 +157,7 @@ def drift_alert_record(*, alert: DriftAlert) -> bool:
         if recorded.exists():
             return False
         record_event(
-            event_type=EVENT_TYPE,
+            event_type=DRIFT_DETECTED,
             actor=Actor.system("drift-monitor"),
             subject=subject,
             payload=alert.as_payload(),

@@ -1,10 +1,10 @@
 """The notification domain's audit events and the review/ops events it reads."""
 
-from analytics.drift import EVENT_TYPE as DRIFT_EVENT_TYPE
+from analytics import events as analytics_events
 from reviews import events as review_events
 
 # What the collector reads from the audit log (see notifications.collect).
-DRIFT_DETECTED = DRIFT_EVENT_TYPE
+DRIFT_DETECTED = analytics_events.DRIFT_DETECTED
 WATCHED = (
     review_events.ESCALATED,
     review_events.SLA_ESCALATED,

@@ -100,11 +100,6 @@ def final_payload_check(request: RefundRequest) -> Verdict:
     return FinalPayload.of(request).check(request.final_payload_hash)
 
 
-def final_payload_matches(request: RefundRequest) -> bool:
-    """True if the request's final fields still hash, keyed, to what was approved."""
-    return final_payload_check(request) == Verdict.VALID
-
-
 def refund_remaining_check(
     *,
     request: RefundRequest,

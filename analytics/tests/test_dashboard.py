@@ -126,7 +126,7 @@ def test_a_dashboard_get_writes_no_audit_event(client, role_user, settings):
     assert AuditEvent.objects.count() == before
 
     drift.drift_check()  # the schedule's run records it
-    assert AuditEvent.objects.filter(event_type=drift.EVENT_TYPE).count() == 1
+    assert AuditEvent.objects.filter(event_type="ops.drift_detected").count() == 1
 
 
 def test_dashboard_query_count_does_not_grow_with_the_rows(

@@ -75,7 +75,7 @@ class Execution(models.Model):
         indexes = [
             models.Index(fields=["phase", "next_attempt_at"]),
             # The dashboard's execution figures and the daily roll-up read executions by
-            # their start time (reviews.metrics, reviews.rollup).
+            # their start time (analytics.facts, analytics.counting).
             models.Index(fields=["created_at"], name="execution_created"),
         ]
         permissions = [("retry_execution", "Can retry or close a failed execution")]

@@ -2,10 +2,11 @@ from decimal import Decimal
 
 import pytest
 
+from audit.integrity import Verdict
 from audit.models import AuditEvent
 from audit.services import Actor
 from hitl_site.errors import ApplicationError
-from refunds.decisions import FinalPayload, final_payload_matches, refund_request_finalize
+from refunds.decisions import FinalPayload, final_payload_check, refund_request_finalize
 from refunds.execution.backends import (
     Backends,
     LedgerPaymentBackend,
@@ -62,7 +63,7 @@ def test_finalize_stores_a_payload_hash_that_matches():
 
     request.refresh_from_db()
     assert request.final_payload_hash == FinalPayload.of(request).hash()
-    assert final_payload_matches(request)
+    assert final_payload_check(request) == Verdict.VALID
 
 
 def test_payload_hash_no_longer_matches_after_the_amount_changes():
@@ -73,7 +74,7 @@ def test_payload_hash_no_longer_matches_after_the_amount_changes():
     RefundRequest.objects.filter(pk=request.pk).update(final_amount=Decimal("500"))
 
     request.refresh_from_db()
-    assert not final_payload_matches(request)
+    assert final_payload_check(request) != Verdict.VALID
 
 
 def test_finalize_queues_execution_on_commit(django_capture_on_commit_callbacks):

@@ -11,10 +11,10 @@ import pytest
 from django.apps import apps
 from django.db import connection
 
-from audit.integrity import parse_hash, plain_hash
+from audit.integrity import Verdict, parse_hash, plain_hash
 from audit.models import AuditEvent
 from audit.selectors import audit_chain_verify
-from refunds.decisions import FinalPayload, final_payload_matches
+from refunds.decisions import FinalPayload, final_payload_check
 from refunds.execution.executor import execution_run, idempotency_key_for
 from refunds.models import Execution, LedgerRefund, RefundRequest
 from refunds.states import RefundStatus
@@ -65,7 +65,7 @@ def test_final_payload_hash_is_keyed_and_differs_from_the_plain_hash():
     assert request.final_payload_hash.startswith("hmac-sha256:dev:")
     payload = FinalPayload.of(request)
     assert parse_hash(request.final_payload_hash).digest != plain_hash(payload.canonical())
-    assert final_payload_matches(request)
+    assert final_payload_check(request) == Verdict.VALID
 
 
 def test_amount_changed_with_a_recomputed_unkeyed_hash_is_refused():
@@ -92,7 +92,7 @@ def test_stored_hash_differing_from_the_audit_event_is_refused_with_an_audit_eve
     RefundRequest.objects.filter(pk=request.pk).update(
         final_payload_hash=FinalPayload.of(changed).hash()
     )
-    assert final_payload_matches(reload(request))
+    assert final_payload_check(reload(request)) == Verdict.VALID
 
     outcome = run_and_expect_refusal(request, "differs from the one recorded in audit event")
 
@@ -111,7 +111,7 @@ def test_replayed_earlier_decision_of_the_same_request_is_refused():
     RefundRequest.objects.filter(pk=request.pk).update(
         final_amount=first_amount, final_payload_hash=first_hash
     )
-    assert final_payload_matches(reload(request))
+    assert final_payload_check(reload(request)) == Verdict.VALID
 
     run_and_expect_refusal(request, "differs from the one recorded in audit event")
 
@@ -237,7 +237,7 @@ def test_migration_rekeys_pending_unkeyed_decisions_that_the_audit_log_vouches_f
 
     rekeyed = reload(request)
     assert rekeyed.final_payload_hash.startswith("hmac-sha256:dev:")
-    assert final_payload_matches(rekeyed)
+    assert final_payload_check(rekeyed) == Verdict.VALID
     event = AuditEvent.objects.get(
         event_type="decision.payload_rekeyed", subject_id=str(request.pk)
     )

@@ -56,7 +56,8 @@ def test_auto_approval_is_finalized_with_a_payload_hash_and_queues_execution(
 ):
     from unittest import mock
 
-    from refunds.decisions import final_payload_matches
+    from audit.integrity import Verdict
+    from refunds.decisions import final_payload_check
 
     with (
         mock.patch("refunds.jobs.async_task") as async_task,
@@ -65,7 +66,7 @@ def test_auto_approval_is_finalized_with_a_payload_hash_and_queues_execution(
         refund_request_gate(request=gated_request, decision=RefundDecisionFactory())
 
     gated_request.refresh_from_db()
-    assert final_payload_matches(gated_request)
+    assert final_payload_check(gated_request) == Verdict.VALID
     async_task.assert_called_once_with(
         "refunds.tasks.refund_request_execute",
         gated_request.pk,

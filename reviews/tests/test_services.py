@@ -4,10 +4,11 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from audit.integrity import Verdict
 from audit.models import AuditEvent
 from hitl_site import roles
 from hitl_site.errors import ApplicationError
-from refunds.decisions import final_payload_matches
+from refunds.decisions import final_payload_check
 from refunds.models import OutboundMessage, RefundRequest
 from refunds.states import RefundStatus
 from refunds.tests.factories import RefundRequestFactory
@@ -172,7 +173,10 @@ def test_approve_finalizes_the_proposal_and_queues_execution(
     request = reload(task.request)
     assert request.status == RefundStatus.APPROVED
     assert (request.final_action, request.final_amount) == ("approve_refund", Decimal("20.00"))
-    assert decision.payload_hash == request.final_payload_hash and final_payload_matches(request)
+    assert (
+        decision.payload_hash == request.final_payload_hash
+        and final_payload_check(request) == Verdict.VALID
+    )
     assert decision.is_final and decision.amount_difference == Decimal("0.00")
     assert reload(task).status == TaskStatus.DECIDED
     assert queued == [request.pk]
