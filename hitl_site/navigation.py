@@ -1,6 +1,7 @@
-"""Where each role lands after logging in, and the links between the three areas of the
-back-office — the admin, the review pages and the operations dashboard — each shown only to
-the users who may use it (the rules are ``reviews.permissions``'; nothing is decided here).
+"""Where each role lands after logging in, and the links between the areas of the
+back-office — the admin, the review pages, the operations dashboard, one's own notification
+preferences — each shown only to the users who may use it (the rules are
+``reviews.permissions``'; nothing is decided here).
 
 Landing (``landing_url``), first rule that applies:
 
@@ -42,7 +43,9 @@ def _current_area(request) -> str:
         return ""
     if match.view_name == "analytics:dashboard":
         return "dashboard"
-    return {"reviews": "review", "admin": "admin"}.get(match.namespace, "")
+    return {"reviews": "review", "admin": "admin", "notifications": "notifications"}.get(
+        match.namespace, ""
+    )
 
 
 def site_areas(request) -> list[Area]:
@@ -58,5 +61,6 @@ def site_areas(request) -> list[Area]:
     )
     if perms.user_can_view_dashboard(user):
         areas.append(("dashboard", "Dashboard", "analytics:dashboard"))
+    areas.append(("notifications", "My notifications", "notifications:preferences"))
     areas.append(("admin", "Admin", "admin:index"))
     return [Area(key, text, reverse(name), key == current) for key, text, name in areas]

@@ -14,6 +14,7 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("review/dashboard/", include("analytics.urls")),
+    path("review/", include("notifications.urls")),  # /review/notifications/, /review/confirm/…
     path("review/", include("reviews.urls")),
     path("api/v1/", include("refunds.api.urls", namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "refunds",
     "reviews",
     "analytics",  # the loop figures, dashboard, /metrics, evaluation set
+    "notifications",  # e-mail and Slack-compatible notices to reviewers, one-time links
     "hitl_site",  # labels template tags, favicon and stylesheet, date formats
 ]
 
@@ -306,3 +307,29 @@ HITL_RUBBER_STAMP_MEDIAN_SECONDS = env.float("HITL_RUBBER_STAMP_MEDIAN_SECONDS",
 # the last SETTLE days are counted again, since their cases may still change status.
 HITL_LOOP_STATS_DAYS = env.int("HITL_LOOP_STATS_DAYS", default=90)
 HITL_LOOP_STATS_SETTLE_DAYS = env.int("HITL_LOOP_STATS_SETTLE_DAYS", default=3)
+
+# --- Notifications (notifications app; README "Notifications") ------------------------------
+# E-mail through Django's mail framework. The default needs no server: messages are printed
+# by the worker (console backend). Production: django.core.mail.backends.smtp.EmailBackend.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="hitl-site@localhost")
+# The address the links in notifications start with (no trailing slash).
+HITL_SITE_URL = env.str("HITL_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# A one-time confirm link expires this many hours after it was sent.
+HITL_NOTIFY_LINK_HOURS = env.int("HITL_NOTIFY_LINK_HOURS", default=24)
+# A task due within this many minutes (and not yet warned at its current version) is warned.
+HITL_NOTIFY_SLA_WARNING_MINUTES = env.int("HITL_NOTIFY_SLA_WARNING_MINUTES", default=30)
+# Users in digest mode get their pending notifications as one message this often.
+HITL_NOTIFY_DIGEST_MINUTES = env.int("HITL_NOTIFY_DIGEST_MINUTES", default=60)
+HITL_NOTIFY_TIMEOUT = env.float("HITL_NOTIFY_TIMEOUT", default=5.0)
+HITL_NOTIFY_MAX_ATTEMPTS = env.int("HITL_NOTIFY_MAX_ATTEMPTS", default=6)
+HITL_NOTIFY_BACKOFF = env.int("HITL_NOTIFY_BACKOFF", default=30)
+# Plain-http Slack-compatible webhook URLs are accepted for 127.0.0.1 only, and only with
+# this on (DEBUG, tests); everywhere else they must be https.
+HITL_NOTIFY_ALLOW_LOCAL_HTTP = env.bool("HITL_NOTIFY_ALLOW_LOCAL_HTTP", default=DEBUG)

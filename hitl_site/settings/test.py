@@ -46,3 +46,5 @@ STORAGES = {
 HITL_AUDIT_ANCHOR_PATH = os.path.join(
     tempfile.mkdtemp(prefix="hitl-test-anchors-"), "audit-anchors.jsonl"
 )
+# Slack-compatible webhooks to the tests' local server on 127.0.0.1 over plain http.
+HITL_NOTIFY_ALLOW_LOCAL_HTTP = True

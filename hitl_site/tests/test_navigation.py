@@ -16,6 +16,7 @@ from reviews.tests.factories import queue
 pytestmark = pytest.mark.django_db
 
 REVIEW, DASHBOARD, ADMIN = "/review/", "/review/dashboard/", "/admin/"
+NOTIFY = "/review/notifications/"
 
 
 @pytest.fixture
@@ -112,11 +113,11 @@ def test_logged_out_page_offers_to_log_in_again_to_the_landing_page(client, user
 @pytest.mark.parametrize(
     ("role", "links"),
     [
-        (roles.REVIEWER, [REVIEW, ADMIN]),
-        (roles.SENIOR_REVIEWER, [REVIEW, DASHBOARD, ADMIN]),
-        (roles.POLICY_ADMIN, [DASHBOARD, ADMIN]),
-        (roles.AUDITOR, [DASHBOARD, ADMIN]),
-        ("superuser", [REVIEW, DASHBOARD, ADMIN]),
+        (roles.REVIEWER, [REVIEW, NOTIFY, ADMIN]),
+        (roles.SENIOR_REVIEWER, [REVIEW, DASHBOARD, NOTIFY, ADMIN]),
+        (roles.POLICY_ADMIN, [DASHBOARD, NOTIFY, ADMIN]),
+        (roles.AUDITOR, [DASHBOARD, NOTIFY, ADMIN]),
+        ("superuser", [REVIEW, DASHBOARD, NOTIFY, ADMIN]),
     ],
 )
 def test_admin_header_links_the_areas_the_role_may_use(client, user_in, role, links):
@@ -130,7 +131,10 @@ def test_admin_header_links_the_areas_the_role_may_use(client, user_in, role, li
 
 @pytest.mark.parametrize(
     ("role", "links"),
-    [(roles.REVIEWER, [REVIEW, ADMIN]), (roles.SENIOR_REVIEWER, [REVIEW, DASHBOARD, ADMIN])],
+    [
+        (roles.REVIEWER, [REVIEW, NOTIFY, ADMIN]),
+        (roles.SENIOR_REVIEWER, [REVIEW, DASHBOARD, NOTIFY, ADMIN]),
+    ],
 )
 def test_review_pages_link_back_to_the_admin_and_the_dashboard(client, user_in, role, links):
     client.force_login(user_in(role))
@@ -144,9 +148,9 @@ def test_review_pages_link_back_to_the_admin_and_the_dashboard(client, user_in, 
 @pytest.mark.parametrize(
     ("role", "links"),
     [
-        (roles.SENIOR_REVIEWER, [REVIEW, DASHBOARD, ADMIN]),
-        (roles.AUDITOR, [DASHBOARD, ADMIN]),
-        (roles.POLICY_ADMIN, [DASHBOARD, ADMIN]),
+        (roles.SENIOR_REVIEWER, [REVIEW, DASHBOARD, NOTIFY, ADMIN]),
+        (roles.AUDITOR, [DASHBOARD, NOTIFY, ADMIN]),
+        (roles.POLICY_ADMIN, [DASHBOARD, NOTIFY, ADMIN]),
     ],
 )
 def test_dashboard_links_the_admin_and_for_reviewers_the_queue(client, user_in, role, links):

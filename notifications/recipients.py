@@ -1,0 +1,77 @@
+"""Who hears about what. The rules of who may work or approve are ``reviews.permissions``';
+this module only picks among the users they allow, and sends each one through
+``notification_recipient``."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.db.models import Q
+
+from reviews import permissions as perms
+from reviews.models import ReviewTask
+from reviews.states import TaskStatus
+
+DASHBOARD_PERMISSION = ("reviews", "view_ops_dashboard")
+
+
+def notification_recipient(user):
+    """The user who should get a notification meant for ``user``: ``user`` itself for now.
+
+    Every recipient goes through here. Delegation and out-of-office (an absence with a
+    delegate, being built in ``reviews``) plug in at this one place: return the delegate
+    while ``user`` is away. Callers drop duplicates after this mapping."""
+    return user
+
+
+def _routed(users, *, exclude_ids=()) -> list:
+    seen: set[int] = set()
+    routed = []
+    for user in users:
+        target = notification_recipient(user)
+        if target is None or target.pk in seen or target.pk in exclude_ids:
+            continue
+        seen.add(target.pk)
+        routed.append(target)
+    return routed
+
+
+def _queue_humans(task: ReviewTask):
+    return list(perms.queue_workers(task.queue).only("id", "username", "email"))
+
+
+def escalation_recipients(task: ReviewTask, *, escalator_id: int | None) -> list:
+    """The humans who work the queue the task was escalated to, but not the escalator."""
+    return _routed(_queue_humans(task), exclude_ids={escalator_id})
+
+
+def four_eyes_recipients(task: ReviewTask, *, first_approver_id: int | None) -> list:
+    """Who may give the second approval: workers of the queue, not the first approver, not
+    the case's creator or customer (``reviews.permissions.user_created_case``)."""
+    eligible = [u for u in _queue_humans(task) if not perms.user_created_case(u, task)]
+    return [
+        u
+        for u in _routed(eligible, exclude_ids={first_approver_id})
+        if not perms.user_created_case(u, task)
+    ]
+
+
+def sla_recipients(task: ReviewTask) -> list:
+    """The assignee of a claimed task, else the queue's workers."""
+    if task.status == TaskStatus.CLAIMED and task.assignee_id:
+        return _routed([task.assignee])
+    return _routed(_queue_humans(task))
+
+
+def drift_recipients() -> list:
+    """Active human staff holding ``reviews.view_ops_dashboard`` (through a group, directly,
+    or as superusers)."""
+    app_label, codename = DASHBOARD_PERMISSION
+    permission = Permission.objects.filter(
+        content_type__app_label=app_label, codename=codename
+    ).first()
+    held = Q(is_superuser=True)
+    if permission is not None:
+        held |= Q(groups__permissions=permission) | Q(user_permissions=permission)
+    candidates = (
+        get_user_model().objects.filter(held, is_active=True, is_staff=True).distinct()
+    ).order_by("username")
+    return _routed([u for u in candidates if perms.user_can_view_dashboard(u)])
