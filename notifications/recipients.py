@@ -8,25 +8,31 @@ from django.db.models import Q
 
 from reviews import permissions as perms
 from reviews.models import ReviewTask
+from reviews.selectors import reviewer_stand_in
 from reviews.states import TaskStatus
 
 DASHBOARD_PERMISSION = ("reviews", "view_ops_dashboard")
 
 
-def notification_recipient(user):
-    """The user who should get a notification meant for ``user``: ``user`` itself for now.
+def notification_recipient(user, *, queue=None):
+    """The user who should get a notification meant for ``user``: their stand-in while they
+    are away (``reviews.selectors.reviewer_stand_in``: the delegate of the absence in force,
+    along a chain), else ``user``. For a task's notification the stand-in must also work the
+    task's queue (``queue``), or the notice stays with ``user``: a link the stand-in could not
+    use helps nobody. Every recipient goes through here; callers drop duplicates after."""
+    stand_in = reviewer_stand_in(user)
+    if stand_in.pk == user.pk:
+        return user
+    if queue is not None and not perms.user_can_work_queue(stand_in, queue):
+        return user
+    return stand_in
 
-    Every recipient goes through here. Delegation and out-of-office (an absence with a
-    delegate, being built in ``reviews``) plug in at this one place: return the delegate
-    while ``user`` is away. Callers drop duplicates after this mapping."""
-    return user
 
-
-def _routed(users, *, exclude_ids=()) -> list:
+def _routed(users, *, exclude_ids=(), queue=None) -> list:
     seen: set[int] = set()
     routed = []
     for user in users:
-        target = notification_recipient(user)
+        target = notification_recipient(user, queue=queue)
         if target is None or target.pk in seen or target.pk in exclude_ids:
             continue
         seen.add(target.pk)
@@ -40,7 +46,7 @@ def _queue_humans(task: ReviewTask):
 
 def escalation_recipients(task: ReviewTask, *, escalator_id: int | None) -> list:
     """The humans who work the queue the task was escalated to, but not the escalator."""
-    return _routed(_queue_humans(task), exclude_ids={escalator_id})
+    return _routed(_queue_humans(task), exclude_ids={escalator_id}, queue=task.queue)
 
 
 def four_eyes_recipients(task: ReviewTask, *, first_approver_id: int | None) -> list:
@@ -49,7 +55,7 @@ def four_eyes_recipients(task: ReviewTask, *, first_approver_id: int | None) -> 
     eligible = [u for u in _queue_humans(task) if not perms.user_created_case(u, task)]
     return [
         u
-        for u in _routed(eligible, exclude_ids={first_approver_id})
+        for u in _routed(eligible, exclude_ids={first_approver_id}, queue=task.queue)
         if not perms.user_created_case(u, task)
     ]
 
@@ -57,8 +63,8 @@ def four_eyes_recipients(task: ReviewTask, *, first_approver_id: int | None) -> 
 def sla_recipients(task: ReviewTask) -> list:
     """The assignee of a claimed task, else the queue's workers."""
     if task.status == TaskStatus.CLAIMED and task.assignee_id:
-        return _routed([task.assignee])
-    return _routed(_queue_humans(task))
+        return _routed([task.assignee], queue=task.queue)
+    return _routed(_queue_humans(task), queue=task.queue)
 
 
 def drift_recipients() -> list:

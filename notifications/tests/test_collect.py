@@ -16,6 +16,7 @@ from notifications.collect import notifications_collect
 from notifications.models import Kind, Notification, NotificationCursor, NotificationPreference
 from refunds.tests.factories import UserFactory
 from reviews.services import review_decide, review_sla_sweep, review_task_claim
+from reviews.services.absences import reviewer_absence_set
 from reviews.tests.factories import task_with_proposal
 
 
@@ -156,13 +157,53 @@ def test_every_recipient_goes_through_notification_recipient(reviewer_of, monkey
     away = reviewer_of("standard", "senior", role="senior_reviewer")
     delegate = UserFactory(is_staff=True)
     monkeypatch.setattr(
-        recipients, "notification_recipient", lambda u: delegate if u.pk == away.pk else u
+        recipients, "notification_recipient", lambda u, **_: delegate if u.pk == away.pk else u
     )
     _escalated_by(escalator, task)
 
     notifications_collect()
 
     assert _recipients(Kind.ESCALATED) == {delegate.username}
+
+
+def test_an_escalation_for_a_reviewer_who_is_away_goes_to_their_stand_in(reviewer_of):
+    task = task_with_proposal()
+    escalator = reviewer_of("standard", "senior", role="senior_reviewer")
+    away = reviewer_of("standard", "senior", role="senior_reviewer")
+    stand_in = reviewer_of("standard", "senior", role="senior_reviewer")
+    reviewer_absence_set(
+        user=away,
+        delegate=stand_in,
+        starts_at=None,
+        ends_at=timezone.now() + timedelta(days=3),
+        by=away,
+    )
+    _escalated_by(escalator, task)
+
+    notifications_collect()
+
+    assert _recipients(Kind.ESCALATED) == {stand_in.username}
+
+
+def test_a_stand_in_who_cannot_work_the_queue_leaves_the_notice_with_the_absentee(
+    reviewer_of,
+):
+    task = task_with_proposal()
+    escalator = reviewer_of("standard", "senior", role="senior_reviewer")
+    away = reviewer_of("standard", "senior", role="senior_reviewer")
+    standard_only = reviewer_of("standard")
+    reviewer_absence_set(
+        user=away,
+        delegate=standard_only,
+        starts_at=None,
+        ends_at=timezone.now() + timedelta(days=3),
+        by=away,
+    )
+    _escalated_by(escalator, task)
+
+    notifications_collect()
+
+    assert _recipients(Kind.ESCALATED) == {away.username}
 
 
 def test_a_collector_that_loses_the_cursor_race_creates_nothing(reviewer_of, monkeypatch):
