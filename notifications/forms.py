@@ -3,18 +3,11 @@
 from django import forms
 
 from .models import NotificationPreference
+from .preferences import FIELDS
 
 
 class PreferenceForm(forms.ModelForm):
     class Meta:
         model = NotificationPreference
-        fields = [
-            "mode",
-            "email_enabled",
-            "slack_webhook_url",
-            "escalated",
-            "four_eyes",
-            "sla_warning",
-            "drift",
-        ]
+        fields = list(FIELDS)
         widgets = {"mode": forms.RadioSelect}
