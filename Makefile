@@ -18,7 +18,7 @@ $(STAMP): requirements/dev.lock
 ## Run the app: install, migrate, seed the demo, start the web server and a worker cluster.
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py seed_demo --history
 	@echo ""
 	@echo "  Log in at    http://127.0.0.1:$(PORT)/   (each role lands on its own page)"
 	@echo "  Review queue http://127.0.0.1:$(PORT)/review/"

@@ -1,83 +1,30 @@
-"""A deterministic demo history for measuring precedents: after ``seed_demo``, drafts
-``--cases`` requests with the offline drafter (precedents off, so every draft is the
-heuristics' own) and has the demo superuser decide each through ``review_decide`` by
-house rules the heuristics do not know, repeated with varied wording:
+"""Does drafting with precedents agree more with reviewers? One command, on the demo's
+reviewed history (``hitl_site.demo_history.reviewed``: five kinds of complaint that
+reviewers decide by house rules the offline heuristics do not know, ``--noise`` of them
+approved as drafted whatever the rule says)::
 
-- "opened and used, now not working": the draft refunds in full, reviewers refund half;
-- "cracked after I dropped it": the draft refunds, reviewers reject (customer damage);
-- "arrived damaged in the box": the draft refunds in full, reviewers approve as drafted;
-- "tracking says delivered but I never got it": the draft asks, reviewers reject;
-- "want a different size/colour": the draft offers a replacement, reviewers approve.
+    .venv/bin/python bench/precedents.py [--cases 150] [--seed 15] [--noise 0.1] [--split 0.7]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/hitl_p2 .venv/bin/python bench/precedents.py
 
-Reviewers are not perfectly consistent: ``--noise`` (default 0.1) of the cases are
-approved as drafted whatever the rule says.
-
-Then measure, e.g. (a scratch SQLite database)::
-
-    export DATABASE_URL=sqlite:///var/precedents-demo.sqlite3
-    .venv/bin/python manage.py migrate -v0 && .venv/bin/python manage.py seed_demo
-    .venv/bin/python bench/precedents.py --cases 150
-    .venv/bin/python manage.py export_eval_set --since 2000-01-01 -o var/precedents.jsonl
-    .venv/bin/python manage.py evaluate_drafter --dataset var/precedents.jsonl \\
-        --precedents both --split 0.7
+In a throw-away database (a temp SQLite file, or ``test_<name>_bench`` on PostgreSQL, so
+the full-text finder is measured there): ``seed_demo``, ``--cases`` requests drafted,
+gated and decided in review, then ``export_eval_set`` and ``evaluate_drafter --precedents
+both --split F``: the oldest ``F`` of the decisions are the precedent corpus, the rest are
+re-drafted without and with precedents and compared with what the reviewers decided.
 """
 
 import argparse
 import os
-import random
 import sys
-from datetime import timedelta
-from decimal import Decimal
+import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hitl_site.settings.local")
-os.environ["HITL_PRECEDENTS_K"] = "0"  # the history's drafts are the heuristics' own
-
-ITEMS = ["headphones", "blender", "desk lamp", "kettle", "speaker", "keyboard", "drone"]
-# pattern -> (message templates, the reviewer's rule)
-PATTERNS = {
-    "used": (
-        [
-            "I opened the {item} and used it for a week, now it is not working properly.",
-            "Used the {item} a few times since opening it and it stopped, not working now.",
-            "After opening and using the {item} for some days it is not working any more.",
-        ],
-        "half",
-    ),
-    "dropped": (
-        [
-            "The {item} is cracked after I dropped it on the floor, please refund.",
-            "I dropped the {item} and now the case is cracked, I want my money back.",
-            "My {item} fell off the table and cracked, can I get a refund?",
-        ],
-        "reject",
-    ),
-    "transit": (
-        [
-            "The {item} arrived damaged in the box, the packaging was crushed.",
-            "Box was crushed and the {item} arrived damaged.",
-            "The {item} came damaged, the parcel was dented when it arrived.",
-        ],
-        "approve",
-    ),
-    "tracking": (
-        [
-            "Tracking says the {item} was delivered but I never got it, where is it?",
-            "The courier marked the {item} as delivered, it is not at my door.",
-            "My {item} shows delivered in tracking but nothing came.",
-        ],
-        "reject",
-    ),
-    "size": (
-        [
-            "The {item} is the wrong colour, could I exchange it for the black one?",
-            "Can I swap the {item} for a different size please?",
-            "I would like to exchange the {item} for another colour.",
-        ],
-        "approve",
-    ),
-}
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hitl_site.settings.test")
+if "DATABASE_URL" not in os.environ:
+    os.environ["DATABASE_URL"] = f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
+os.environ.setdefault("TEST_DATABASE_NAME", "")
 
 
 def main() -> None:
@@ -85,91 +32,46 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=150)
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--noise", type=float, default=0.1)
+    parser.add_argument("--split", type=float, default=0.7)
     args = parser.parse_args()
 
-    import django
+    from _setup import use_bench_database
 
-    django.setup()
-    from django.contrib.auth import get_user_model
-    from django.utils import timezone
+    use_bench_database()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
 
-    from refunds.agent.providers import build_provider
-    from refunds.models import Customer, Integration, Order, RefundRequest
-    from refunds.pipeline import refund_request_run_pipeline
-    from reviews.models import ReviewTask
-    from reviews.services import review_decide
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    scratch = Path(tempfile.mkdtemp())
+    settings.VAR_DIR = scratch  # the demo's API key file: not the developer's own
+    try:
+        from hitl_site.demo import demo_seed
+        from hitl_site.demo_history.reviewed import reviewed_history_seed
 
-    rng = random.Random(args.seed)
-    integration = Integration.objects.get(name="demo-web-form")
-    reviewer = get_user_model().objects.get(username="admin")
-    provider = build_provider("offline")
-    now = timezone.now()
-    decided = skipped = 0
-    names = list(PATTERNS)
-    for n in range(args.cases):
-        pattern = names[n % len(names)] if n < len(names) else rng.choice(names)
-        templates, rule = PATTERNS[pattern]
-        item = rng.choice(ITEMS)
-        amount = Decimal(rng.randrange(40, 200))
-        customer = Customer.objects.create(
-            integration=integration,
-            external_id=f"prec-cust-{args.seed}-{n}",
-            name=f"Customer {n}",
-            email=f"prec{n}@example.com",
-            tier=Customer.Tier.STANDARD,
-            country="GB",
+        integration = demo_seed()["integration"]
+        history = reviewed_history_seed(
+            integration=integration, cases=args.cases, seed=args.seed, noise=args.noise
         )
-        order = Order.objects.create(
-            integration=integration,
-            customer=customer,
-            external_id=f"prec-ord-{args.seed}-{n}",
-            amount=amount,
-            currency="GBP",
-            status=Order.Status.DELIVERED,
-            ordered_at=now - timedelta(days=12),
-            delivered_at=now - timedelta(days=8),
-            items=[{"sku": f"P{n}", "name": item, "quantity": 1, "unit_price": str(amount)}],
+        print(
+            f"cases: {history.cases}; decided by a human: {history.decided}; "
+            f"not sent to review: {history.not_reviewed}",
+            flush=True,
         )
-        request = RefundRequest.objects.create(
-            integration=integration,
-            channel=RefundRequest.Channel.WEB,
-            customer=customer,
-            order=order,
-            message=rng.choice(templates).format(item=item),
-            requested_amount=amount,
-            currency="GBP",
+        dataset = scratch / "evalset.jsonl"
+        call_command("export_eval_set", "--since", "2000-01-01", "-o", str(dataset))
+        print(f"\n$ manage.py evaluate_drafter --precedents both --split {args.split}", flush=True)
+        call_command(
+            "evaluate_drafter",
+            "--dataset",
+            str(dataset),
+            "--precedents",
+            "both",
+            "--split",
+            str(args.split),
         )
-        refund_request_run_pipeline(request_id=request.pk, batch_size=1, provider=provider)
-        task = ReviewTask.objects.filter(request=request, active=1).first()
-        if task is None:
-            skipped += 1
-            continue
-        if rng.random() < args.noise:
-            rule = "approve"
-        if rule == "reject":
-            reason = "policy_not_met" if pattern == "dropped" else "insufficient_evidence"
-            review_decide(
-                task=task,
-                user=reviewer,
-                outcome="reject",
-                reason_code=reason,
-                comment="Damage caused by the customer."
-                if pattern == "dropped"
-                else "Courier proof of delivery.",
-            )
-        elif rule == "half":
-            review_decide(
-                task=task,
-                user=reviewer,
-                outcome="approve_with_edits",
-                action="approve_refund",
-                amount=(amount / 2).quantize(Decimal("0.01")),
-                comment="Opened and used: half refund.",
-            )
-        else:
-            review_decide(task=task, user=reviewer, outcome="approve")
-        decided += 1
-    print(f"cases: {args.cases}; decided by a human: {decided}; not sent to review: {skipped}")
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 if __name__ == "__main__":

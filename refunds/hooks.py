@@ -54,7 +54,8 @@ class Hook(Generic[F]):
 
     @contextmanager
     def override(self, impl: F | None) -> Iterator[None]:
-        """For tests: swap the implementation (or remove it, with None) for a block."""
+        """Swaps the implementation (or removes it, with None) for a block: for tests, and
+        for the demo history, drafted as before precedents were switched on."""
         previous, self._impl = self._impl, impl
         try:
             yield
