@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from analytics.models import DailyLoopRollup
 from audit.models import AuditEvent
 from audit.services import Actor
 from hitl_site import demo_history
@@ -46,6 +47,14 @@ def test_seed_demo_history_decides_cases_in_review_and_imports_gated_traffic(sma
     assert ReviewDecision.objects.filter(is_final=True).count() == 5
     assert imported_requests().count() == 14
     assert GateEvaluation.objects.filter(request__in=imported_requests()).count() == 14
+
+
+def test_seed_demo_history_rolls_up_the_imported_days_for_the_dashboard(small_history):
+    call_command("seed_demo", "--history")
+
+    yesterday = timezone.localdate() - timedelta(days=1)
+    assert DailyLoopRollup.objects.filter(day=yesterday).exists()
+    assert DailyLoopRollup.objects.filter(day=yesterday - timedelta(days=7)).exists()
 
 
 def test_seed_demo_history_runs_once(small_history, capsys):
