@@ -39,9 +39,8 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from refunds.actions import Action
 from refunds.models import Execution, GateEvaluation, Proposal
-from reviews.models import Outcome, ReviewDecision
+from reviews.models import NON_REFUND_OUTCOME_ACTIONS, ReviewDecision
 
 ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=13, decimal_places=2))
 
@@ -66,10 +65,9 @@ def rate(part: int | None, whole: int | None) -> float | None:
 def human_action_expression(prefix: str = "") -> Case:
     """The action a decision amounts to: a rejection stores none of its own."""
     return Case(
-        When(**{f"{prefix}outcome": Outcome.REJECT}, then=Value(Action.DENY_REFUND.value)),
-        When(
-            **{f"{prefix}outcome": Outcome.REQUEST_MORE_INFO},
-            then=Value(Action.REQUEST_MORE_INFO.value),
+        *(
+            When(**{f"{prefix}outcome": outcome}, then=Value(action))
+            for outcome, action in NON_REFUND_OUTCOME_ACTIONS.items()
         ),
         default=F(f"{prefix}action"),
         output_field=CharField(),
@@ -78,7 +76,7 @@ def human_action_expression(prefix: str = "") -> Case:
 
 def human_amount_expression(prefix: str = "") -> Case:
     return Case(
-        When(**{f"{prefix}outcome__in": [Outcome.REJECT, Outcome.REQUEST_MORE_INFO]}, then=ZERO),
+        When(**{f"{prefix}outcome__in": list(NON_REFUND_OUTCOME_ACTIONS)}, then=ZERO),
         default=Coalesce(F(f"{prefix}amount"), ZERO),
         output_field=DecimalField(max_digits=13, decimal_places=2),
     )

@@ -7,6 +7,8 @@ indexed integer instead of guardian's generic ``object_pk`` text column. Grants 
 revocations go through ``reviews.services``, never through views.
 """
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -14,6 +16,7 @@ from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from audit.integrity import HASH_MAX_LENGTH
+from refunds.actions import Action
 from refunds.models import RefundRequest
 from refunds.money import DECIMAL_PLACES, MAX_DIGITS
 
@@ -178,6 +181,12 @@ class Outcome(models.TextChoices):
 
 
 APPROVING_OUTCOMES = (Outcome.APPROVE, Outcome.APPROVE_WITH_EDITS)
+# The action a final outcome amounts to when it stores none of its own; it refunds nothing.
+# One mapping for the eval set, the dashboard's figures and the precedents.
+NON_REFUND_OUTCOME_ACTIONS = {
+    Outcome.REJECT: Action.DENY_REFUND.value,
+    Outcome.REQUEST_MORE_INFO: Action.REQUEST_MORE_INFO.value,
+}
 
 
 class ReviewDecision(models.Model):
@@ -257,6 +266,17 @@ class ReviewDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_outcome_display()} by {self.reviewer_id} on task {self.task_id}"
+
+    @property
+    def final_action(self) -> str:
+        """The action this decision amounts to (a rejection is a denial)."""
+        return NON_REFUND_OUTCOME_ACTIONS.get(self.outcome, self.action)
+
+    @property
+    def final_amount(self) -> Decimal:
+        if self.outcome in NON_REFUND_OUTCOME_ACTIONS or self.amount is None:
+            return Decimal("0.00")
+        return Decimal(self.amount)
 
 
 class ReviewerAbsence(models.Model):

@@ -22,7 +22,6 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
 
-from refunds.actions import Action
 from refunds.agent.precedents import (
     NOTE_CHARS,
     Precedent,
@@ -34,7 +33,7 @@ from refunds.agent.precedents import (
 )
 from refunds.agent.terms import STOPWORDS
 
-from .models import Outcome, ReviewDecision
+from .models import NON_REFUND_OUTCOME_ACTIONS, ReviewDecision
 
 FIELDS = (
     "pk",
@@ -55,10 +54,6 @@ MAX_QUERY_WORDS = 32
 # PostgreSQL: how many ranked rows to fetch per precedent wanted, so the similarity floor
 # can still leave k.
 OVERFETCH = 5
-_NON_REFUND = {
-    Outcome.REJECT: Action.DENY_REFUND,
-    Outcome.REQUEST_MORE_INFO: Action.REQUEST_MORE_INFO,
-}
 
 
 def _candidates(query: PrecedentQuery) -> QuerySet:
@@ -72,7 +67,7 @@ def precedent_from_row(row: dict) -> Precedent:
     """A ``values(*FIELDS)`` row as a ``Precedent`` (the final action of a rejection is a
     denial, of a request for information the question; neither refunds anything)."""
     outcome = row["outcome"]
-    non_refund = _NON_REFUND.get(outcome)
+    non_refund = NON_REFUND_OUTCOME_ACTIONS.get(outcome)
     final_action = str(non_refund or row["action"])
     final_amount = 0 if non_refund else row["amount"]
     proposed = row["proposed_action"]

@@ -9,32 +9,15 @@ from typing import Any
 
 from django.db.models import Prefetch
 
-from refunds.actions import Action
 from refunds.models import GateEvaluation, Proposal
-from reviews.models import Outcome, ReviewDecision
+from reviews.models import ReviewDecision
 
 SCHEMA_VERSION = 1
 ZERO = Decimal("0.00")
 
-# The action a final human outcome amounts to (a rejection stores no action of its own).
-_OUTCOME_ACTION = {
-    Outcome.REJECT: Action.DENY_REFUND.value,
-    Outcome.REQUEST_MORE_INFO: Action.REQUEST_MORE_INFO.value,
-}
-
 
 def _money(value: Any) -> str | None:
     return None if value is None else f"{Decimal(value):.2f}"
-
-
-def human_action(decision: ReviewDecision) -> str:
-    return _OUTCOME_ACTION.get(decision.outcome, decision.action)
-
-
-def human_amount(decision: ReviewDecision) -> Decimal:
-    if decision.outcome in _OUTCOME_ACTION or decision.amount is None:
-        return ZERO
-    return Decimal(decision.amount)
 
 
 def _latest_before(rows: Iterable[Any], when: datetime) -> Any | None:
@@ -84,7 +67,7 @@ def eval_record(decision: ReviewDecision) -> dict[str, Any]:
     request = decision.request
     proposal = _latest_before(request.proposals.all(), decision.created_at)
     evaluation = _latest_before(request.gate_evaluations.all(), decision.created_at)
-    action, amount = human_action(decision), human_amount(decision)
+    action, amount = decision.final_action, decision.final_amount
     proposed_action = decision.proposed_action
     proposed_amount = None if not proposed_action else Decimal(decision.proposed_amount or ZERO)
     return {
