@@ -8,7 +8,8 @@ due, so a lost task or a failed attempt only delays it. Each attempt is audited
 States (``notification_delivery_transition``)::
 
     pending ──attempt──> sent | retrying | failed
-    retrying ──attempt──> sent | retrying | failed     (sent and failed are final)
+    retrying ──attempt──> sent | retrying | failed     (sent is final)
+    failed ──sent again by an admin──> pending         (a fresh budget of attempts)
 """
 
 import logging
@@ -35,7 +36,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     S.PENDING: frozenset({S.SENT, S.RETRYING, S.FAILED}),
     S.RETRYING: frozenset({S.SENT, S.RETRYING, S.FAILED}),
     S.SENT: frozenset(),
-    S.FAILED: frozenset(),
+    S.FAILED: frozenset({S.PENDING}),
 }
 OPEN_STATUSES = (S.PENDING, S.RETRYING)
 MAX_BACKOFF_SECONDS = 3600
@@ -59,28 +60,39 @@ def enqueue_delivery(delivery_id: int) -> None:
 
 @transaction.atomic
 def notification_delivery_transition(
-    *, delivery: NotificationDelivery, to_status: str, error: str = "", now: datetime
+    *,
+    delivery: NotificationDelivery,
+    to_status: str,
+    error: str = "",
+    now: datetime,
+    actor: Actor = ACTOR,
 ) -> NotificationDelivery:
-    """Records one attempt's outcome: locks the row, checks the move, saves, audits."""
+    """Records one attempt's outcome, or (to ``pending``) an admin's "send again": locks
+    the row, checks the move, saves, audits."""
     locked = NotificationDelivery.objects.select_for_update().get(pk=delivery.pk)
     if to_status not in ALLOWED[locked.status]:
         raise ApplicationError(
             f"A {locked.status} delivery cannot become {to_status}.", code="illegal_transition"
         )
-    locked.status, locked.attempts, locked.last_error = to_status, locked.attempts + 1, error
-    locked.next_attempt_at = (
-        now + timedelta(seconds=backoff_seconds(locked.attempts))
-        if to_status == S.RETRYING
-        else None
-    )
-    if to_status == S.SENT:
-        locked.delivered_at = now
+    if to_status == S.PENDING:
+        locked.status, locked.attempts, locked.next_attempt_at = to_status, 0, now
+        event_type = events.DELIVERY_REQUEUED
+    else:
+        locked.status, locked.attempts, locked.last_error = to_status, locked.attempts + 1, error
+        locked.next_attempt_at = (
+            now + timedelta(seconds=backoff_seconds(locked.attempts))
+            if to_status == S.RETRYING
+            else None
+        )
+        if to_status == S.SENT:
+            locked.delivered_at = now
+        event_type = events.DELIVERY_SENT if to_status == S.SENT else events.DELIVERY_FAILED
     locked.save(
         update_fields=["status", "attempts", "last_error", "next_attempt_at", "delivered_at"]
     )
     record_event(
-        event_type=events.DELIVERY_SENT if to_status == S.SENT else events.DELIVERY_FAILED,
-        actor=ACTOR,
+        event_type=event_type,
+        actor=actor,
         subject=locked,
         payload={
             "message": locked.message_id,
@@ -91,6 +103,16 @@ def notification_delivery_transition(
         },
     )
     return locked
+
+
+def notification_delivery_requeue(*, delivery: NotificationDelivery, by) -> NotificationDelivery:
+    """Sends a failed delivery again (admin action, after the cause is fixed): back to
+    ``pending`` with a fresh budget, attempted by the queue once the change commits."""
+    requeued = notification_delivery_transition(
+        delivery=delivery, to_status=S.PENDING, now=timezone.now(), actor=Actor.user(by)
+    )
+    transaction.on_commit(lambda: enqueue_delivery(requeued.pk), robust=True)
+    return requeued
 
 
 def _send_email(delivery: NotificationDelivery) -> None:

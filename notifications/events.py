@@ -15,6 +15,7 @@ WATCHED = (
 CREATED = "notification.created"
 DELIVERY_SENT = "notification.delivery_sent"
 DELIVERY_FAILED = "notification.delivery_failed"
+DELIVERY_REQUEUED = "notification.delivery_requeued"
 LINK_OPENED = "notification.link_opened"
 LINK_REFUSED = "notification.link_refused"
 PREFERENCE_CHANGED = "notification.preference_changed"

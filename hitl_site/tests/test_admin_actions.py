@@ -43,6 +43,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "django_q.success.resubmit_task": ONLY_SUPERUSER,
     "notifications.notification.delete_selected": NOBODY,
     "notifications.notificationdelivery.delete_selected": NOBODY,
+    "notifications.notificationdelivery.requeue": ONLY_SUPERUSER,
     "notifications.notificationmessage.delete_selected": NOBODY,
     "notifications.notificationpreference.delete_selected": ONLY_SUPERUSER,
     "refunds.customer.delete_selected": ONLY_SUPERUSER,

@@ -4,12 +4,14 @@ webhook receiver with injected faults; retries with backoff; every attempt audit
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEvent
 from hitl_site.errors import ApplicationError
 from notifications.delivery import (
     notification_deliveries_due,
+    notification_delivery_requeue,
     notification_delivery_send,
     notification_delivery_transition,
 )
@@ -145,3 +147,64 @@ def test_a_sent_delivery_cannot_move_again(user, smtp_server):
             delivery=delivery, to_status="retrying", now=timezone.now()
         )
     assert exc.value.code == "illegal_transition"
+
+
+def _failed_slack_delivery(user, slack_server, settings) -> NotificationDelivery:
+    settings.HITL_NOTIFY_MAX_ATTEMPTS = 1
+    slack_server.faults.append("error_500")
+    message_for(user, slack_url=slack_server.url, email=False)
+    return notification_delivery_send(delivery_id=_only("slack").pk)
+
+
+def test_a_failed_delivery_sent_again_by_an_admin_gets_a_fresh_budget_and_goes_out(
+    user, slack_server, settings, django_capture_on_commit_callbacks
+):
+    failed = _failed_slack_delivery(user, slack_server, settings)
+    admin_user = UserFactory(is_superuser=True)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        requeued = notification_delivery_requeue(delivery=failed, by=admin_user)
+    delivery = notification_delivery_send(delivery_id=requeued.pk)
+
+    assert (requeued.status, requeued.attempts) == ("pending", 0)
+    assert len(callbacks) == 1  # the queue is asked to send it
+    assert (delivery.status, delivery.attempts) == ("sent", 1)
+    assert len(slack_server.posts) == 2
+
+
+def test_sending_a_delivery_again_is_audited_with_the_admin(user, slack_server, settings):
+    failed = _failed_slack_delivery(user, slack_server, settings)
+    admin_user = UserFactory(is_superuser=True)
+
+    notification_delivery_requeue(delivery=failed, by=admin_user)
+
+    event = AuditEvent.objects.get(event_type="notification.delivery_requeued")
+    assert (event.actor_type, event.actor_id) == ("user", str(admin_user.pk))
+
+
+def test_only_a_failed_delivery_can_be_sent_again(user, smtp_server):
+    message_for(user)
+    sent = notification_delivery_send(delivery_id=_only("email").pk)
+
+    with pytest.raises(ApplicationError) as exc:
+        notification_delivery_requeue(delivery=sent, by=UserFactory(is_superuser=True))
+    assert exc.value.code == "illegal_transition"
+
+
+def test_the_admin_action_sends_the_failed_ones_of_a_selection_again(
+    user, slack_server, settings, client
+):
+    failed = _failed_slack_delivery(user, slack_server, settings)
+    other = UserFactory(is_staff=True, email="other@example.org")
+    pending = message_for(other).deliveries.get(channel="email")
+    client.force_login(UserFactory(is_superuser=True, is_staff=True))
+
+    response = client.post(
+        reverse("admin:notifications_notificationdelivery_changelist"),
+        {"action": "requeue", "_selected_action": [failed.pk, pending.pk]},
+        follow=True,
+    )
+
+    assert "Sent again: 1 delivery(ies); 1 not failed, left alone." in response.content.decode()
+    failed.refresh_from_db()
+    assert failed.status == "pending"
