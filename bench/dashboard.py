@@ -18,20 +18,9 @@ Target (issue 8): median <= 300 ms on PostgreSQL.
 """
 
 import argparse
-import os
 import statistics
-import sys
-import tempfile
 import time
 from datetime import timedelta
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hitl_site.settings.test")
-if "DATABASE_URL" not in os.environ:
-    os.environ["DATABASE_URL"] = f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
-os.environ.setdefault("TEST_DATABASE_NAME", "")
 
 URLS = [
     "/review/dashboard/",

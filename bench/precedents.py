@@ -14,17 +14,8 @@ re-drafted without and with precedents and compared with what the reviewers deci
 """
 
 import argparse
-import os
-import sys
 import tempfile
 from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hitl_site.settings.test")
-if "DATABASE_URL" not in os.environ:
-    os.environ["DATABASE_URL"] = f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
-os.environ.setdefault("TEST_DATABASE_NAME", "")
 
 
 def main() -> None:

@@ -12,22 +12,11 @@ Target: <= 15 queries per page, constant in N; median <= 100 ms.
 """
 
 import argparse
-import os
 import random
 import statistics
-import sys
-import tempfile
 import time
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hitl_site.settings.test")
-if "DATABASE_URL" not in os.environ:
-    os.environ["DATABASE_URL"] = f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
-os.environ.setdefault("TEST_DATABASE_NAME", "")
 
 
 def main() -> None:
