@@ -11,6 +11,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from reviews import permissions as perms
+
 from . import links
 from .delivery import enqueue_delivery
 from .models import (
@@ -25,7 +27,19 @@ Mode = NotificationPreference.Mode
 
 def _line(notification: Notification, url: str) -> str:
     line = f"- {notification.get_kind_display()}: {notification.summary}"
-    return f"{line}\n  Open: {url}" if url else line
+    if url:
+        return f"{line}\n  Open: {url}"
+    if notification.task_id:  # an owner who does not work the queue: no link to use
+        return f"{line}\n  (You own this queue but do not work it: no link.)"
+    return line
+
+
+def _link(notification: Notification, user, now: datetime) -> str:
+    """A one-time confirm link for a notification about a case, if ``user`` may open the
+    case (a queue owner who does not work the queue may not)."""
+    if not notification.task_id or not perms.user_can_view_task(user, notification.task):
+        return ""
+    return links.confirm_link_create(notification=notification, now=now)
 
 
 def _subject(notifications: list[Notification], *, is_digest: bool) -> str:
@@ -67,8 +81,7 @@ def notification_message_create(
         return None
     lines = []
     for n in notifications:
-        url = links.confirm_link_create(notification=n, now=now) if n.task_id else ""
-        lines.append(_line(n, url))
+        lines.append(_line(n, _link(n, user, now)))
     message.body = (
         "\n".join(lines)
         + "\n\nEach link works once, for you only, and only while the case is as it was when"

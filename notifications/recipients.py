@@ -44,9 +44,28 @@ def _queue_humans(task: ReviewTask):
     return list(perms.queue_workers(task.queue).only("id", "username", "email"))
 
 
+def _owners(task: ReviewTask) -> list:
+    """The queue's owners who may be told (active human staff), by username. Their notices
+    follow their absences whether or not the stand-in works the queue: answering for it is
+    what is handed over."""
+    owners = (
+        task.queue.owners.filter(is_active=True, is_staff=True)
+        .exclude(groups__name__in=perms.MACHINE_ROLES)
+        .order_by("username")
+    )
+    return _routed(owners)
+
+
+def _with_owners(task: ReviewTask, users: list, *, exclude_ids=()) -> list:
+    seen = {u.pk for u in users} | set(exclude_ids)
+    return users + [o for o in _owners(task) if o.pk not in seen]
+
+
 def escalation_recipients(task: ReviewTask, *, escalator_id: int | None) -> list:
-    """The humans who work the queue the task was escalated to, but not the escalator."""
-    return _routed(_queue_humans(task), exclude_ids={escalator_id}, queue=task.queue)
+    """The humans who work the queue the task was escalated to, and its owners, but not
+    the escalator."""
+    workers = _routed(_queue_humans(task), exclude_ids={escalator_id}, queue=task.queue)
+    return _with_owners(task, workers, exclude_ids={escalator_id})
 
 
 def four_eyes_recipients(task: ReviewTask, *, first_approver_id: int | None) -> list:
@@ -61,10 +80,10 @@ def four_eyes_recipients(task: ReviewTask, *, first_approver_id: int | None) -> 
 
 
 def sla_recipients(task: ReviewTask) -> list:
-    """The assignee of a claimed task, else the queue's workers."""
+    """The assignee of a claimed task, else the queue's workers; and the queue's owners."""
     if task.status == TaskStatus.CLAIMED and task.assignee_id:
-        return _routed([task.assignee], queue=task.queue)
-    return _routed(_queue_humans(task), queue=task.queue)
+        return _with_owners(task, _routed([task.assignee], queue=task.queue))
+    return _with_owners(task, _routed(_queue_humans(task), queue=task.queue))
 
 
 def drift_recipients() -> list:

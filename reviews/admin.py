@@ -22,7 +22,7 @@ from .models import (
     ReviewDecision,
     ReviewTask,
 )
-from .services import queue_access_grant, queue_access_revoke, review_decide
+from .services import queue_access_grant, queue_access_revoke, queue_owners_set, review_decide
 
 
 class QueueForm(forms.ModelForm):
@@ -42,6 +42,18 @@ class QueueForm(forms.ModelForm):
         required=False,
         widget=admin.widgets.FilteredSelectMultiple("users", False),
     )
+    # Not named ``owners``: the model field would then be saved by the form, unaudited.
+    queue_owners = forms.ModelMultipleChoiceField(
+        label="Owners",
+        queryset=get_user_model()
+        .objects.filter(is_active=True, is_staff=True)
+        .exclude(groups__name__in=perms.MACHINE_ROLES)
+        .order_by("username"),
+        required=False,
+        widget=admin.widgets.FilteredSelectMultiple("owners", False),
+        help_text="Told of this queue's escalations and SLA warnings (by their notification "
+        "preferences), whether or not they work it.",
+    )
 
     class Meta:
         model = Queue
@@ -58,6 +70,7 @@ class QueueForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.initial["groups"], self.initial["users"] = perms.queue_grants(self.instance)
+            self.initial["queue_owners"] = list(self.instance.owners.values_list("pk", flat=True))
 
 
 @admin.register(Queue)
@@ -68,6 +81,7 @@ class QueueAdmin(admin.ModelAdmin):
         (None, {"fields": ["slug", "name", "description", "is_active"]}),
         ("Service level", {"fields": ["sla_minutes", "hard_deadline_minutes"]}),
         ("Who works this queue", {"fields": ["groups", "users"]}),
+        ("Who answers for it", {"fields": ["queue_owners"]}),
     ]
 
     def has_delete_permission(self, request, obj=None):
@@ -84,6 +98,7 @@ class QueueAdmin(admin.ModelAdmin):
                 queue_access_grant(queue=queue, actor=actor, **{kind: obj})
             for obj in model.objects.filter(pk__in=before - after):
                 queue_access_revoke(queue=queue, actor=actor, **{kind: obj})
+        queue_owners_set(queue=queue, owners=form.cleaned_data["queue_owners"], actor=actor)
 
 
 class BulkRejectForm(forms.Form):

@@ -8,6 +8,7 @@ from typing import Any
 
 QUEUE_ACCESS_GRANTED = "review_queue.access_granted"
 QUEUE_ACCESS_REVOKED = "review_queue.access_revoked"
+QUEUE_OWNERS_CHANGED = "review_queue.owners_changed"
 
 TASK_OPENED = "review_task.opened"
 TASK_CLAIMED = "review_task.claimed"

@@ -44,6 +44,11 @@ class Queue(models.Model):
         "still open.",
     )
     is_active = models.BooleanField(default=True)
+    # Whoever answers for the queue (a team lead): told of its escalations and SLA warnings
+    # whether or not they work it. Set through ``queue_owners_set`` (audited).
+    owners = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="owned_queues"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

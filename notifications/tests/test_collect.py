@@ -11,13 +11,14 @@ from django.utils import timezone
 
 from analytics.drift import DriftAlert, drift_alert_record
 from audit.models import AuditEvent
+from audit.services import Actor
 from notifications import collect, recipients
 from notifications.collect import notifications_collect
 from notifications.models import Kind, Notification, NotificationCursor, NotificationPreference
 from refunds.tests.factories import UserFactory
-from reviews.services import review_decide, review_sla_sweep, review_task_claim
+from reviews.services import queue_owners_set, review_decide, review_sla_sweep, review_task_claim
 from reviews.services.absences import reviewer_absence_set
-from reviews.tests.factories import task_with_proposal
+from reviews.tests.factories import queue, task_with_proposal
 
 
 def _recipients(kind: str) -> set[str]:
@@ -40,6 +41,47 @@ def test_escalation_notifies_the_queue_it_went_to_but_not_the_escalator(reviewer
     assert created == 1
     assert _recipients(Kind.ESCALATED) == {other_senior.username}
     assert standard_only.username not in _recipients(Kind.ESCALATED)
+
+
+def _owned_by(slug: str, *owners):
+    queue_owners_set(queue=queue(slug), owners=owners, actor=Actor.system("tests"))
+
+
+def test_escalation_also_notifies_the_owners_of_the_queue_it_went_to(reviewer_of):
+    task = task_with_proposal()
+    escalator = reviewer_of("standard", "senior", role="senior_reviewer")
+    lead = UserFactory(is_staff=True)
+    standard_lead = UserFactory(is_staff=True)
+    _owned_by("senior", lead)
+    _owned_by("standard", standard_lead)
+
+    _escalated_by(escalator, task)
+    notifications_collect()
+
+    assert _recipients(Kind.ESCALATED) == {lead.username}
+
+
+def test_an_owner_who_escalated_is_not_told_of_their_own_escalation(reviewer_of):
+    task = task_with_proposal()
+    escalator = reviewer_of("standard", "senior", role="senior_reviewer")
+    _owned_by("senior", escalator)
+
+    _escalated_by(escalator, task)
+    notifications_collect()
+
+    assert escalator.username not in _recipients(Kind.ESCALATED)
+
+
+def test_owners_are_not_asked_for_a_second_approval(reviewer_of, settings):
+    settings.REVIEW_FOUR_EYES_AMOUNT = "10.00"
+    task = task_with_proposal(amount="50.00")
+    first, second = reviewer_of("standard"), reviewer_of("standard")
+    _owned_by("standard", UserFactory(is_staff=True))
+
+    review_decide(task=task, user=first, outcome="approve")
+    notifications_collect()
+
+    assert _recipients(Kind.FOUR_EYES) == {second.username}
 
 
 def test_first_approval_notifies_other_approvers_not_the_approver_nor_the_case_creator(

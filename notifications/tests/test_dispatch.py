@@ -26,8 +26,8 @@ def enqueued(monkeypatch):
 
 
 @pytest.fixture
-def user(db):
-    return UserFactory(is_staff=True, email="rev@example.org")
+def user(reviewer_of):
+    return reviewer_of("standard", email="rev@example.org")
 
 
 def test_several_notifications_for_one_user_in_one_run_coalesce_into_one_message(user, enqueued):
@@ -116,3 +116,15 @@ def test_the_message_carries_a_one_time_link_and_no_customer_personal_data(user,
     for personal in (customer.name, customer.email, customer.phone, customer.address):
         assert not personal or personal not in body
     assert str(notification.task.request.public_id) not in body  # the id is masked
+
+
+def test_an_owner_who_does_not_work_the_queue_is_told_without_a_link(enqueued):
+    owner = UserFactory(is_staff=True, email="lead@example.org")
+    notification_for(owner)
+
+    notifications_dispatch()
+
+    body = NotificationMessage.objects.get(recipient=owner).body
+    assert "/review/confirm/" not in body
+    assert "You own this queue but do not work it" in body
+    assert not ConfirmLink.objects.exists()

@@ -7,10 +7,12 @@ import pytest
 from django.db import IntegrityError, connection
 from django.utils import timezone
 
+from audit.services import Actor
 from notifications.collect import _warn, notifications_sla_scan
 from notifications.models import Kind, Notification, SlaWarning
-from reviews.services import review_task_claim
-from reviews.tests.factories import task_with_proposal
+from refunds.tests.factories import UserFactory
+from reviews.services import queue_owners_set, review_task_claim
+from reviews.tests.factories import queue, task_with_proposal
 
 
 def _due_in(minutes: int):
@@ -41,6 +43,17 @@ def test_a_claimed_task_warns_only_its_assignee(reviewer_of):
     notifications_sla_scan()
 
     assert _warned() == {alice.username}
+
+
+def test_the_queue_owners_are_warned_too(reviewer_of):
+    alice = reviewer_of("standard")
+    lead = UserFactory(is_staff=True)
+    queue_owners_set(queue=queue("standard"), owners=[lead], actor=Actor.system("tests"))
+    review_task_claim(task=_due_in(10), user=alice)
+
+    notifications_sla_scan()
+
+    assert _warned() == {alice.username, lead.username}
 
 
 def test_a_task_due_later_than_the_window_is_not_warned(reviewer_of, settings):

@@ -21,7 +21,12 @@ from .absences import (
 )
 from .four_eyes import four_eyes_amount
 from .outcomes import review_decide
-from .queues import queue_access_defaults_ensure, queue_access_grant, queue_access_revoke
+from .queues import (
+    queue_access_defaults_ensure,
+    queue_access_grant,
+    queue_access_revoke,
+    queue_owners_set,
+)
 from .sla import review_sla_sweep, review_task_expire
 from .tasks import (
     review_pii_reveal,
@@ -37,6 +42,7 @@ __all__ = [
     "queue_access_defaults_ensure",
     "queue_access_grant",
     "queue_access_revoke",
+    "queue_owners_set",
     "review_decide",
     "review_pii_reveal",
     "review_sla_sweep",

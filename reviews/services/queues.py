@@ -50,6 +50,32 @@ def queue_access_revoke(
     )
 
 
+@transaction.atomic
+def queue_owners_set(*, queue: Queue, owners, actor: Actor) -> None:
+    """Makes ``owners`` (active human staff) the queue's owners: told of its escalations
+    and SLA warnings. Audited ``review_queue.owners_changed`` with who was added and
+    removed; no change, no event."""
+    owners = list(owners)
+    refused = [u.username for u in owners if not perms.user_is_human_staff(u) or not u.is_staff]
+    if refused:
+        raise ApplicationError(
+            f"Queue owners must be active human staff: {', '.join(refused)}.",
+            code="invalid_owner",
+            status_code=400,
+        )
+    before = set(queue.owners.values_list("pk", flat=True))
+    after = {u.pk for u in owners}
+    if before == after:
+        return
+    queue.owners.set(owners)
+    record_event(
+        event_type=events.QUEUE_OWNERS_CHANGED,
+        actor=actor,
+        subject=queue,
+        payload={"added": sorted(after - before), "removed": sorted(before - after)},
+    )
+
+
 # Which role works which queue by default (``queue_access_defaults_ensure``).
 DEFAULT_QUEUE_ACCESS = {
     "reviewer": ["standard"],
