@@ -1,6 +1,6 @@
 """Where each role lands after logging in, and the links between the areas of the
 back-office — the admin, the review pages, the operations dashboard, one's own notification
-preferences — each shown only to the users who may use it (the rules are
+preferences and (reviewers) absences — each shown only to the users who may use it (the rules are
 ``reviews.permissions``'; nothing is decided here).
 
 Landing (``landing_url``), first rule that applies:
@@ -43,6 +43,8 @@ def _current_area(request) -> str:
         return ""
     if match.view_name == "analytics:dashboard":
         return "dashboard"
+    if match.view_name == "reviews:absence":
+        return "absence"
     return {"reviews": "review", "admin": "admin", "notifications": "notifications"}.get(
         match.namespace, ""
     )
@@ -62,5 +64,7 @@ def site_areas(request) -> list[Area]:
     if perms.user_can_view_dashboard(user):
         areas.append(("dashboard", "Dashboard", "analytics:dashboard"))
     areas.append(("notifications", "My notifications", "notifications:preferences"))
+    if perms.user_uses_review_pages(user):
+        areas.append(("absence", "My absence", "reviews:absence"))
     areas.append(("admin", "Admin", "admin:index"))
     return [Area(key, text, reverse(name), key == current) for key, text, name in areas]

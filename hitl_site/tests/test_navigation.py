@@ -17,6 +17,7 @@ pytestmark = pytest.mark.django_db
 
 REVIEW, DASHBOARD, ADMIN = "/review/", "/review/dashboard/", "/admin/"
 NOTIFY = "/review/notifications/"
+ABSENCE = "/review/absence/"
 
 
 @pytest.fixture
@@ -113,11 +114,11 @@ def test_logged_out_page_offers_to_log_in_again_to_the_landing_page(client, user
 @pytest.mark.parametrize(
     ("role", "links"),
     [
-        (roles.REVIEWER, [REVIEW, NOTIFY, ADMIN]),
-        (roles.SENIOR_REVIEWER, [REVIEW, DASHBOARD, NOTIFY, ADMIN]),
+        (roles.REVIEWER, [REVIEW, NOTIFY, ABSENCE, ADMIN]),
+        (roles.SENIOR_REVIEWER, [REVIEW, DASHBOARD, NOTIFY, ABSENCE, ADMIN]),
         (roles.POLICY_ADMIN, [DASHBOARD, NOTIFY, ADMIN]),
         (roles.AUDITOR, [DASHBOARD, NOTIFY, ADMIN]),
-        ("superuser", [REVIEW, DASHBOARD, NOTIFY, ADMIN]),
+        ("superuser", [REVIEW, DASHBOARD, NOTIFY, ABSENCE, ADMIN]),
     ],
 )
 def test_admin_header_links_the_areas_the_role_may_use(client, user_in, role, links):
@@ -132,8 +133,8 @@ def test_admin_header_links_the_areas_the_role_may_use(client, user_in, role, li
 @pytest.mark.parametrize(
     ("role", "links"),
     [
-        (roles.REVIEWER, [REVIEW, NOTIFY, ADMIN]),
-        (roles.SENIOR_REVIEWER, [REVIEW, DASHBOARD, NOTIFY, ADMIN]),
+        (roles.REVIEWER, [REVIEW, NOTIFY, ABSENCE, ADMIN]),
+        (roles.SENIOR_REVIEWER, [REVIEW, DASHBOARD, NOTIFY, ABSENCE, ADMIN]),
     ],
 )
 def test_review_pages_link_back_to_the_admin_and_the_dashboard(client, user_in, role, links):
@@ -148,7 +149,7 @@ def test_review_pages_link_back_to_the_admin_and_the_dashboard(client, user_in, 
 @pytest.mark.parametrize(
     ("role", "links"),
     [
-        (roles.SENIOR_REVIEWER, [REVIEW, DASHBOARD, NOTIFY, ADMIN]),
+        (roles.SENIOR_REVIEWER, [REVIEW, DASHBOARD, NOTIFY, ABSENCE, ADMIN]),
         (roles.AUDITOR, [DASHBOARD, NOTIFY, ADMIN]),
         (roles.POLICY_ADMIN, [DASHBOARD, NOTIFY, ADMIN]),
     ],
@@ -160,6 +161,15 @@ def test_dashboard_links_the_admin_and_for_reviewers_the_queue(client, user_in, 
 
     assert areas(html) == links
     assert current_area(html) == DASHBOARD
+
+
+def test_the_absence_page_is_linked_for_reviewers_and_marks_itself_current(client, user_in):
+    client.force_login(user_in(roles.REVIEWER))
+
+    html = client.get(ABSENCE).content.decode()
+
+    assert areas(html) == [REVIEW, NOTIFY, ABSENCE, ADMIN]
+    assert current_area(html) == ABSENCE
 
 
 def test_login_page_shows_no_area_links(client):
