@@ -25,32 +25,37 @@ from .models import (
 from .services import queue_access_grant, queue_access_revoke, queue_owners_set, review_decide
 
 
+def _human_staff():
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, is_staff=True)
+        .exclude(groups__name__in=perms.MACHINE_ROLES)
+        .order_by("username")
+    )
+
+
+def _picker(name: str):
+    return admin.widgets.FilteredSelectMultiple(name, False)
+
+
 class QueueForm(forms.ModelForm):
     """The queue's settings, plus who works it (saved through the grant services)."""
 
     groups = forms.ModelMultipleChoiceField(
         queryset=Group.objects.exclude(name__in=perms.MACHINE_ROLES).order_by("name"),
         required=False,
-        widget=admin.widgets.FilteredSelectMultiple("groups", False),
+        widget=_picker("groups"),
         help_text="Every member of these groups works this queue.",
     )
     users = forms.ModelMultipleChoiceField(
-        queryset=get_user_model()
-        .objects.filter(is_active=True, is_staff=True)
-        .exclude(groups__name__in=perms.MACHINE_ROLES)
-        .order_by("username"),
-        required=False,
-        widget=admin.widgets.FilteredSelectMultiple("users", False),
+        queryset=_human_staff(), required=False, widget=_picker("users")
     )
     # Not named ``owners``: the model field would then be saved by the form, unaudited.
     queue_owners = forms.ModelMultipleChoiceField(
         label="Owners",
-        queryset=get_user_model()
-        .objects.filter(is_active=True, is_staff=True)
-        .exclude(groups__name__in=perms.MACHINE_ROLES)
-        .order_by("username"),
+        queryset=_human_staff(),
         required=False,
-        widget=admin.widgets.FilteredSelectMultiple("owners", False),
+        widget=_picker("owners"),
         help_text="Told of this queue's escalations and SLA warnings (by their notification "
         "preferences), whether or not they work it.",
     )
