@@ -13,7 +13,6 @@ Every status change of a task goes through ``reviews.transitions.review_task_tra
 """
 
 from .absences import (
-    absent_claims_follow,
     review_task_follow_absence,
     reviewer_absence_cancel,
     reviewer_absence_check,
@@ -37,7 +36,6 @@ from .tasks import (
 )
 
 __all__ = [
-    "absent_claims_follow",
     "four_eyes_amount",
     "queue_access_defaults_ensure",
     "queue_access_grant",

@@ -3,11 +3,10 @@
 While an absence is in force, the absentee's claimed tasks go to their stand-in
 (``reviews.selectors.reviewer_stand_in``: the delegate, or the delegate's own stand-in if
 they are away too) when the stand-in may decide the task, else back to the queue — at
-set-time if it starts now, else at the next SLA sweep (``absent_claims_follow``). The
+set-time if it starts now, else at the next SLA sweep (``review_task_follow_absence``). The
 absentee's claims and decisions are refused meanwhile (``common.refuse_if_away``).
 """
 
-import logging
 from collections import defaultdict
 from datetime import datetime
 
@@ -26,8 +25,6 @@ from ..states import TaskStatus
 from ..transitions import review_task_lock
 from .common import forbidden
 from .moves import claim_for, unclaim
-
-logger = logging.getLogger(__name__)
 
 ABSENCE_ACTOR = Actor.system("review-absence")
 
@@ -211,20 +208,11 @@ def reviewer_absence_cancel(
 # --- Claims follow the absence ---------------------------------------------------------------
 
 
-def absent_claims_follow(*, now: datetime | None = None) -> int:
-    """The SLA sweep's step for absences: every task claimed by someone away at ``now``
-    follows the absence (``review_task_follow_absence``), each in its own transaction.
-    Idempotent: a task moved is no longer claimed by the absentee. Returns the count."""
-    now = now or timezone.now()
+def tasks_claimed_by_absentees(now: datetime):
+    """Active tasks claimed by someone away at ``now``: what the SLA sweep hands to
+    ``review_task_follow_absence``, one transaction each."""
     away = absences_in_force(now).values("user_id")
-    claimed = ReviewTask.objects.filter(active=1, status=TaskStatus.CLAIMED, assignee_id__in=away)
-    moved = 0
-    for pk in claimed.values_list("pk", flat=True):
-        try:
-            moved += int(review_task_follow_absence(task=ReviewTask(pk=pk), now=now))
-        except ApplicationError as exc:
-            logger.warning("absence sweep skipped a task", extra={"task": pk, "code": exc.code})
-    return moved
+    return ReviewTask.objects.filter(active=1, status=TaskStatus.CLAIMED, assignee_id__in=away)
 
 
 @transaction.atomic

@@ -17,7 +17,7 @@ from .. import events
 from ..models import ReviewTask
 from ..states import TaskStatus
 from ..transitions import review_task_lock, review_task_transition
-from .absences import absent_claims_follow
+from .absences import review_task_follow_absence, tasks_claimed_by_absentees
 from .common import LEGAL_QUEUE, REVIEW_REVIEWABLE, SENIOR_QUEUE
 from .moves import escalate, move_to_senior, unclaim
 from .outcomes import OutcomeSteps, outcome_apply
@@ -41,7 +41,7 @@ def review_sla_sweep(*, now: datetime | None = None) -> dict[str, int]:
        move to the senior queue with priority + 1 (a ``legal`` task stays in ``legal``
        and only gains priority: legal cases need legal reviewers);
     3. tasks claimed by a reviewer now away follow the absence (to the stand-in, or
-       back to the queue: ``absences.absent_claims_follow``);
+       back to the queue: ``absences.review_task_follow_absence``);
     4. claims that ran out are released.
 
     Each task is handled in its own transaction, so one failure does not stop the sweep.
@@ -57,7 +57,8 @@ def review_sla_sweep(*, now: datetime | None = None) -> dict[str, int]:
     )
     for pk in overdue.values_list("pk", flat=True):
         counts["escalated"] += _sweep_one(_escalate_overdue, pk, now)
-    counts["followed_absence"] = absent_claims_follow(now=now)
+    for pk in tasks_claimed_by_absentees(now).values_list("pk", flat=True):
+        counts["followed_absence"] += _sweep_one(review_task_follow_absence, pk, now)
     stale = active.filter(status=TaskStatus.CLAIMED, claim_expires_at__lte=now)
     for pk in stale.values_list("pk", flat=True):
         counts["released"] += _sweep_one(_release_stale_claim, pk, now)
