@@ -48,12 +48,7 @@ def _owners(task: ReviewTask) -> list:
     """The queue's owners who may be told (active human staff), by username. Their notices
     follow their absences whether or not the stand-in works the queue: answering for it is
     what is handed over."""
-    owners = (
-        task.queue.owners.filter(is_active=True, is_staff=True)
-        .exclude(groups__name__in=perms.MACHINE_ROLES)
-        .order_by("username")
-    )
-    return _routed(owners)
+    return _routed(perms.human_staff_users().filter(owned_queues=task.queue))
 
 
 def _with_owners(task: ReviewTask, users: list, *, exclude_ids=()) -> list:

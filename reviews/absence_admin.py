@@ -5,7 +5,6 @@ edited or deleted: cancel and set another."""
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.urls import reverse
@@ -16,15 +15,6 @@ from hitl_site.errors import ApplicationError
 from . import permissions as perms
 from .models import ReviewerAbsence
 from .services import reviewer_absence_cancel, reviewer_absence_check, reviewer_absence_set
-
-
-def _people():
-    return (
-        get_user_model()
-        .objects.filter(is_active=True, is_staff=True)
-        .exclude(groups__name__in=perms.MACHINE_ROLES)
-        .order_by("username")
-    )
 
 
 class ReviewerAbsenceForm(forms.ModelForm):
@@ -38,8 +28,8 @@ class ReviewerAbsenceForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["user"].queryset = _people()
-        self.fields["delegate"].queryset = _people()
+        self.fields["user"].queryset = perms.human_staff_users()
+        self.fields["delegate"].queryset = perms.human_staff_users()
         self.fields["starts_at"].help_text = "A time already past means now."
 
     def clean(self):

@@ -3,7 +3,6 @@ restricted to the user's queues), and bulk approve/reject through the same servi
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.http import Http404
 from django.template.response import TemplateResponse
@@ -25,15 +24,6 @@ from .models import (
 from .services import queue_access_grant, queue_access_revoke, queue_owners_set, review_decide
 
 
-def _human_staff():
-    return (
-        get_user_model()
-        .objects.filter(is_active=True, is_staff=True)
-        .exclude(groups__name__in=perms.MACHINE_ROLES)
-        .order_by("username")
-    )
-
-
 def _picker(name: str):
     return admin.widgets.FilteredSelectMultiple(name, False)
 
@@ -48,12 +38,12 @@ class QueueForm(forms.ModelForm):
         help_text="Every member of these groups works this queue.",
     )
     users = forms.ModelMultipleChoiceField(
-        queryset=_human_staff(), required=False, widget=_picker("users")
+        queryset=perms.human_staff_users(), required=False, widget=_picker("users")
     )
     # Not named ``owners``: the model field would then be saved by the form, unaudited.
     queue_owners = forms.ModelMultipleChoiceField(
         label="Owners",
-        queryset=_human_staff(),
+        queryset=perms.human_staff_users(),
         required=False,
         widget=_picker("owners"),
         help_text="Told of this queue's escalations and SLA warnings (by their notification "

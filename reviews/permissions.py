@@ -39,6 +39,17 @@ def user_is_human_staff(user) -> bool:
     return bool(user and user.is_authenticated and user.is_active and not user_is_machine(user))
 
 
+def human_staff_users():
+    """Active staff users who are not machine accounts, by username: whom a queue may be
+    granted to or owned by, and who may be away or stand in."""
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, is_staff=True)
+        .exclude(groups__name__in=MACHINE_ROLES)
+        .order_by("username")
+    )
+
+
 def queue_ids_for_user(user) -> frozenset[int]:
     """The ids of the queues ``user`` may work (guardian's ``get_objects_for_user`` over the
     user's and their groups' grants; a global ``reviews.work_queue`` or superuser status
