@@ -5,13 +5,10 @@ and weeks of gated traffic imported with its outcomes (``imported``). Both are
 deterministic; the benchmarks reuse them."""
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.db import transaction
-from django.utils import timezone
 
 from analytics import rollup
-from analytics.counting import dimension_values
 from audit.services import Actor
 from refunds.gate.selectors import gate_policy_active
 from refunds.models import Customer, Integration
@@ -56,14 +53,7 @@ def demo_history_seed(*, integration: Integration) -> DemoHistory:
                 actor=Actor.system("seed_demo"),
             )
     if imported is not None:
-        _closed_days_rollup(weeks=IMPORTED_WEEKS)
+        # The dashboard reads closed days from the roll-up: count them now, as the worker's
+        # hourly schedule would, rather than leave them blank until it runs.
+        rollup.loop_stats_rollup_due()
     return DemoHistory(reviewed=reviewed, imported=imported)
-
-
-def _closed_days_rollup(*, weeks: int) -> None:
-    """The dashboard reads closed days from the daily roll-up: count the imported weeks now
-    rather than wait for the worker's hourly schedule."""
-    today = timezone.localdate()
-    dims = dimension_values()
-    for n in range(weeks * 7 + 1, 0, -1):
-        rollup.loop_stats_rollup(day=today - timedelta(days=n), dims=dims)
