@@ -29,8 +29,8 @@ def _line(notification: Notification, url: str) -> str:
     line = f"- {notification.get_kind_display()}: {notification.summary}"
     if url:
         return f"{line}\n  Open: {url}"
-    if notification.task_id:  # an owner who does not work the queue: no link to use
-        return f"{line}\n  (You own this queue but do not work it: no link.)"
+    if notification.task_id:  # an owner (or their stand-in) who does not work the queue
+        return f"{line}\n  (You do not work this queue, so there is no link to the case.)"
     return line
 
 

@@ -126,5 +126,5 @@ def test_an_owner_who_does_not_work_the_queue_is_told_without_a_link(enqueued):
 
     body = NotificationMessage.objects.get(recipient=owner).body
     assert "/review/confirm/" not in body
-    assert "You own this queue but do not work it" in body
+    assert "You do not work this queue" in body
     assert not ConfirmLink.objects.exists()
