@@ -50,6 +50,13 @@ class ReviewerAbsenceForm(forms.ModelForm):
             raise ValidationError(exc.message) from exc
         return data
 
+    def _post_clean(self):
+        """The model's constraints restate the service's rules: once ``clean`` has refused,
+        checking them again would only say the same thing twice, in database words. (The
+        model is validated here, after ``clean``; Django offers no public hook for it.)"""
+        if not self.errors:
+            super()._post_clean()
+
 
 class StateFilter(admin.SimpleListFilter):
     title = "state"

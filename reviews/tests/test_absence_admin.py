@@ -132,6 +132,24 @@ def test_the_services_rules_show_on_the_admin_form(client, user_in, reviewer_of)
     assert not ReviewerAbsence.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("own_delegate", "start", "end", "message"),
+    [(True, 0.0, 8.0, "own delegate"), (False, -3.0, -1.0, "must end in the future")],
+)
+def test_a_refusal_on_the_admin_form_is_said_once(
+    client, user_in, reviewer_of, own_delegate, start, end, message
+):
+    sick = reviewer_of("standard")
+    client.force_login(user_in(roles.SENIOR_REVIEWER))
+
+    response = client.post(
+        ADD, add_data(sick, sick if own_delegate else None, start=start, end=end)
+    )
+
+    errors = response.context["adminform"].form.non_field_errors()
+    assert [e for e in errors if message in e] and len(errors) == 1
+
+
 def test_an_absence_cannot_be_edited_or_deleted_in_the_admin(client, user_in, reviewer_of):
     absence = away(reviewer_of("standard"))
     client.force_login(user_in("superuser"))
