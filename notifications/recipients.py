@@ -5,22 +5,24 @@ this module only picks among the users they allow, and sends each one through
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db.models import Q
+from django.utils import timezone
 
 from reviews import permissions as perms
 from reviews.models import ReviewTask
-from reviews.selectors import reviewer_stand_in
+from reviews.selectors import absence_delegates, reviewer_stand_in
 from reviews.states import TaskStatus
 
 DASHBOARD_PERMISSION = ("reviews", "view_ops_dashboard")
 
 
-def notification_recipient(user, *, queue=None):
+def notification_recipient(user, *, queue=None, delegates: dict | None = None):
     """The user who should get a notification meant for ``user``: their stand-in while they
     are away (``reviews.selectors.reviewer_stand_in``: the delegate of the absence in force,
     along a chain), else ``user``. For a task's notification the stand-in must also work the
     task's queue (``queue``), or the notice stays with ``user``: a link the stand-in could not
-    use helps nobody. Every recipient goes through here; callers drop duplicates after."""
-    stand_in = reviewer_stand_in(user)
+    use helps nobody. Every recipient goes through here; callers drop duplicates after.
+    ``delegates`` (``reviews.selectors.absence_delegates``) saves a query per user."""
+    stand_in = reviewer_stand_in(user, delegates=delegates)
     if stand_in.pk == user.pk:
         return user
     if queue is not None and not perms.user_can_work_queue(stand_in, queue):
@@ -31,8 +33,9 @@ def notification_recipient(user, *, queue=None):
 def _routed(users, *, exclude_ids=(), queue=None) -> list:
     seen: set[int] = set()
     routed = []
+    delegates = absence_delegates(timezone.now())
     for user in users:
-        target = notification_recipient(user, queue=queue)
+        target = notification_recipient(user, queue=queue, delegates=delegates)
         if target is None or target.pk in seen or target.pk in exclude_ids:
             continue
         seen.add(target.pk)

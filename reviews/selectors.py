@@ -248,16 +248,23 @@ def reviewer_absence_of(user, *, pk: int) -> ReviewerAbsence | None:
     return ReviewerAbsence.objects.filter(pk=pk, user=user).first()
 
 
-def reviewer_stand_in(user, *, at: datetime | None = None):
+def absence_delegates(at: datetime) -> dict[int, int | None]:
+    """Who stands in for whom at ``at``: absentee id → delegate id (None: nobody). One query;
+    pass it to ``reviewer_stand_in`` when resolving many users at once."""
+    return dict(absences_in_force(at).values_list("user_id", "delegate_id"))
+
+
+def reviewer_stand_in(user, *, at: datetime | None = None, delegates: dict | None = None):
     """Who acts for ``user`` at ``at`` (default now): the delegate of their absence in force,
     followed along a chain (A away → B, B away → C: C) to the first person present; ``user``
     themself when they are not away, are away without a delegate, or the chain ends in
     someone away without a delegate, an inactive account or a loop (which
     ``reviewer_absence_set`` refuses to create). Notifications route every recipient
-    through it. At most two queries: the absences in force, then the stand-in."""
-    at = at or timezone.now()
+    through it. At most two queries: the absences in force (none if ``delegates``, from
+    ``absence_delegates``, is given), then the stand-in (none if nobody is away)."""
     # Every absence in force (a handful at any moment): the chain is followed in memory.
-    delegates = dict(absences_in_force(at).values_list("user_id", "delegate_id"))
+    if delegates is None:
+        delegates = absence_delegates(at or timezone.now())
     current, seen = user.pk, {user.pk}
     while current in delegates:
         following = delegates[current]

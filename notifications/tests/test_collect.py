@@ -310,3 +310,19 @@ def test_the_data_migration_starts_the_cursor_after_the_recorded_history(reviewe
     migration.forwards(django_apps, None)
 
     assert NotificationCursor.objects.get().last_event_id == AuditEvent.objects.last().pk
+
+
+def test_routing_recipients_costs_the_same_queries_whatever_their_number(reviewer_of):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    task = task_with_proposal()
+
+    def queries_for_workers(n):
+        for _ in range(n):
+            reviewer_of("standard")
+        with CaptureQueriesContext(connection) as captured:
+            recipients.escalation_recipients(task, escalator_id=None)
+        return len(captured)
+
+    assert queries_for_workers(2) == queries_for_workers(6)
