@@ -144,8 +144,11 @@ def notification_delivery_send(
     worker claimed it). A failure schedules the next attempt with exponential backoff,
     until ``HITL_NOTIFY_MAX_ATTEMPTS``; then it is ``failed``. ``now``: the reconciler's."""
     now = now or timezone.now()
-    # Claim it: push next_attempt_at past the attempt so a concurrent sweep skips it.
-    lease = now + timedelta(seconds=settings.HITL_NOTIFY_TIMEOUT * 2 + 5)
+    # Claim it: push next_attempt_at past the attempt so a concurrent sweep skips it. The
+    # lease runs from the clock, not from ``now``: a sweep's ``now`` is when it started,
+    # and a long sweep would otherwise hand out leases already over.
+    slowest = max(settings.HITL_NOTIFY_TIMEOUT, settings.EMAIL_TIMEOUT or 0)
+    lease = max(now, timezone.now()) + timedelta(seconds=slowest * 2 + 5)
     claimed = NotificationDelivery.objects.filter(
         pk=delivery_id, status__in=OPEN_STATUSES, next_attempt_at__lte=now
     ).update(next_attempt_at=lease)

@@ -208,3 +208,25 @@ def test_the_admin_action_sends_the_failed_ones_of_a_selection_again(
     assert "Sent again: 1 delivery(ies); 1 not failed, left alone." in response.content.decode()
     failed.refresh_from_db()
     assert failed.status == "pending"
+
+
+def test_a_sweep_that_started_long_ago_still_leases_from_the_clock(user, slack_server, monkeypatch):
+    from notifications import delivery as delivery_module
+
+    message_for(user, slack_url=slack_server.url, email=False)
+    pk = _only("slack").pk
+    started = timezone.now() - timedelta(minutes=5)  # the sweep began long ago
+    NotificationDelivery.objects.filter(pk=pk).update(next_attempt_at=started)
+    send = delivery_module._send_slack
+    concurrent = []
+
+    def slow_send(delivery, transport):
+        concurrent.append(notification_delivery_send(delivery_id=pk))  # another worker
+        send(delivery, transport)
+
+    monkeypatch.setattr(delivery_module, "_send_slack", slow_send)
+
+    notification_delivery_send(delivery_id=pk, now=started)
+
+    assert concurrent == [None]
+    assert len(slack_server.posts) == 1
