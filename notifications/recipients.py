@@ -15,32 +15,37 @@ from reviews.states import TaskStatus
 DASHBOARD_PERMISSION = ("reviews", "view_ops_dashboard")
 
 
-def notification_recipient(user, *, queue=None, delegates: dict | None = None):
+def notification_recipient(user, *, may_use=None, delegates: dict | None = None):
     """The user who should get a notification meant for ``user``: their stand-in while they
     are away (``reviews.selectors.reviewer_stand_in``: the delegate of the absence in force,
-    along a chain), else ``user``. For a task's notification the stand-in must also work the
-    task's queue (``queue``), or the notice stays with ``user``: a link the stand-in could not
-    use helps nobody. Every recipient goes through here; callers drop duplicates after.
-    ``delegates`` (``reviews.selectors.absence_delegates``) saves a query per user."""
+    along a chain), else ``user``. If the notice is only of use to someone who may act on it
+    (``may_use(user)``: works the task's queue, may see the dashboard) and the stand-in may
+    not, it stays with ``user``: a link the stand-in could not use helps nobody. Every
+    recipient goes through here; callers drop duplicates after. ``delegates``
+    (``reviews.selectors.absence_delegates``) saves a query per user."""
     stand_in = reviewer_stand_in(user, delegates=delegates)
     if stand_in.pk == user.pk:
         return user
-    if queue is not None and not perms.user_can_work_queue(stand_in, queue):
+    if may_use is not None and not may_use(stand_in):
         return user
     return stand_in
 
 
-def _routed(users, *, exclude_ids=(), queue=None) -> list:
+def _routed(users, *, exclude_ids=(), may_use=None) -> list:
     seen: set[int] = set()
     routed = []
     delegates = absence_delegates(timezone.now())
     for user in users:
-        target = notification_recipient(user, queue=queue, delegates=delegates)
+        target = notification_recipient(user, may_use=may_use, delegates=delegates)
         if target is None or target.pk in seen or target.pk in exclude_ids:
             continue
         seen.add(target.pk)
         routed.append(target)
     return routed
+
+
+def _works_queue_of(task: ReviewTask):
+    return lambda user: perms.user_can_work_queue(user, task.queue)
 
 
 def _queue_humans(task: ReviewTask):
@@ -62,7 +67,9 @@ def _with_owners(task: ReviewTask, users: list, *, exclude_ids=()) -> list:
 def escalation_recipients(task: ReviewTask, *, escalator_id: int | None) -> list:
     """The humans who work the queue the task was escalated to, and its owners, but not
     the escalator."""
-    workers = _routed(_queue_humans(task), exclude_ids={escalator_id}, queue=task.queue)
+    workers = _routed(
+        _queue_humans(task), exclude_ids={escalator_id}, may_use=_works_queue_of(task)
+    )
     return _with_owners(task, workers, exclude_ids={escalator_id})
 
 
@@ -72,7 +79,7 @@ def four_eyes_recipients(task: ReviewTask, *, first_approver_id: int | None) -> 
     eligible = [u for u in _queue_humans(task) if not perms.user_created_case(u, task)]
     return [
         u
-        for u in _routed(eligible, exclude_ids={first_approver_id}, queue=task.queue)
+        for u in _routed(eligible, exclude_ids={first_approver_id}, may_use=_works_queue_of(task))
         if not perms.user_created_case(u, task)
     ]
 
@@ -80,8 +87,8 @@ def four_eyes_recipients(task: ReviewTask, *, first_approver_id: int | None) -> 
 def sla_recipients(task: ReviewTask) -> list:
     """The assignee of a claimed task, else the queue's workers; and the queue's owners."""
     if task.status == TaskStatus.CLAIMED and task.assignee_id:
-        return _with_owners(task, _routed([task.assignee], queue=task.queue))
-    return _with_owners(task, _routed(_queue_humans(task), queue=task.queue))
+        return _with_owners(task, _routed([task.assignee], may_use=_works_queue_of(task)))
+    return _with_owners(task, _routed(_queue_humans(task), may_use=_works_queue_of(task)))
 
 
 def drift_recipients() -> list:
@@ -97,4 +104,7 @@ def drift_recipients() -> list:
     candidates = (
         get_user_model().objects.filter(held, is_active=True, is_staff=True).distinct()
     ).order_by("username")
-    return _routed([u for u in candidates if perms.user_can_view_dashboard(u)])
+    return _routed(
+        [u for u in candidates if perms.user_can_view_dashboard(u)],
+        may_use=perms.user_can_view_dashboard,
+    )

@@ -193,6 +193,33 @@ def test_drift_alert_notifies_the_holders_of_the_dashboard_permission(role_user)
     assert reviewer.username not in _recipients(Kind.DRIFT)
 
 
+def test_a_drift_alert_stays_with_an_absent_holder_whose_stand_in_may_not_see_it(
+    reviewer_of,
+):
+    senior = reviewer_of("standard", "senior", role="senior_reviewer")
+    stand_in = reviewer_of("standard")
+    now = timezone.now()
+    reviewer_absence_set(
+        user=senior, delegate=stand_in, starts_at=now, ends_at=now + timedelta(hours=8), by=senior
+    )
+    drift_alert_record(
+        alert=DriftAlert(
+            metric="review_rate",
+            day=date(2026, 12, 5),
+            today=0.6,
+            baseline=0.3,
+            margin=0.1,
+            today_cases=40,
+            baseline_cases=400,
+        )
+    )
+
+    notifications_collect()
+
+    assert senior.username in _recipients(Kind.DRIFT)
+    assert stand_in.username not in _recipients(Kind.DRIFT)
+
+
 def test_every_recipient_goes_through_notification_recipient(reviewer_of, monkeypatch):
     task = task_with_proposal()
     escalator = reviewer_of("standard", "senior", role="senior_reviewer")
