@@ -18,7 +18,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from audit.models import ActorType, AuditEvent
-from audit.services import Actor, record_event
+from audit.services import Actor, audit_deferred, record_event
 from reviews import events as review_events
 from reviews.models import ReviewDecision, ReviewTask
 
@@ -55,32 +55,34 @@ def notification_create_many(
     *, users, kind: str, summary: str, task: ReviewTask | None = None, source_event_id=None
 ) -> list[Notification]:
     """One notification per user who wants ``kind`` (preferences; no row: yes), each
-    audited as ``notification.created``. Runs in the caller's transaction."""
+    audited as ``notification.created`` (appended together: ``audit_deferred``). Runs in the
+    caller's transaction."""
     prefs = _preferences(users)
     created = []
-    for user in users:
-        pref = prefs.get(user.pk)
-        if pref is not None and not pref.wants(kind):
-            continue
-        notification = Notification.objects.create(
-            recipient=user,
-            kind=kind,
-            task=task,
-            source_event_id=source_event_id,
-            summary=summary[:300],
-        )
-        record_event(
-            event_type=events.CREATED,
-            actor=ACTOR,
-            subject=notification,
-            payload={
-                "recipient": user.pk,
-                "kind": kind,
-                "task": task.pk if task else None,
-                "source_event": source_event_id,
-            },
-        )
-        created.append(notification)
+    with audit_deferred():
+        for user in users:
+            pref = prefs.get(user.pk)
+            if pref is not None and not pref.wants(kind):
+                continue
+            notification = Notification.objects.create(
+                recipient=user,
+                kind=kind,
+                task=task,
+                source_event_id=source_event_id,
+                summary=summary[:300],
+            )
+            record_event(
+                event_type=events.CREATED,
+                actor=ACTOR,
+                subject=notification,
+                payload={
+                    "recipient": user.pk,
+                    "kind": kind,
+                    "task": task.pk if task else None,
+                    "source_event": source_event_id,
+                },
+            )
+            created.append(notification)
     return created
 
 
@@ -149,7 +151,8 @@ def _collect() -> int:
         ).order_by("pk")[:BATCH]
     )
     end = watched[-1].pk if len(watched) == BATCH else top
-    created = sum(len(_notify_for(event)) for event in watched)
+    with audit_deferred():  # one append of the batch's events: the chain head is held less
+        created = sum(len(_notify_for(event)) for event in watched)
     moved = NotificationCursor.objects.filter(pk=1, last_event_id=start).update(last_event_id=end)
     if moved != 1:
         raise _CursorMoved
