@@ -27,6 +27,7 @@ from refunds import hooks
 from refunds.agent.providers import build_provider
 from refunds.models import Customer, Integration, Order, RefundRequest
 from refunds.pipeline import refund_request_run_pipeline
+from refunds.services import refund_request_create
 from reviews.decision_package import proposed_decision
 from reviews.models import ReviewTask
 from reviews.services import review_decide
@@ -115,38 +116,33 @@ def reviewed_history_seed(
 
 
 def _request_create(integration, rng, pattern: str, suffix: str) -> RefundRequest:
+    """Through intake (``refund_request_create``), as the API would: audited, webhooked."""
     templates, _ = PATTERNS[pattern]
     item = rng.choice(ITEMS)
     amount = Decimal(rng.randrange(40, 200))
     now = timezone.now()
-    customer = Customer.objects.create(
-        integration=integration,
-        external_id=f"{CUSTOMER_PREFIX}{suffix}",
-        name=f"Customer {suffix}",
-        email=f"hist-{suffix}@example.com",
-        tier=Customer.Tier.STANDARD,
-        country="GB",
-    )
-    order = Order.objects.create(
-        integration=integration,
-        customer=customer,
-        external_id=f"hist-ord-{suffix}",
-        amount=amount,
-        currency="GBP",
-        status=Order.Status.DELIVERED,
-        ordered_at=now - timedelta(days=12),
-        delivered_at=now - timedelta(days=8),
-        items=[{"sku": f"H{suffix}", "name": item, "quantity": 1, "unit_price": str(amount)}],
-    )
-    return RefundRequest.objects.create(
-        integration=integration,
-        channel=RefundRequest.Channel.WEB,
-        customer=customer,
-        order=order,
-        message=rng.choice(templates).format(item=item),
-        requested_amount=amount,
-        currency="GBP",
-    )
+    data = {
+        "channel": RefundRequest.Channel.WEB,
+        "message": rng.choice(templates).format(item=item),
+        "requested_amount": amount,
+        "customer": {
+            "external_id": f"{CUSTOMER_PREFIX}{suffix}",
+            "name": f"Customer {suffix}",
+            "email": f"hist-{suffix}@example.com",
+            "tier": Customer.Tier.STANDARD,
+            "country": "GB",
+        },
+        "order": {
+            "external_id": f"hist-ord-{suffix}",
+            "amount": amount,
+            "currency": "GBP",
+            "status": Order.Status.DELIVERED,
+            "ordered_at": now - timedelta(days=12),
+            "delivered_at": now - timedelta(days=8),
+            "items": [{"sku": f"H{suffix}", "name": item, "quantity": 1, "unit_price": amount}],
+        },
+    }
+    return refund_request_create(integration=integration, data=data).request
 
 
 def _decide(task: ReviewTask, reviewer, pattern: str, rule: str) -> None:

@@ -100,6 +100,15 @@ def test_reviewed_history_decides_each_kind_of_complaint_by_its_house_rule():
     )
 
 
+def test_reviewed_history_enters_through_intake_like_the_api():
+    integration = demo_seed()["integration"]
+
+    reviewed_history_seed(integration=integration, cases=2, seed=3, noise=0.0)
+
+    received = AuditEvent.objects.filter(event_type=events.REFUND_REQUEST_RECEIVED).count()
+    assert received == 2
+
+
 def test_imported_history_is_decided_backdated_into_its_window_and_audited():
     integration = Integration.objects.create(name="import", kind="internal")
     now = timezone.now()
