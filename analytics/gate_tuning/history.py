@@ -2,14 +2,15 @@
 active policy over the configured weeks (``HITL_GATE_TUNING_*`` settings)."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.utils import timezone
 
-from refunds.gate.backtest import ReplayCase, replay_case
-from refunds.gate.selectors import gate_evaluations_latest_since, gate_policy_active
+from analytics.rollup import day_start
+from refunds.gate.backtest import ReplayCase, replay_cases_since
+from refunds.gate.selectors import gate_policy_active
 from refunds.models import GatePolicyVersion
 from reviews.services import four_eyes_amount
 
@@ -19,11 +20,7 @@ from .suggest import Suggestion, suggest
 def gate_tuning_history(*, since: date) -> list[ReplayCase]:
     """The latest gate evaluation of every request gated on or after ``since`` (the day the
     backtest's ``since`` names), replayable, oldest first: one query, whatever the size."""
-    start = timezone.make_aware(datetime.combine(since, time.min))
-    return [
-        replay_case(evaluation)
-        for evaluation in gate_evaluations_latest_since(since=start).iterator(chunk_size=2000)
-    ]
+    return list(replay_cases_since(since, chunk_size=2000))
 
 
 @dataclass(frozen=True)
@@ -45,8 +42,7 @@ def gate_tuning_settings() -> Settings:
 
 def window_weeks(*, since: date, now: datetime) -> float:
     """Weeks from the start of ``since`` to ``now`` (at least one day's worth)."""
-    start = timezone.make_aware(datetime.combine(since, time.min))
-    return max((now - start) / timedelta(weeks=1), 1 / 7)
+    return max((now - day_start(since)) / timedelta(weeks=1), 1 / 7)
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,6 @@ class Suggestion:
 class Baseline:
     """The current policy's routes of the cases, computed once for every candidate."""
 
-    cases: tuple[ReplayCase, ...]
     reviewed: tuple[tuple[ReplayCase, frozenset[str]], ...]  # review cases, reason codes
     auto_decided: tuple[ReplayCase, ...]  # auto-approved now, but decided by a human then
 
@@ -92,7 +91,7 @@ def baseline_of(policy: GatePolicySnapshot, cases: Sequence[ReplayCase]) -> Base
                 auto_decided.append(case)
         else:
             reviewed.append((case, frozenset(result.reason_codes)))
-    return Baseline(tuple(cases), tuple(reviewed), tuple(auto_decided))
+    return Baseline(tuple(reviewed), tuple(auto_decided))
 
 
 def _newly_auto_decided(candidate: Candidate, baseline: Baseline) -> list[ReplayCase]:

@@ -6,6 +6,7 @@ decision are read, to compare with what a human decided.
 """
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -155,19 +156,25 @@ def replay_case(evaluation: GateEvaluation) -> ReplayCase:
     )
 
 
+def replay_cases_since(since: date, *, chunk_size: int = 500) -> Iterator[ReplayCase]:
+    """The latest gate evaluation of every request gated on or after ``since`` (midnight,
+    site time), replayable, oldest first: one query, streamed."""
+    start = timezone.make_aware(datetime.combine(since, time.min))
+    for evaluation in gate_evaluations_latest_since(since=start).iterator(chunk_size=chunk_size):
+        yield replay_case(evaluation)
+
+
 def gate_backtest(
     *, draft: GatePolicyVersion, since: date, baseline: GatePolicyVersion
 ) -> BacktestReport:
     """Replays every request gated on or after ``since`` (its latest evaluation) under
     ``draft`` and ``baseline`` (normally the active version). Read-only."""
-    start = timezone.make_aware(datetime.combine(since, time.min))
     draft_policy: GatePolicySnapshot = draft.to_snapshot()
     baseline_policy: GatePolicySnapshot = baseline.to_snapshot()
     draft_results, baseline_results, changed = [], [], []
     outcomes: Counter[str] = Counter()
     unreadable = 0
-    for evaluation in gate_evaluations_latest_since(since=start).iterator(chunk_size=500):
-        case = replay_case(evaluation)
+    for case in replay_cases_since(since):
         unreadable += case.unreadable
         new = case.replay(draft_policy)
         old = case.replay(baseline_policy)
