@@ -103,6 +103,22 @@ def test_suggestion_is_refused_when_the_active_version_changed_since_the_page():
     assert GatePolicyVersion.objects.count() == 2
 
 
+def test_a_second_draft_of_the_same_suggestion_is_refused():
+    history(25)
+    seen = active_gate_policy().version
+    first = gate_policy_suggestion_draft_create(
+        key="auto_approve_ceiling=30.00", seen_version=seen, actor=ACTOR
+    )
+
+    with pytest.raises(ApplicationError, match=f"Draft version {first.version} already") as exc:
+        gate_policy_suggestion_draft_create(
+            key="auto_approve_ceiling=30.00", seen_version=seen, actor=ACTOR
+        )
+
+    assert exc.value.code == "draft_exists"
+    assert GatePolicyVersion.objects.count() == 2
+
+
 def test_a_change_the_history_no_longer_supports_is_refused():
     history(25)
 
