@@ -131,7 +131,9 @@ def _send_slack(delivery: NotificationDelivery, transport) -> None:
     with httpx.Client(timeout=settings.HITL_NOTIFY_TIMEOUT, transport=transport) as client:
         response = client.post(delivery.target, json={"text": text})
     if not 200 <= response.status_code < 300:
-        raise OSError(f"HTTP {response.status_code}: {response.text[:200]}")
+        # The status only: the URL is the user's own, so the body of whatever answered it
+        # (an internal service, say) must not land in the admin and the audit log.
+        raise OSError(f"HTTP {response.status_code}")
 
 
 def notification_delivery_send(

@@ -95,6 +95,17 @@ def test_slack_500_is_retried_by_the_reconciler_and_then_sent(user, slack_server
     ]
 
 
+def test_what_a_webhook_answered_is_not_kept_only_its_status(user, slack_server):
+    slack_server.faults.append("error_500")  # answers "boom"
+    message_for(user, slack_url=slack_server.url, email=False)
+
+    delivery = notification_delivery_send(delivery_id=_only("slack").pk)
+
+    assert delivery.last_error == "OSError: HTTP 500"
+    errors = AuditEvent.objects.values_list("payload__error", flat=True)
+    assert not [e for e in errors if e and "boom" in e]
+
+
 def test_slack_timeout_is_retried(user, slack_server):
     slack_server.faults.append("timeout")
     message_for(user, slack_url=slack_server.url, email=False)
