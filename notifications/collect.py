@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
 from audit.models import ActorType, AuditEvent
@@ -165,11 +165,14 @@ def notifications_sla_scan(*, now: datetime | None = None) -> int:
     claimed, else its queue's workers. Returns how many tasks were warned."""
     now = now or timezone.now()
     window = now + timedelta(minutes=settings.HITL_NOTIFY_SLA_WARNING_MINUTES)
-    due = ReviewTask.objects.filter(active=1, due_at__gt=now, due_at__lte=window)
+    warned_already = SlaWarning.objects.filter(
+        task=OuterRef("pk"), task_version=OuterRef("version")
+    )
+    due = ReviewTask.objects.filter(active=1, due_at__gt=now, due_at__lte=window).exclude(
+        Exists(warned_already)
+    )
     warned = 0
     for task in due.select_related("queue", "request", "assignee"):
-        if SlaWarning.objects.filter(task=task, task_version=task.version).exists():
-            continue
         try:
             warned += _warn(task, now)
         except IntegrityError:  # another scanner warned about it first
