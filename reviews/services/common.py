@@ -93,7 +93,7 @@ def refuse_away_assignee(to_user, now) -> None:
         f"{name} is away until {until:%Y-%m-%d %H:%M}; {advice}",
         code="assignee_away",
         status_code=400,
-        extra={"stand_in": stand_in.get_username()},
+        extra={"stand_in": stand_in.get_username() if stand_in.pk != to_user.pk else None},
     )
 
 

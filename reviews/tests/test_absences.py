@@ -453,6 +453,16 @@ def test_reassigning_to_an_absent_reviewer_without_stand_in_says_choose_someone_
         review_task_reassign(task=task_with_proposal(), to_user=alice, by=senior)
 
 
+def test_a_refused_reassignment_names_no_stand_in_when_there_is_none(alice, reviewer_of):
+    senior = reviewer_of("standard", role=roles.SENIOR_REVIEWER)
+    away(alice)
+
+    with pytest.raises(ApplicationError) as exc:
+        review_task_reassign(task=task_with_proposal(), to_user=alice, by=senior)
+
+    assert exc.value.extra == {"stand_in": None}
+
+
 # --- the stand-in ----------------------------------------------------------------------------
 
 
